@@ -1,0 +1,30 @@
+# The two commands of the README. Each sets itself up on a fresh machine:
+# it creates .venv and installs the project with its test extras, and
+# re-installs only when pyproject.toml changes (a stamp file records it).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+DATA   ?= data/synthetic
+OUT    ?= reports
+
+.PHONY: reproduce test bench clean-venv
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+reproduce: $(STAMP)
+	$(PY) -m psm.newchance report $(DATA) --out $(OUT)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_matching.py
+	$(PY) benchmarks/bench_pipeline.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,34 @@
+"""psm — propensity-score matching, faithful to Stata's psmatch2 and pstest.
+
+Stages, each returning a small immutable result object::
+
+    fit_propensity  ->  match  ->  balance / effect  ->  sensitivity
+
+See the README for a tour and ``docs/`` for the formulas and their sources.
+"""
+
+from psm.errors import (
+    ColumnNotFoundError,
+    ConstantCovariateError,
+    EmptyGroupError,
+    InvalidTreatmentError,
+    MissingValuesError,
+    NoControlsOnSupportError,
+    PSMError,
+    SeparationError,
+    SingularDesignError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ColumnNotFoundError",
+    "ConstantCovariateError",
+    "EmptyGroupError",
+    "InvalidTreatmentError",
+    "MissingValuesError",
+    "NoControlsOnSupportError",
+    "PSMError",
+    "SeparationError",
+    "SingularDesignError",
+]
