@@ -213,6 +213,11 @@ def _aligned(values: np.ndarray, keep: np.ndarray, index: pd.Index, name: str) -
 # --------------------------------------------------------------------------- spec
 
 
+def covariate_columns(data: pd.DataFrame, treatment: str, covariates: Sequence[str] | str) -> tuple[str, ...]:
+    """The data columns a covariate list or formula uses (for listwise deletion upstream)."""
+    return _parse_covariates(data, treatment, covariates).variables
+
+
 def _parse_covariates(data: pd.DataFrame, treatment: str, covariates) -> _Spec:
     """Split a list or a formula into the variables it uses (and the formula's RHS)."""
     if not isinstance(covariates, str):

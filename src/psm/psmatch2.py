@@ -1,0 +1,132 @@
+"""``psmatch2`` in one call: propensity score, matching and effects, as Stata users know it.
+
+    psmatch2 treat x1 x2 ..., outcome(y1 y2) [logit neighbor(k) noreplacement caliper(c)
+                                             common ties descending ate]
+
+becomes ::
+
+    psm.psmatch2(data, "treat", ["x1", "x2"], ["y1", "y2"], link="probit", k=1,
+                 replace=True, caliper=None, common_support=False, ties=False, ate=False)
+
+Estimation sample (psmatch2 ``marksample``/``markout``, ado l.56-57): rows with a missing
+treatment, covariate or ANY of the outcomes are left out -- listwise deletion, so several
+outcomes share the intersection sample. Stata does it silently; here it raises
+:class:`~psm.errors.MissingValuesError` listing the rows unless ``dropna=True``, and the
+count dropped is kept on the result (``n_dropped``). Everything downstream -- the score
+model, the matching, the Unmatched row -- uses only this sample, as psmatch2 and pstest do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from psm._validation import drop_missing, select_columns
+from psm.effects import Effect, TextTable, effect, psmatch2_table
+from psm.matching import Matching, match
+from psm.propensity import PropensityModel, covariate_columns, fit_propensity
+
+
+@dataclass(frozen=True)
+class PSMatch2Result:
+    """What ``psmatch2`` leaves behind: the score model, the matching and one Effect per outcome."""
+
+    propensity: PropensityModel
+    matching: Matching
+    effects: Mapping[str, Effect]
+    data: pd.DataFrame = field(repr=False)  # the estimation sample (psmatch2 ``touse``)
+    n_dropped: int = 0
+    dropped: tuple[Hashable, ...] = field(default=(), repr=False)
+
+    @property
+    def effect(self) -> Effect:
+        """The Effect of the single outcome (error with several outcomes: use ``effects``)."""
+        if len(self.effects) != 1:
+            raise ValueError(f"{len(self.effects)} outcomes; pick one from .effects: {list(self.effects)}")
+        return next(iter(self.effects.values()))
+
+    def summary(self) -> TextTable:
+        """The score model's coefficient table, then psmatch2's effects table."""
+        head = [str(self.propensity.summary()), ""]
+        if self.n_dropped:
+            head.append(f"{self.n_dropped} row(s) with missing treatment/covariate/outcome values dropped (dropna=True).")
+        return TextTable("\n".join([*head, psmatch2_table(list(self.effects.values()))]))
+
+
+def psmatch2(
+    data: pd.DataFrame,
+    treatment: str,
+    covariates: Sequence[str] | str,
+    outcome: str | Sequence[str],
+    *,
+    link: str = "probit",
+    k: int = 1,
+    replace: bool = True,
+    caliper: float | None = None,
+    common_support: bool = False,
+    ties: bool = False,
+    order=None,
+    seed: int | None = None,
+    estimand: str = "ATT",
+    ate: bool = False,
+    dropna: bool = False,
+    approx_se: str = "v4.0.12",
+    ai_var_calc: int = 0,
+    ai_sample: bool = False,
+    categorical: Sequence[str] = (),
+    reference: Mapping[str, object] | None = None,
+) -> PSMatch2Result:
+    """Fit the score, match, and estimate effects in one call (psmatch2 defaults).
+
+    Parameters
+    ----------
+    link : {"probit", "logit"}
+        psmatch2's default is probit (``logit`` option otherwise).
+    k, replace, caliper, common_support, ties, order, seed
+        Passed to :func:`psm.match` (psmatch2 ``neighbor()``, ``noreplacement``,
+        ``caliper()``, ``common``, ``ties``; ``order``/``seed`` control the sort order that
+        breaks ties among equal scores).
+    estimand : {"ATT", "ATU", "ATE"}
+        The matched row reported as ``Effect.matched`` (and its AI SE).
+    ate : bool
+        psmatch2 ``ate``: match in both directions and report ATT, ATU and ATE rows.
+        ``estimand="ATE"`` or ``"ATU"`` implies the matching it needs.
+    dropna : bool
+        Drop rows with missing values (listwise, as psmatch2) instead of raising.
+    approx_se, ai_var_calc, ai_sample
+        Passed to :func:`psm.effect`.
+    categorical, reference
+        Passed to :func:`psm.fit_propensity`.
+    """
+    outcomes = [outcome] if isinstance(outcome, str) else list(outcome)
+    if not outcomes:
+        raise ValueError("give at least one outcome column")
+    used = [treatment, *covariate_columns(data, treatment, covariates), *outcomes]
+    frame = select_columns(data, {c: c for c in dict.fromkeys(used)})
+    _, dropped = drop_missing(frame, dropna=dropna)
+    keep = ~frame.isna().any(axis=1).to_numpy()
+    sample = data[keep] if len(dropped) else data
+    if isinstance(order, pd.Series) and len(dropped):
+        order = order[keep]
+
+    propensity = fit_propensity(sample, treatment, covariates, link, categorical=categorical, reference=reference)
+    match_estimand = "ATE" if ate else estimand
+    matching = match(
+        sample, treatment, propensity.score, k=k, replace=replace, caliper=caliper,
+        common_support=common_support, ties=ties, order=order, seed=seed, estimand=match_estimand,
+    )
+    effects = {
+        name: effect(sample, name, matching, estimand, approx_se=approx_se,
+                     ai_var_calc=ai_var_calc, ai_sample=ai_sample)
+        for name in outcomes
+    }
+    return PSMatch2Result(
+        propensity=propensity,
+        matching=matching,
+        effects=effects,
+        data=sample,
+        n_dropped=len(dropped),
+        dropped=tuple(dropped),
+    )
