@@ -18,6 +18,8 @@ from psm.errors import (
     SeparationError,
     SingularDesignError,
 )
+from psm.matching import Matching, match
+from psm.support import common_support
 
 __version__ = "0.1.0"
 
@@ -26,9 +28,12 @@ __all__ = [
     "ConstantCovariateError",
     "EmptyGroupError",
     "InvalidTreatmentError",
+    "Matching",
     "MissingValuesError",
     "NoControlsOnSupportError",
     "PSMError",
     "SeparationError",
     "SingularDesignError",
+    "common_support",
+    "match",
 ]
