@@ -18,7 +18,10 @@ from psm.errors import (
     SeparationError,
     SingularDesignError,
 )
+from psm.effects import Effect, EffectRow, effect
 from psm.matching import Matching, match
+from psm.propensity import PropensityModel, fit_propensity
+from psm.psmatch2 import PSMatch2Result, psmatch2
 from psm.support import common_support
 
 __version__ = "0.1.0"
@@ -26,14 +29,21 @@ __version__ = "0.1.0"
 __all__ = [
     "ColumnNotFoundError",
     "ConstantCovariateError",
+    "Effect",
+    "EffectRow",
     "EmptyGroupError",
     "InvalidTreatmentError",
     "Matching",
     "MissingValuesError",
     "NoControlsOnSupportError",
+    "PSMatch2Result",
     "PSMError",
+    "PropensityModel",
     "SeparationError",
     "SingularDesignError",
     "common_support",
+    "effect",
+    "fit_propensity",
     "match",
+    "psmatch2",
 ]

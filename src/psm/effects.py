@@ -275,12 +275,9 @@ def _rematch(matching, keep: np.ndarray):
     frame = pd.DataFrame({treated.name: treated.astype(int)}, index=treated.index)
     options = {
         k: getattr(matching, k)
-        for k in ("k", "replace", "caliper", "common_support", "ties", "seed", "estimand")
+        for k in ("k", "replace", "caliper", "common_support", "ties", "order", "seed", "estimand", "descending")
     }
-    order = matching.order
-    if isinstance(order, pd.Series):
-        order = order[keep]
-    return match(frame, treated.name, matching.score[keep], order=order, **options)
+    return match(frame, treated.name, matching.score[keep], **options)
 
 
 @dataclass(frozen=True)

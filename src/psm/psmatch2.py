@@ -67,8 +67,9 @@ def psmatch2(
     caliper: float | None = None,
     common_support: bool = False,
     ties: bool = False,
-    order=None,
+    order: str | None = None,
     seed: int | None = None,
+    descending: bool = False,
     estimand: str = "ATT",
     ate: bool = False,
     dropna: bool = False,
@@ -84,10 +85,10 @@ def psmatch2(
     ----------
     link : {"probit", "logit"}
         psmatch2's default is probit (``logit`` option otherwise).
-    k, replace, caliper, common_support, ties, order, seed
+    k, replace, caliper, common_support, ties, order, seed, descending
         Passed to :func:`psm.match` (psmatch2 ``neighbor()``, ``noreplacement``,
-        ``caliper()``, ``common``, ``ties``; ``order``/``seed`` control the sort order that
-        breaks ties among equal scores).
+        ``caliper()``, ``common``, ``ties``, ``descending``; ``order="random"`` with a
+        ``seed`` replaces the data order as tie-breaker, as psmatch2's help advises).
     estimand : {"ATT", "ATU", "ATE"}
         The matched row reported as ``Effect.matched`` (and its AI SE).
     ate : bool
@@ -108,14 +109,12 @@ def psmatch2(
     _, dropped = drop_missing(frame, dropna=dropna)
     keep = ~frame.isna().any(axis=1).to_numpy()
     sample = data[keep] if len(dropped) else data
-    if isinstance(order, pd.Series) and len(dropped):
-        order = order[keep]
 
     propensity = fit_propensity(sample, treatment, covariates, link, categorical=categorical, reference=reference)
     match_estimand = "ATE" if ate else estimand
     matching = match(
         sample, treatment, propensity.score, k=k, replace=replace, caliper=caliper,
-        common_support=common_support, ties=ties, order=order, seed=seed, estimand=match_estimand,
+        common_support=common_support, ties=ties, order=order, seed=seed, estimand=match_estimand, descending=descending,
     )
     effects = {
         name: effect(sample, name, matching, estimand, approx_se=approx_se,
