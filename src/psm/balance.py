@@ -503,7 +503,8 @@ def _per_covariate(x: pd.DataFrame, s: _Samples, sd_denom: str) -> tuple[pd.Data
         cv0 = _cobalt_variance(xv, np.where(s.treated, 0.0, w))
         out[f"var_ratio_cobalt_{sample}"] = np.where(binary, np.nan, _divide(cv1, cv0))
         ecdf = np.array([ecdf_differences(xv[:, j], s.treated, w) for j in range(xv.shape[1])])
-        out[f"ecdf_mean_{sample}"], out[f"ecdf_max_{sample}"] = ecdf[:, 0], ecdf[:, 1]
+        out[f"ecdf_mean_{sample}"] = np.where(binary, np.abs(m1 - m0), ecdf[:, 0])
+        out[f"ecdf_max_{sample}"] = np.where(binary, np.abs(m1 - m0), ecdf[:, 1])
     out["pct_reduction"] = 100.0 * (
         1.0 - _divide(np.abs(out["pct_bias_matched"]), np.abs(out["pct_bias_unmatched"]))
     )
