@@ -395,6 +395,13 @@ def _weights_array(values: pd.Series) -> np.ndarray:
     return np.nan_to_num(w, nan=0.0)
 
 
+def is_matching(obj: Any) -> bool:
+    """Duck-typed ``Matching``: has ``.treated``, ``.on_support`` and ``.weights`` (and is not a Series)."""
+    return not isinstance(obj, (pd.Series, pd.DataFrame, np.ndarray)) and all(
+        hasattr(obj, a) for a in ("treated", "on_support", "weights")
+    )
+
+
 @dataclass(frozen=True)
 class _Samples:
     treated: np.ndarray  # bool, every row (U sample)
@@ -410,7 +417,7 @@ def _resolve_samples(
     estimand: str,
     reference_weight: str,
 ) -> _Samples:
-    if hasattr(matching_or_weights, "weights") and hasattr(matching_or_weights, "treated"):
+    if is_matching(matching_or_weights):
         m = matching_or_weights
         treated_s = _as_aligned_series(m.treated if treatment is None else treatment, data, "treatment")
         raw_w = _as_aligned_series(m.weights, data, "weights")
