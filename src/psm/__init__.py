@@ -22,6 +22,8 @@ from psm.errors import (
     SeparationError,
     SingularDesignError,
 )
+from psm.matching import Matching, match
+from psm.support import common_support
 
 __version__ = "0.1.0"
 
@@ -35,9 +37,12 @@ __all__ = [
     "EmptyGroupError",
     "InvalidTreatmentError",
     "InvalidWeightsError",
+    "Matching",
     "MissingValuesError",
     "NoControlsOnSupportError",
     "PSMError",
     "SeparationError",
     "SingularDesignError",
+    "common_support",
+    "match",
 ]

@@ -1,0 +1,142 @@
+"""Input checks shared by the core stages (propensity, matching, effects, balance).
+
+Every check reports *all* problems at once, naming columns, row labels and the
+allowed values, and raises a typed error from :mod:`psm.errors`. Typical use::
+
+    frame = select_columns(data, {"treatment": treatment, "score": score})
+    frame, dropped = drop_missing(frame, dropna=dropna)
+    treated = treatment_indicator(frame["treatment"])
+    require_both_groups(treated)
+
+Columns may be given as a column name or as a ``pd.Series`` aligned to
+``data.index`` (a Series keeps its own name in error messages).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from psm.errors import (
+    ColumnNotFoundError,
+    EmptyGroupError,
+    InvalidTreatmentError,
+    MissingValuesError,
+    _preview,
+)
+
+
+def resolve_column(data: pd.DataFrame, column: Hashable | pd.Series) -> pd.Series:
+    """Return ``data[column]``, or ``column`` itself when it is a Series aligned to ``data``.
+
+    Raises :class:`ColumnNotFoundError` (with close matches) for an unknown name and
+    ``ValueError`` for a Series whose index is not ``data.index``.
+    """
+    return select_columns(data, {"column": column})["column"].rename(column_label(column))
+
+
+def select_columns(
+    data: pd.DataFrame, columns: Mapping[str, Hashable | pd.Series]
+) -> pd.DataFrame:
+    """Gather the named columns / Series into one frame with the keys of ``columns`` as names.
+
+    Every unknown column name is reported in a single :class:`ColumnNotFoundError`.
+    A Series must carry exactly ``data.index`` (same labels, same order), otherwise the
+    row correspondence would be a guess and ``ValueError`` is raised.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    missing = [c for c in columns.values() if not isinstance(c, pd.Series) and c not in data.columns]
+    if missing:
+        raise ColumnNotFoundError(missing, data.columns)
+    out = {}
+    for key, col in columns.items():
+        if isinstance(col, pd.Series):
+            if not col.index.equals(data.index):
+                raise ValueError(
+                    f"Series {col.name!r} given for {key!r} is not aligned to data.index "
+                    "(different labels or order); pass a column name or reindex it first"
+                )
+            out[key] = col
+        else:
+            out[key] = data[col]
+    return pd.DataFrame(out, index=data.index)
+
+
+def column_label(column: Hashable | pd.Series) -> Hashable:
+    """The user-facing name of a column given by name or as a Series."""
+    return column.name if isinstance(column, pd.Series) else column
+
+
+def missing_rows(frame: pd.DataFrame) -> dict[str, list[object]]:
+    """Map each column of ``frame`` with missing values to the index labels of those rows."""
+    na = frame.isna()
+    return {str(col): frame.index[na[col].to_numpy()].tolist() for col in frame.columns if na[col].any()}
+
+
+def drop_missing(
+    frame: pd.DataFrame, *, dropna: bool = False, names: Mapping[str, Hashable] | None = None
+) -> tuple[pd.DataFrame, pd.Index]:
+    """Refuse (default) or drop rows with a missing value in any column of ``frame``.
+
+    ``names`` maps frame columns to the user's names for messages. Returns the kept
+    rows and the index labels dropped (empty unless ``dropna=True``); without ``dropna``
+    any missing value raises :class:`MissingValuesError` listing the rows per column.
+    """
+    rows = missing_rows(frame)
+    if not rows:
+        return frame, frame.index[:0]
+    if not dropna:
+        names = names or {}
+        raise MissingValuesError({str(names.get(col, col)): labels for col, labels in rows.items()})
+    keep = ~frame.isna().any(axis=1).to_numpy()
+    return frame.loc[keep], frame.index[~keep]
+
+
+def treatment_indicator(values: pd.Series) -> pd.Series:
+    """Return the treatment as a bool Series; accepted codings are 0/1 and False/True.
+
+    Any other value (2, -1, 0.5, "yes", ...) raises :class:`InvalidTreatmentError`
+    listing the distinct offending values and their rows. Missing values are the
+    business of :func:`drop_missing` and are rejected here too.
+    """
+    name = values.name
+    if pd.api.types.is_bool_dtype(values.dtype) and not values.isna().any():
+        return values.astype(bool)
+    numeric = pd.to_numeric(values, errors="coerce") if not pd.api.types.is_bool_dtype(values.dtype) else values
+    bad = ~numeric.isin([0, 1]).to_numpy() | values.isna().to_numpy()
+    if bad.any():
+        offenders = pd.unique(values[bad].astype(object))
+        raise InvalidTreatmentError(
+            f"treatment {name!r} must be coded 0/1 or False/True; found "
+            f"{', '.join(repr(v) for v in offenders[:10])}"
+            f"{' …' if len(offenders) > 10 else ''} in rows {_preview(values.index[bad].tolist())}"
+        )
+    return numeric.astype(bool).rename(name)
+
+
+def require_both_groups(treated: pd.Series, *, what: str = "") -> None:
+    """Raise :class:`EmptyGroupError` when ``treated`` has no True or no False."""
+    n1 = int(np.count_nonzero(treated.to_numpy()))
+    n0 = len(treated) - n1
+    if n1 and n0:
+        return
+    empty = " and ".join(g for g, n in (("treated", n1), ("control", n0)) if n == 0)
+    where = f" {what}" if what else ""
+    raise EmptyGroupError(
+        f"no {empty} units{where} ({n1} treated, {n0} controls in {len(treated)} rows of "
+        f"{treated.name!r}); matching and effects need both groups"
+    )
+
+
+def numeric_values(values: pd.Series) -> np.ndarray:
+    """Return a float64 array of ``values``; non-numeric or infinite entries raise ``ValueError``."""
+    if not (pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)):
+        raise TypeError(f"{values.name!r} must be numeric, got dtype {values.dtype}")
+    arr = values.to_numpy(dtype=float, na_value=np.nan)
+    inf = np.isinf(arr)
+    if inf.any():
+        raise ValueError(f"{values.name!r} has infinite values in rows {_preview(values.index[inf].tolist())}")
+    return arr

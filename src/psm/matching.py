@@ -1,0 +1,589 @@
+"""Nearest-neighbour matching on a one-dimensional score, as psmatch2 v4.0.12 does it.
+
+Source: psmatch2.ado v4.0.12 (Leuven & Sianesi), Mata ``match_pscore`` and helpers
+``next_unmatched``, ``match_ties``, ``match2``; sort order ``sort msup _treated _pscore order``.
+Rules reproduced (for the focal group, treated under ATT; controls under ATU):
+
+* **Sort order.** Candidates are sorted by (score, original row order); ``order="random"``
+  replaces the row order by a seeded random permutation (psmatch2's help asks users to
+  randomise the sort order themselves when scores are tied). Only units on common support
+  are candidates.
+* **Nearest neighbour** (k=1). psmatch2 scans forward from the previous match and moves
+  only on a *strict* improvement of ``|p_i - p_j|``. With replacement this equals: the
+  candidate with the smallest distance, and among equal distances the first in sort order
+  (identical scores: the earliest row; a symmetric tie ``p_i - a == b - p_i``: the lower
+  score ``a``). Here it is computed with one ``searchsorted`` of the focal scores into the
+  sorted candidate scores (no Python loop over rows).
+* **Caliper** in raw score units, strict: a match needs ``|p_i - p_j| < caliper``; a focal
+  unit without one goes off support (psmatch2 ``_support = 0``).
+* **ties**: every further candidate at the same distance as the nearest (psmatch2 walks
+  forward adding ``dif <= dif0``); all share weight ``1/n_i``.
+* **k neighbours** (``neighbor(k)``, ``match2``): expand outward from the nearest, each step
+  taking the closer of the next-left and next-right candidate (left wins an equal
+  distance), stopping at k or at the first candidate outside the caliper. With ``ties``
+  psmatch2 appends this walk to the tie list, so a tied candidate the walk meets again is
+  counted twice (weight ``2/n_i``); reproduced, and documented on :func:`match`.
+* **Without replacement** (1:1 only): greedy over focal units in ascending score order
+  (``descending=True``: descending), each taking the nearest *still unused* candidate that
+  psmatch2's forward scan reaches from its pointer. The pointer only moves forward, so
+  unused candidates it passed are not revisited until it reaches the last candidate, after
+  which it scans backward (``forward = 0``). When the pointer runs off the candidate list
+  the remaining focal units stay unmatched (off support). This is *not* the same as
+  "nearest unused candidate", and is reproduced exactly.
+* **Weights** (``_weight``): under ATT, treated on support 1 and each control the sum over
+  treated that used it of ``1/n_i``; under ATE (psmatch2 ``ate``) both groups hold the
+  weight from being used by the other group; units with weight 0 or off support get
+  psmatch2's missing, stored here as 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from psm._validation import (
+    column_label,
+    drop_missing,
+    numeric_values,
+    require_both_groups,
+    select_columns,
+    treatment_indicator,
+)
+from psm.errors import NoControlsOnSupportError
+from psm.support import ESTIMANDS, support_mask
+
+DIRECTIONS = ("ATT", "ATU")
+_PASSES = {"ATT": ("ATT",), "ATU": ("ATU",), "ATE": ("ATU", "ATT")}  # psmatch2 runs ATU first
+
+
+# --------------------------------------------------------------------------------------
+# kernels on sorted candidate scores (positions are ranks in the candidate sort order)
+
+
+@dataclass(frozen=True)
+class _Links:
+    """Matches of one direction: row ``r`` links focal ``focal[r]`` to candidate ``match[r]``."""
+
+    focal: np.ndarray  # positions into the focal group
+    match: np.ndarray  # positions into the sorted candidates
+    weight: np.ndarray  # 1/n_i (summed when psmatch2 lists a candidate twice)
+
+
+def _value_groups(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each position of sorted ``c``: start and (exclusive) end of its run of equal values."""
+    n = len(c)
+    first = np.empty(n, dtype=bool)
+    first[:1] = True
+    np.not_equal(c[1:], c[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    ends = np.append(starts[1:], n)
+    run = np.cumsum(first) - 1
+    return starts[run], ends[run]
+
+
+def _expand_ranges(start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row ids and values of the concatenated ``arange(start[r], stop[r])``."""
+    counts = stop - start
+    rows = np.repeat(np.arange(len(start)), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return rows, start[rows] + offsets
+
+
+def _nearest(p: np.ndarray, c: np.ndarray, gstart: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """psmatch2's nearest candidate of every ``p`` (with replacement) and its distance.
+
+    The first position in sort order attaining ``min_j |p - c_j|``: the left candidate is
+    the first of the run of candidates below ``p`` at the smallest distance, the right one
+    the first candidate ``>= p``; the left one wins an equal distance.
+    """
+    n = len(c)
+    right = np.searchsorted(c, p, side="left")
+    has_left, has_right = right > 0, right < n
+    left = gstart[np.maximum(right - 1, 0)]
+    d_left = np.abs(p - c[np.maximum(right - 1, 0)])
+    # distances of different scores can round to the same double: extend the run then
+    widen = has_left & (left > 0)
+    widen[widen] = np.abs(p[widen] - c[left[widen] - 1]) == d_left[widen]
+    while widen.any():
+        idx = np.flatnonzero(widen)
+        left[idx] = gstart[left[idx] - 1]
+        widen[idx] = (left[idx] > 0) & (np.abs(p[idx] - c[np.maximum(left[idx] - 1, 0)]) == d_left[idx])
+    rc = np.minimum(right, n - 1)
+    d_right = np.abs(p - c[rc])
+    take_left = has_left & (~has_right | (d_left <= d_right))
+    return np.where(take_left, left, rc), np.where(take_left, d_left, d_right)
+
+
+def _tie_ends(p: np.ndarray, c: np.ndarray, j: np.ndarray, d: np.ndarray, gend: np.ndarray) -> np.ndarray:
+    """End (exclusive) of the run from ``j`` of candidates within distance ``d`` (``match_ties``)."""
+    end = gend[j].copy()
+    more = end < len(c)
+    more[more] = np.abs(p[more] - c[end[more]]) <= d[more]
+    while more.any():
+        idx = np.flatnonzero(more)
+        end[idx] = gend[end[idx]]
+        ok = end[idx] < len(c)
+        more[idx] = ok
+        more[idx[ok]] = np.abs(p[idx[ok]] - c[end[idx[ok]]]) <= d[idx[ok]]
+    return end
+
+
+def _outward(p, c, j, caliper, steps) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """psmatch2 ``match2``: ``steps`` more neighbours, walking outward from ``j``.
+
+    Each step takes the closer of the next-left and next-right candidate (left wins an
+    equal distance) and stops a unit's walk at the first candidate outside the caliper.
+    Returns, per step, the focal rows still walking and the candidate each took.
+    """
+    n = len(c)
+    active = np.arange(len(p))
+    lo, hi = j - 1, j + 1
+    rows, picks = [], []
+    for _ in range(steps):
+        pa = p[active]
+        ok_lo, ok_hi = lo >= 0, hi < n
+        d_lo = np.abs(pa - c[np.maximum(lo, 0)])
+        d_hi = np.abs(pa - c[np.minimum(hi, n - 1)])
+        go_left = ok_lo & (~ok_hi | (d_lo <= d_hi))
+        pick = np.where(go_left, lo, hi)
+        keep = (go_left | ok_hi) & (np.where(go_left, d_lo, d_hi) < caliper)
+        active, lo, hi, go_left, pick = active[keep], lo[keep], hi[keep], go_left[keep], pick[keep]
+        if not len(active):
+            break
+        rows.append(active)
+        picks.append(pick)
+        lo = lo - go_left
+        hi = hi + ~go_left
+    return rows, picks
+
+
+def _match_with_replacement(p, c, *, k, ties, caliper) -> _Links:
+    """Vectorised psmatch2 matching with replacement of focal scores ``p`` on sorted ``c``."""
+    gstart, gend = _value_groups(c)
+    j, d = _nearest(p, c, gstart)
+    ok = np.flatnonzero(d < caliper)
+    p, j, d = p[ok], j[ok], d[ok]
+    end = _tie_ends(p, c, j, d, gend) if ties else j + 1
+    rows, picks = _expand_ranges(j, end)
+    extra_rows, extra_picks = _outward(p, c, j, caliper, k - 1) if k > 1 else ([], [])
+    rows = np.concatenate([rows, *extra_rows])
+    picks = np.concatenate([picks, *extra_picks])
+    order = np.argsort(rows, kind="stable")  # psmatch2's IDLIST order within a unit
+    rows, picks = rows[order], picks[order]
+    weight = 1.0 / np.bincount(rows, minlength=len(ok))[rows]
+    if ties and k > 1:  # a tie met again by the outward walk: one link, summed weight
+        key = rows.astype(np.int64) * len(c) + picks
+        key, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        weight = np.bincount(inverse, weights=weight)
+        rows, picks = rows[first], picks[first]
+    return _Links(ok[rows], picks, weight)
+
+
+def _match_without_replacement(p, c, *, ties, caliper) -> _Links:
+    """psmatch2 greedy 1:1 matching without replacement (``noreplacement``).
+
+    ``p`` must be in processing order (ascending). Forward phase: a pointer ``P`` into the
+    sorted candidates; every candidate at or after ``P`` is unused, so the nearest reachable
+    candidate is found with a precomputed ``searchsorted`` position. Once the nearest is the
+    last candidate the scan turns backward; unused candidates are then found with a
+    prev/next-free table built once (the set used in the forward phase never changes
+    below the pointer afterwards). Each unit costs O(1) plus the candidates it consumes.
+    """
+    n, last = len(c), len(c) - 1
+    right_all = np.searchsorted(c, p, side="left").tolist()
+    gstart, gend = (a.tolist() for a in _value_groups(c))
+    pl, cl = p.tolist(), c.tolist()
+    rows: list[int] = []
+    picks: list[int] = []
+    t, P, nf = 0, 0, len(pl)
+    # forward phase: candidates at positions >= P are all unused
+    while t < nf and P <= last:
+        pt, r = pl[t], right_all[t]
+        if P == last or r <= P:
+            j = P
+        else:
+            dl = abs(pt - cl[r - 1])
+            j = gstart[r - 1]
+            while j > P and abs(pt - cl[j - 1]) == dl:
+                j = gstart[j - 1]
+            j = max(j, P)
+            if r < n and abs(pt - cl[r]) < dl:
+                j = r
+        d = abs(pt - cl[j])
+        if d < caliper:
+            end = j + 1
+            if ties:
+                end = gend[j]
+                while end < n and abs(pt - cl[end]) <= d:
+                    end = gend[end]
+            rows.extend([t] * (end - j))
+            picks.extend(range(j, end))
+            P = end
+        else:
+            P = j
+        t += 1
+        if j == last:
+            break
+    else:
+        return _links_from_lists(rows, picks)
+    # backward phase (psmatch2 sets forward = 0 once the match is the last candidate)
+    used = np.zeros(n, dtype=bool)
+    used[picks] = True
+    pos = np.arange(n)
+    prev_free = np.maximum.accumulate(np.where(used, -1, pos)).tolist()
+    next_free = np.minimum.accumulate(np.where(used, n, pos)[::-1])[::-1].tolist() + [n]
+    if d < caliper:  # the last candidate was just used: step back from it
+        P = prev_free[last - 1] if last > 0 else -1
+    while t < nf and P >= 0:
+        pt, r = pl[t], right_all[t]
+        if P == last:
+            j = P
+        else:
+            jl = prev_free[min(P, r - 1)] if r > 0 else -1
+            jr = next_free[r]
+            if jr <= P:  # unused candidates >= p below the pointer: take the highest nearest
+                dr = abs(pt - cl[jr])
+                j = prev_free[min(P, gend[jr] - 1)]
+                nxt = next_free[j + 1]
+                while nxt <= P and abs(pt - cl[nxt]) == dr:
+                    j = prev_free[min(P, gend[nxt] - 1)]
+                    nxt = next_free[j + 1]
+                if jl >= 0 and abs(pt - cl[jl]) < dr:
+                    j = jl
+            else:
+                j = jl
+        d = abs(pt - cl[j])
+        if d < caliper:
+            rows.append(t)
+            picks.append(j)
+            q = prev_free[j - 1] if j > 0 else -1
+            while ties and q >= 0 and abs(pt - cl[q]) <= d:
+                rows.append(t)
+                picks.append(q)
+                q = prev_free[q - 1] if q > 0 else -1
+            P = q
+        else:
+            P = j
+        t += 1
+    return _links_from_lists(rows, picks)
+
+
+def _links_from_lists(rows: list[int], picks: list[int]) -> _Links:
+    r = np.asarray(rows, dtype=np.int64)
+    m = np.asarray(picks, dtype=np.int64)
+    n_i = np.bincount(r)[r] if len(r) else np.zeros(0)
+    return _Links(r, m, 1.0 / n_i)
+
+
+def _match_direction(p, rank_p, c, rank_c, *, k, replace, ties, caliper, descending) -> _Links:
+    """Match focal scores ``p`` to candidate scores ``c`` (both in row order).
+
+    Returns links whose ``match`` are positions into ``c`` (row order, not sort order).
+    """
+    if not len(p) or not len(c):
+        empty = np.zeros(0, dtype=np.int64)
+        return _Links(empty, empty, np.zeros(0))
+    if descending:  # psmatch2 sorts by -pscore: the same algorithm on negated scores
+        p, c = -p, -c
+    c_order = np.lexsort((rank_c, c))
+    c_sorted = c[c_order]
+    if replace:
+        links = _match_with_replacement(p, c_sorted, k=k, ties=ties, caliper=caliper)
+        return _Links(links.focal, c_order[links.match], links.weight)
+    p_order = np.lexsort((rank_p, p))
+    links = _match_without_replacement(p[p_order], c_sorted, ties=ties, caliper=caliper)
+    return _Links(p_order[links.focal], c_order[links.match], links.weight)
+
+
+# --------------------------------------------------------------------------------------
+# result object
+
+
+@dataclass(frozen=True)
+class Matching:
+    """Result of :func:`match`; every Series is aligned to the rows used (``data.index``
+    minus the rows dropped by ``dropna=True``, listed in ``dropped``).
+
+    Attributes
+    ----------
+    treated : bool Series named after the treatment column.
+    score : float Series, the score matched on.
+    within_common_support : bool Series, the ``common`` rule alone (all True without it).
+    on_support : bool Series, psmatch2 ``_support``: False for focal units outside common
+        support, without a match within the caliper, or left over without replacement.
+        Under ATT all controls are on support (mirror under ATU).
+    weights : float Series, psmatch2 ``_weight`` with missing stored as 0.
+    pairs : DataFrame with columns ``treated``, ``control`` (index labels), ``distance``
+        (``|score_t - score_c|``), ``weight`` (``1/n_i`` of the focal unit), ``direction``
+        ("ATT": a treated unit's matches among controls; "ATU": a control's among treated).
+    estimand, k, replace, caliper, common_support, ties, order, seed, descending : options.
+    dropped : index labels dropped for missing values (``dropna=True``).
+    """
+
+    treated: pd.Series
+    score: pd.Series
+    within_common_support: pd.Series
+    on_support: pd.Series
+    weights: pd.Series
+    pairs: pd.DataFrame
+    estimand: str
+    k: int
+    replace: bool
+    caliper: float | None
+    common_support: bool
+    ties: bool
+    order: str | None
+    seed: int | None
+    descending: bool = False
+    dropped: pd.Index = field(default_factory=lambda: pd.Index([]))
+    _links: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def n_dropped(self) -> int:
+        """Number of rows dropped for missing values."""
+        return len(self.dropped)
+
+    def _direction_links(self, direction: str) -> _Links:
+        if direction not in self._links:
+            raise ValueError(
+                f"direction must be one of {tuple(self._links)} for a {self.estimand} matching, got {direction!r}"
+            )
+        return self._links[direction]
+
+    def weights_for(self, direction: str) -> pd.Series:
+        """Weights from one direction's matches only (K_M(i)/M-style).
+
+        ATT: treated 1 if matched, each control ``sum_i 1/n_i`` over treated ``i`` that used
+        it; ATU: the mirror. Equals :attr:`weights` for an ATT (ATU) matching.
+        """
+        links = self._direction_links(direction)
+        w = np.bincount(links.match, weights=links.weight, minlength=len(self.score))
+        w[links.focal] = 1.0
+        return pd.Series(w, index=self.score.index, name="weight")
+
+    def matched_outcome(self, y: pd.Series, direction: str | None = None) -> pd.Series:
+        """psmatch2 ``_<outcome>``: mean outcome of each focal unit's matches (weights 1/n_i).
+
+        ``direction`` "ATT" fills treated units, "ATU" controls; ``None`` fills the
+        estimand's directions (both under ATE, as psmatch2 ``ate``). NaN elsewhere.
+        ``y`` must be a Series carrying at least the matched rows' labels.
+        """
+        if not isinstance(y, pd.Series):
+            raise TypeError("y must be a pandas Series aligned to the data")
+        missing = self.score.index.difference(y.index)
+        if len(missing):
+            raise ValueError(f"y lacks {len(missing)} rows of the matching, e.g. {missing[:5].tolist()}")
+        values = y.reindex(self.score.index).to_numpy(dtype=float)
+        out = np.full(len(values), np.nan)
+        for name in _PASSES[self.estimand] if direction is None else (direction,):
+            links = self._direction_links(name)
+            sums = np.bincount(links.focal, weights=links.weight * values[links.match], minlength=len(values))
+            out[links.focal] = sums[links.focal]
+        return pd.Series(out, index=self.score.index, name=f"_{y.name}" if y.name is not None else None)
+
+    def summary(self) -> str:
+        """Options, psmatch2's ``tab _treated _support`` and distance statistics."""
+        t = self.treated.to_numpy()
+        s = self.on_support.to_numpy()
+        cal = "none" if self.caliper is None else f"{self.caliper:g}"
+        lines = [
+            f"Nearest-neighbour matching on {self.score.name!r} (psmatch2 v4.0.12 rules)",
+            f"estimand {self.estimand}, k={self.k}, replace={self.replace}, ties={self.ties}, "
+            f"caliper={cal}, common support={self.common_support}, order={self.order or 'data'}"
+            + (f", seed={self.seed}" if self.order == "random" else "")
+            + (", descending" if self.descending else ""),
+        ]
+        if self.n_dropped:
+            lines.append(f"rows dropped for missing values: {self.n_dropped}")
+        lines += [
+            "",
+            f"{'':>10} {'Off suppo':>10} {'On suppor':>10} {'Total':>10}",
+            *(
+                f"{label:>10} {np.sum(g & ~s):>10} {np.sum(g & s):>10} {np.sum(g):>10}"
+                for label, g in (("Untreated", ~t), ("Treated", t))
+            ),
+            f"{'Total':>10} {np.sum(~s):>10} {np.sum(s):>10} {len(s):>10}",
+            "",
+        ]
+        for name, links in self._links.items():
+            dist = self.pairs.loc[self.pairs["direction"] == name, "distance"]
+            used = len(np.unique(links.match))
+            lines.append(
+                f"{name}: {len(np.unique(links.focal))} units matched to {used} distinct units "
+                f"({len(links.focal)} links); distance mean {dist.mean():.6g}, max {dist.max():.6g}"
+            )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+# --------------------------------------------------------------------------------------
+# public entry point
+
+
+def match(
+    data: pd.DataFrame,
+    treatment: Hashable | pd.Series,
+    score: Hashable | pd.Series,
+    *,
+    k: int = 1,
+    replace: bool = True,
+    caliper: float | None = None,
+    common_support: bool = False,
+    ties: bool = False,
+    order: str | None = None,
+    seed: int | None = None,
+    estimand: str = "ATT",
+    descending: bool = False,
+    dropna: bool = False,
+) -> Matching:
+    """Nearest-neighbour matching on a one-dimensional score with psmatch2 v4.0.12 rules.
+
+    Parameters
+    ----------
+    data : DataFrame holding the treatment and score (or aligned Series for them).
+    treatment : column name or bool/0-1 Series.
+    score : column name or Series (propensity score, index or log-odds: any real score).
+    k : neighbours per focal unit (psmatch2 ``neighbor(k)``); weights ``1/n_i``.
+    replace : False is psmatch2 ``noreplacement`` (1:1 greedy, k must be 1).
+    caliper : maximum distance in raw score units, strict ``<``; None = no caliper.
+    common_support : psmatch2 ``common`` (see :func:`psm.common_support`).
+    ties : also match every candidate as close as the nearest; all share ``1/n_i``.
+        With ``k > 1`` psmatch2 appends the k-neighbour walk to the tie list, so a tied
+        candidate may be listed twice and get weight ``2/n_i``; this is reproduced.
+    order : None breaks ties between identical scores (and orders the greedy pass between
+        units with identical scores) by data order, as psmatch2; ``"random"`` uses a random
+        permutation drawn from ``seed`` instead (psmatch2's help advises randomising the
+        sort order before matching).
+    seed : integer seed for ``order="random"`` (required there, not allowed otherwise).
+    estimand : "ATT" (treated matched to controls, psmatch2 default), "ATU" (controls
+        matched to treated), "ATE" (both, psmatch2 ``ate``).
+    descending : without replacement, process focal units from the highest score down
+        (psmatch2 ``descending``).
+    dropna : drop rows with a missing treatment or score (reported in ``dropped``) instead
+        of raising :class:`psm.MissingValuesError`.
+
+    Raises
+    ------
+    ColumnNotFoundError, InvalidTreatmentError, MissingValuesError, EmptyGroupError,
+    NoControlsOnSupportError (no focal unit of some direction could be matched),
+    ValueError / TypeError for invalid options or a non-numeric score.
+    """
+    _check_options(k, replace, caliper, ties, order, seed, estimand, descending)
+    names = {"treatment": column_label(treatment), "score": column_label(score)}
+    frame = select_columns(data, {"treatment": treatment, "score": score})
+    frame, dropped = drop_missing(frame, dropna=dropna, names=names)
+    treated = treatment_indicator(frame["treatment"].rename(names["treatment"]))
+    require_both_groups(treated)
+    scores = numeric_values(frame["score"].rename(names["score"]))
+    t = treated.to_numpy()
+    n = len(t)
+    rank = np.arange(n) if order is None else np.random.default_rng(seed).permutation(n)
+    common = support_mask(t, scores, estimand) if common_support else np.ones(n, dtype=bool)
+    cal = np.inf if caliper is None else float(caliper)
+
+    links: dict[str, _Links] = {}
+    on_support = common.copy()
+    for direction in _PASSES[estimand]:
+        focal_group = t if direction == "ATT" else ~t
+        focal = np.flatnonzero(focal_group & common)
+        cands = np.flatnonzero(~focal_group & common)
+        found = _match_direction(
+            scores[focal], rank[focal], scores[cands], rank[cands],
+            k=k, replace=replace, ties=ties, caliper=cal, descending=descending,
+        )
+        links[direction] = _Links(focal[found.focal], cands[found.match], found.weight)
+        matched = np.zeros(n, dtype=bool)
+        matched[links[direction].focal] = True
+        on_support[focal_group] &= matched[focal_group]
+        if not matched.any():
+            raise NoControlsOnSupportError(_no_match_message(direction, focal, cands, caliper, common_support))
+
+    weights = np.zeros(n)
+    for found in links.values():
+        weights += np.bincount(found.match, weights=found.weight, minlength=n)
+    if estimand != "ATE":  # focal units weigh 1 (psmatch2: _weight = _treated if _support)
+        focal_group = t if estimand == "ATT" else ~t
+        weights[focal_group] = 1.0
+    weights[~on_support] = 0.0
+
+    index = frame.index
+    return Matching(
+        treated=treated,
+        score=pd.Series(scores, index=index, name=names["score"]),
+        within_common_support=pd.Series(common, index=index, name="within_common_support"),
+        on_support=pd.Series(on_support, index=index, name="on_support"),
+        weights=pd.Series(weights, index=index, name="weight"),
+        pairs=_pairs_frame(index, scores, links),
+        estimand=estimand,
+        k=k,
+        replace=replace,
+        caliper=caliper,
+        common_support=common_support,
+        ties=ties,
+        order=order,
+        seed=seed,
+        descending=descending,
+        dropped=dropped,
+        _links=links,
+    )
+
+
+def _pairs_frame(index: pd.Index, scores: np.ndarray, links: dict[str, _Links]) -> pd.DataFrame:
+    parts = []
+    for direction, found in links.items():
+        tr, co = (found.focal, found.match) if direction == "ATT" else (found.match, found.focal)
+        parts.append((tr, co, found.weight, np.full(len(tr), DIRECTIONS.index(direction), dtype=np.int8)))
+    tr, co, w, dcode = (np.concatenate(col) for col in zip(*parts))
+    return pd.DataFrame(
+        {
+            "treated": index.take(tr),
+            "control": index.take(co),
+            "distance": np.abs(scores[tr] - scores[co]),
+            "weight": w,
+            "direction": pd.Categorical.from_codes(dcode, categories=list(DIRECTIONS)),
+        }
+    )
+
+
+def _no_match_message(direction, focal, cands, caliper, common_support) -> str:
+    unit, other = ("treated", "control") if direction == "ATT" else ("control", "treated")
+    if not len(focal):
+        return (
+            f"no {unit} unit lies within the common support of the {other} scores; "
+            "check the propensity model or drop common_support=True"
+        )
+    return (
+        f"none of the {len(focal)} {unit} units on support has a {other} match "
+        f"within caliper={caliper!r} ({len(cands)} {other} candidates"
+        f"{' on common support' if common_support else ''}); widen the caliper"
+    )
+
+
+def _check_options(k, replace, caliper, ties, order, seed, estimand, descending) -> None:
+    problems = []
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        problems.append(f"k must be a positive integer, got {k!r}")
+    elif not replace and k > 1:
+        problems.append("matching without replacement is 1:1 only (psmatch2 noreplacement): use k=1")
+    if caliper is not None and not (isinstance(caliper, (int, float, np.floating)) and caliper > 0):
+        problems.append(f"caliper must be a positive number in score units or None, got {caliper!r}")
+    if order not in (None, "random"):
+        problems.append(f"order must be None (data order) or 'random', got {order!r}")
+    if order == "random" and seed is None:
+        problems.append("order='random' needs an integer seed, so the result can be reproduced")
+    if order is None and seed is not None:
+        problems.append("seed is only used with order='random'")
+    if estimand not in ESTIMANDS:
+        problems.append(f"estimand must be one of {ESTIMANDS}, got {estimand!r}")
+    if descending and replace:
+        problems.append("descending only applies to matching without replacement (replace=False)")
+    for name, value in (("replace", replace), ("ties", ties), ("descending", descending)):
+        if not isinstance(value, (bool, np.bool_)):
+            problems.append(f"{name} must be True or False, got {value!r}")
+    if problems:
+        raise ValueError("invalid matching options: " + "; ".join(problems))

@@ -1,0 +1,69 @@
+"""Common support: psmatch2's ``common`` rule on a one-dimensional score.
+
+psmatch2 v4.0.12, program ``_Support_`` (ado l.603-611)::
+
+    sum _pscore if _treated==0
+    replace _support = 0 if (_pscore < r(min) | _pscore > r(max)) & _treated==1
+    (with ate)  the same for controls against the treated min/max
+
+i.e. a treated unit is off support when its score is *strictly* below the smallest or
+strictly above the largest control score (units on the boundary stay on support). The
+extremes are taken over all units of the other group. ``trim()`` is not implemented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+import numpy as np
+import pandas as pd
+
+from psm._validation import (
+    column_label,
+    drop_missing,
+    numeric_values,
+    require_both_groups,
+    select_columns,
+    treatment_indicator,
+)
+
+ESTIMANDS = ("ATT", "ATU", "ATE")
+
+
+def support_mask(treated: np.ndarray, score: np.ndarray, estimand: str = "ATT") -> np.ndarray:
+    """Array form of :func:`common_support` (bool arrays in, bool array out, no checks)."""
+    keep = np.ones(len(score), dtype=bool)
+    groups = {"ATT": (True,), "ATU": (False,), "ATE": (True, False)}[estimand]
+    for focal in groups:
+        is_focal = treated == focal
+        other = score[~is_focal]
+        lo, hi = other.min(), other.max()
+        keep[is_focal] = (score[is_focal] >= lo) & (score[is_focal] <= hi)
+    return keep
+
+
+def common_support(
+    data: pd.DataFrame,
+    treatment: Hashable | pd.Series,
+    score: Hashable | pd.Series,
+    *,
+    estimand: str = "ATT",
+) -> pd.Series:
+    """psmatch2 ``common``: which units lie inside the score range of the other group.
+
+    ATT (psmatch2 default): treated with ``score < min(score | control)`` or
+    ``score > max(score | control)`` are off support; controls always on support.
+    ATU: the mirror (controls against the treated range). ATE (psmatch2 ``ate``): both.
+
+    Returns a bool Series aligned to ``data.index`` named ``"on_support"``.
+    Missing values raise :class:`psm.MissingValuesError`; an empty group raises
+    :class:`psm.EmptyGroupError`.
+    """
+    if estimand not in ESTIMANDS:
+        raise ValueError(f"estimand must be one of {ESTIMANDS}, got {estimand!r}")
+    frame = select_columns(data, {"treatment": treatment, "score": score})
+    drop_missing(frame, names={"treatment": column_label(treatment), "score": column_label(score)})
+    treated = treatment_indicator(frame["treatment"].rename(column_label(treatment)))
+    require_both_groups(treated)
+    values = numeric_values(frame["score"].rename(column_label(score)))
+    return pd.Series(support_mask(treated.to_numpy(), values, estimand), index=data.index, name="on_support")
