@@ -7,11 +7,15 @@ Stages, each returning a small immutable result object::
 See the README for a tour and ``docs/`` for the formulas and their sources.
 """
 
+from psm import plots
+from psm.balance import BalanceTable, balance
 from psm.errors import (
     ColumnNotFoundError,
     ConstantCovariateError,
+    CovariateTypeError,
     EmptyGroupError,
     InvalidTreatmentError,
+    InvalidWeightsError,
     MissingValuesError,
     NoControlsOnSupportError,
     PSMError,
@@ -27,12 +31,17 @@ from psm.support import common_support
 __version__ = "0.1.0"
 
 __all__ = [
+    "BalanceTable",
+    "balance",
+    "plots",
     "ColumnNotFoundError",
     "ConstantCovariateError",
+    "CovariateTypeError",
     "Effect",
     "EffectRow",
     "EmptyGroupError",
     "InvalidTreatmentError",
+    "InvalidWeightsError",
     "Matching",
     "MissingValuesError",
     "NoControlsOnSupportError",

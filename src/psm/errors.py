@@ -89,3 +89,11 @@ class SingularDesignError(PSMError, ValueError):
 
 class ConstantCovariateError(PSMError, ValueError):
     """A covariate takes a single value in the estimation sample."""
+
+
+class InvalidWeightsError(PSMError, ValueError):
+    """Matching weights are negative, infinite, or not aligned to the data's rows."""
+
+
+class CovariateTypeError(PSMError, TypeError):
+    """A covariate cannot be used as given (e.g. text categories asked for as a number)."""
