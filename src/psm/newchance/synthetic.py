@@ -38,9 +38,11 @@ Structure of the simulation (one seed drives everything, through
    ``P(reoffence by day t) = 1 - exp(-exp(eta_i) * G(t))``
 
    and a share ``exp(-exp(eta_i))`` never reoffends.
-   ``eta_i = b0 + b' x_i + tau_e * T_i * engaged_i + tau_n * T_i * (1 - engaged_i)``:
-   the programme multiplies the hazard by ``exp(tau)``, more for women who
-   engaged. Event times are drawn by inversion with stratified uniforms (a
+   ``eta_i = b0 + b' x_i`` and the programme multiplies the hazard of a
+   treated woman by ``exp(tau_i)`` in the first six months (``tau_e`` if she
+   engaged, ``tau_n`` if not) and by ``exp(tau_i + tau_w)`` afterwards (the
+   support wanes), i.e. ``H_i(t) = exp(eta_i) * (exp(tau_i) G(min(t, c)) +
+   exp(tau_i + tau_w) (G(t) - G(c))+)`` with ``c`` = 182 days. Event times are drawn by inversion with stratified uniforms (a
    random permutation of ``(k + v_k) / n``), which keeps the realised rates
    close to their expectation. Later offences follow a Poisson process whose
    rate rises with the same needs. Times are kept a few days away from the
@@ -77,7 +79,9 @@ __all__ = [
     "OUTCOME_MODEL",
     "OutcomeModel",
     "SyntheticData",
+    "reoffence_probability",
     "run_synthesize_command",
+    "simulate_people",
     "synthesize",
     "true_effects",
     "write_synthetic",
@@ -136,6 +140,7 @@ N_OVER_6_MONTHS = 17        # 4% of 421
 N_3_TO_6_MONTHS = 58
 
 WINDOW_LIMIT_DAYS = (30, 60, 90, 182, 365)
+WANING_DAY = 182  # the programme's effect on the hazard changes after six months
 WINDOW_GUARD = {30: 2, 60: 2, 90: 2, 182: 4, 365: 4}  # days kept clear around each limit
 
 
@@ -185,7 +190,7 @@ OFFENCE_TEXTS: Mapping[str, tuple[str, ...]] = {
         "Drunk and disorderly",
         "Obstruct / resist a police constable",
         "Malicious communications",
-        "Inflicting grievous bodily harm without intent",
+        "Affray",
         "Criminal Damage - other",
     ),
     "both": (
@@ -204,7 +209,8 @@ class OutcomeModel:
 
     ``coef`` are log hazard ratios for the covariates (``young`` = age < 25,
     ``log_history`` = log(offending history) centred at log 20); ``tau_engaged``
-    and ``tau_not_engaged`` the log hazard ratios of the programme; ``repeat_*``
+    and ``tau_not_engaged`` the log hazard ratios of the programme in the first
+    :data:`WANING_DAY` days, ``tau_waning`` added to them afterwards; ``repeat_*``
     the Poisson rate (per year) of offences after the first reoffence,
     ``repeat_rate * exp(repeat_need * (substance + mh))``.
     """
@@ -214,6 +220,7 @@ class OutcomeModel:
     scale: float
     tau_engaged: float
     tau_not_engaged: float
+    tau_waning: float = 0.0
     coef: Mapping[str, float] = field(default_factory=dict)
     repeat_rate: float = 1.2
     repeat_need: float = 0.35
@@ -411,15 +418,28 @@ def linear_predictor(people: pd.DataFrame, model: OutcomeModel) -> np.ndarray:
     return eta
 
 
-def reoffence_probability(eta: np.ndarray, days: np.ndarray | float, model: OutcomeModel) -> np.ndarray:
-    """``P(first reoffence by day t) = 1 - exp(-exp(eta) * G(t))``, G Weibull(shape, scale)."""
-    g = 1.0 - np.exp(-((np.asarray(days, float) / model.scale) ** model.shape))
-    return 1.0 - np.exp(-np.exp(eta) * g)
+def _weibull_cdf(days, model: OutcomeModel) -> np.ndarray:
+    return 1.0 - np.exp(-((np.asarray(days, float) / model.scale) ** model.shape))
 
 
-def _first_reoffence_days(u: np.ndarray, eta: np.ndarray, model: OutcomeModel) -> np.ndarray:
-    """Invert the cure model: the day with ``P(T <= t) = u`` (inf if the person never reoffends)."""
-    g = -np.log1p(-u) / np.exp(eta)
+def cumulative_hazard(eta0: np.ndarray, tau: np.ndarray, tau_late: np.ndarray, days, model: OutcomeModel) -> np.ndarray:
+    """``H(t) = exp(eta0) * (exp(tau) G(min(t, c)) + exp(tau_late) (G(t) - G(c))+)``, c = WANING_DAY."""
+    g_c = _weibull_cdf(WANING_DAY, model)
+    g = _weibull_cdf(days, model)
+    return np.exp(eta0) * (np.exp(tau) * np.minimum(g, g_c) + np.exp(tau_late) * np.maximum(g - g_c, 0.0))
+
+
+def reoffence_probability(eta0, tau, tau_late, days, model: OutcomeModel) -> np.ndarray:
+    """``P(first reoffence by day t) = 1 - exp(-H(t))`` (see :func:`cumulative_hazard`)."""
+    return 1.0 - np.exp(-cumulative_hazard(eta0, tau, tau_late, days, model))
+
+
+def _first_reoffence_days(u: np.ndarray, eta0, tau, tau_late, model: OutcomeModel) -> np.ndarray:
+    """Invert the model: the day with ``P(T <= t) = u`` (inf if the person never reoffends)."""
+    target = -np.log1p(-u)
+    early = np.exp(eta0 + tau)
+    h_c = early * _weibull_cdf(WANING_DAY, model)
+    g = np.where(target <= h_c, target / early, _weibull_cdf(WANING_DAY, model) + (target - h_c) / np.exp(eta0 + tau_late))
     with np.errstate(divide="ignore", invalid="ignore"):
         t = model.scale * (-np.log1p(-np.minimum(g, 1.0))) ** (1.0 / model.shape)
     t = np.where(g >= 1.0, np.inf, t)
@@ -440,13 +460,14 @@ def _later_offence_days(rng: np.random.Generator, first: float, follow_up: int, 
 
 
 def _simulate_outcomes(rng: np.random.Generator, people: pd.DataFrame, model: OutcomeModel) -> pd.DataFrame:
-    eta = linear_predictor(people, model) + people["tau"].to_numpy()
-    days = _first_reoffence_days(_stratified_uniform(rng, len(people)), eta, model)
+    eta0 = linear_predictor(people, model)
+    tau, tau_late = people["tau"].to_numpy(), people["tau_late"].to_numpy()
+    days = _first_reoffence_days(_stratified_uniform(rng, len(people)), eta0, tau, tau_late, model)
     days = np.where(days < people["follow_up_days"].to_numpy(), days, np.inf)
     rate = model.repeat_rate * np.exp(model.repeat_need * (people["substance"] + people["mh"]).to_numpy())
     later = [_later_offence_days(rng, d, int(f), r) for d, f, r in zip(days, people["follow_up_days"], rate)]
     return people.assign(
-        eta0=eta - people["tau"].to_numpy(),
+        eta0=eta0,
         days_to_reoffence=np.where(np.isfinite(days), days, np.nan),
         later_days=later,
     )
@@ -476,6 +497,7 @@ def _treated_people(rng: np.random.Generator, model: OutcomeModel) -> pd.DataFra
     people["follow_up_days"] = [(EXTRACT_DATE - d).days for d in people["index_date"]]
     engaged = people["engagement_level"] == "ongoing"
     people["tau"] = np.where(engaged, model.tau_engaged, model.tau_not_engaged)
+    people["tau_late"] = people["tau"] + model.tau_waning
     people["engagement_length"] = _engagement_length(rng, people)
     return people
 
@@ -511,6 +533,7 @@ def _comparison_people(rng: np.random.Generator) -> pd.DataFrame:
         group="comparison",
         follow_up_days=[(EXTRACT_DATE - d).days for d in people["index_date"]],
         tau=0.0,
+        tau_late=0.0,
         engagement_level=None,
         engagement_length=None,
     )
@@ -540,7 +563,7 @@ def _not_analysed_police_people(rng: np.random.Generator) -> pd.DataFrame:
     people["history"] = 1 + rng.poisson(np.maximum(people["age"] - 13, 1))
     people = pd.concat([people, _raw_codes(rng, people, COMPARISON_SHARES)], axis=1)
     return people.assign(
-        analysed=False, group="comparison", tau=0.0, engagement_level=None, engagement_length=None,
+        analysed=False, group="comparison", tau=0.0, tau_late=0.0, engagement_level=None, engagement_length=None,
         follow_up_days=[(EXTRACT_DATE - d).days for d in people["index_date"]],
     )
 
@@ -557,14 +580,18 @@ def _offence_texts(rng: np.random.Generator, categories: Sequence[str], n_both: 
 
 
 def _code_style(rng: np.random.Generator, values: np.ndarray, empty_for: str, p_empty: float) -> list[str]:
-    """Write codes as an extract would: mostly canonical, some capitalised, ``empty_for`` sometimes blank."""
+    """Write codes as an extract would: mostly canonical, some as words ("Not assessed",
+    "No Data"), and ``empty_for`` sometimes as an empty cell (the schema's meaning of empty)."""
     out = []
     for v in values:
         r = rng.uniform()
+        words = str(v).replace("_", " ")
         if v == empty_for and r < p_empty:
             out.append("")
-        elif r > 0.85:
-            out.append(str(v).capitalize())
+        elif r > 0.9:
+            out.append(words.title())
+        elif r > 0.75:
+            out.append(words.capitalize())
         else:
             out.append(str(v))
     return out
@@ -584,7 +611,7 @@ def _referral_file(rng: np.random.Generator, people: pd.DataFrame) -> pd.DataFra
     for i in invalid[1:]:
         reoffended[i], reoffence_date[i], count[i] = "unknown", None, None
     after12 = [
-        (int(np.isfinite(d) and d <= 365) + sum(1 for x in later if x <= 365)) for d, later in zip(days, people["later_days"])
+        str(int(np.isfinite(d) and d <= 365) + sum(1 for x in later if x <= 365)) for d, later in zip(days, people["later_days"])
     ]
     history = people["history"].to_numpy()
     cap = np.minimum(7, history - 1)
@@ -610,7 +637,7 @@ def _referral_file(rng: np.random.Generator, people: pd.DataFrame) -> pd.DataFra
             "reoffence_count": ["" if c is None else str(c) for c in count],
         }
     )
-    frame.loc[invalid[1:], "offences_12m_after"] = None
+    frame.loc[invalid[1:], "offences_12m_after"] = ""
     return frame.sort_values(["referral_date", "referral_id"], kind="stable").reset_index(drop=True)
 
 
@@ -673,17 +700,25 @@ def _police_file(rng: np.random.Generator, people: pd.DataFrame) -> pd.DataFrame
 
 
 # --- public API --------------------------------------------------------------------------------
-def synthesize(seed: int | None = None, model: OutcomeModel = OUTCOME_MODEL) -> SyntheticData:
-    """Simulate one data set (deterministic given ``seed``; default :data:`DEFAULT_SEED`)."""
-    seed = DEFAULT_SEED if seed is None else int(seed)
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
-    people_rng, outcome_rng, text_rng, file_rng, police_rng, id_rng = streams
+def _streams(seed: int) -> list[np.random.Generator]:
+    """Independent generators: people, outcomes, texts, referral file, police file, ids."""
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
 
+
+def simulate_people(seed: int, model: OutcomeModel = OUTCOME_MODEL) -> pd.DataFrame:
+    """Steps 1, 2 and 4 of the simulation: persons, their covariates, index dates and outcomes."""
+    people_rng, outcome_rng = _streams(seed)[:2]
     treated = _treated_people(people_rng, model)
     comparison = pd.concat([_comparison_people(people_rng), _not_analysed_police_people(people_rng)], ignore_index=True)
     people = pd.concat([treated, comparison], ignore_index=True)
-    people = _simulate_outcomes(outcome_rng, people, model)
+    return _simulate_outcomes(outcome_rng, people, model)
 
+
+def synthesize(seed: int | None = None, model: OutcomeModel = OUTCOME_MODEL) -> SyntheticData:
+    """Simulate one data set (deterministic given ``seed``; default :data:`DEFAULT_SEED`)."""
+    seed = DEFAULT_SEED if seed is None else int(seed)
+    people = simulate_people(seed, model)
+    text_rng, file_rng, police_rng, id_rng = _streams(seed)[2:]
     people["index_offence"] = ""
     for group, n_both in (("treatment", N_BOTH), ("comparison", N_BOTH)):
         mask = (people["group"] == group).to_numpy()
@@ -719,7 +754,8 @@ def true_effects(data: SyntheticData) -> pd.DataFrame:
     """The simulated truth: ATT per window, from the model's probabilities (no sampling noise).
 
     For treated person i eligible for window w (follow-up at least w days), the effect is
-    ``F(w | eta0_i + tau_i) - F(w | eta0_i)``; the ATT is its mean over eligible treated.
+    ``F(w | eta0_i, tau_i) - F(w | eta0_i, 0)`` (:func:`reoffence_probability`); the ATT is its
+    mean over the eligible treated.
     ``total`` uses each person's own follow-up (index date to extract date); the column
     ``published_contrast`` gives, for ``total`` only, what the published comparison estimates
     when every control is followed for the comparison group's ~4.6 years: mean
@@ -733,10 +769,10 @@ def true_effects(data: SyntheticData) -> pd.DataFrame:
     for window, days in (("total", None), *zip(("30d", "60d", "90d", "6m", "12m"), WINDOW_LIMIT_DAYS)):
         eligible = treated if days is None else treated[treated["follow_up_days"] > days]
         horizon = eligible["follow_up_days"].to_numpy() if days is None else days
-        eta0 = eligible["eta0"].to_numpy()
-        p1 = reoffence_probability(eta0 + eligible["tau"].to_numpy(), horizon, data.model)
-        p0 = reoffence_probability(eta0, horizon, data.model)
-        p0_published = reoffence_probability(eta0, control_follow_up if days is None else days, data.model)
+        eta0, tau, tau_late = (eligible[c].to_numpy() for c in ("eta0", "tau", "tau_late"))
+        p1 = reoffence_probability(eta0, tau, tau_late, horizon, data.model)
+        p0 = reoffence_probability(eta0, 0.0, 0.0, horizon, data.model)
+        p0_published = reoffence_probability(eta0, 0.0, 0.0, control_follow_up if days is None else days, data.model)
         rows.append(
             {"window": window, "n_treated": len(eligible), "treated_rate": p1.mean(),
              "counterfactual_rate": p0.mean(), "att": (p1 - p0).mean(),
