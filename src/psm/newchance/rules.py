@@ -56,16 +56,12 @@ class PreparationRules:
     * ``referral_cutoff``: last referral date kept; ``None`` = the last day of
       the month before the extract month (extract 10 Jan 2020 -> 31 Dec 2019,
       i.e. January 2020 referrals removed, as published).
-    * ``drop_referred_from_comparison``: remove comparison people whose
-      ``person_id`` also appears in the referral file (not in the publication,
-      which does not say; a referred woman is not untreated).
     """
 
     crime_keywords: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_CRIME_KEYWORDS))
     start_window: tuple[dt.date, dt.date] = (dt.date(2015, 5, 6), dt.date(2015, 5, 31))
     min_age: int = 18
     referral_cutoff: dt.date | None = None
-    drop_referred_from_comparison: bool = True
 
     def cutoff(self, extract_date: dt.date) -> dt.date:
         return self.referral_cutoff or _last_day_of_previous_month(extract_date)
@@ -91,8 +87,6 @@ def rules_from_config(config: dict | None, label: str = "dataset.yaml") -> tuple
             kwargs["min_age"] = int(config["min_age"])
         if config.get("referral_cutoff") is not None:
             kwargs["referral_cutoff"] = _as_date(config["referral_cutoff"])
-        if "drop_referred_from_comparison" in config:
-            kwargs["drop_referred_from_comparison"] = bool(config["drop_referred_from_comparison"])
     except (TypeError, ValueError, AttributeError) as exc:
         problems.append(Problem(label, "rules", "bad_setting", f"cannot read the rules section: {exc}",
                                 allowed="see docs/data.md, 'Preparation rules'"))
@@ -193,6 +187,15 @@ def repeat_referral(referrals: pd.DataFrame) -> pd.Series:
     """
     order = referrals.sort_values(["referral_date"], kind="stable")
     return order["person_id"].duplicated().reindex(referrals.index)
+
+
+def also_referred(person_ids: pd.Series | pd.Index, referred: pd.Series) -> pd.Series | np.ndarray:
+    """Comparison people whose ``person_id`` is also in the referral file.
+
+    Not in the publication (which does not say); a referred woman is not
+    untreated, and one row per person is needed in the joint file.
+    """
+    return pd.Index(person_ids).isin(referred.astype(str))
 
 
 def comparison_start_offences(police: pd.DataFrame, window: tuple[dt.date, dt.date]) -> pd.DataFrame:
