@@ -35,7 +35,8 @@ and ``[iw=weight]`` on M, giving McFadden's pseudo-R2 ``1 - ll/ll0``, the LR chi
 p-value; mean and median |bias|; Rubin's ``B = 100 (mean_T(xb) - mean_C(xb)) / sqrt((var_T + var_C)/2)``
 and ``R = var_T(xb) / var_C(xb)`` on that probit's linear index ``xb`` (M: iweighted). B is **signed**,
 as the code computes it (the help file calls it "absolute"), and flagged when ``B >= 25`` (a large
-negative B is therefore not flagged, as in pstest); R is flagged outside ``[0.5, 2]``. ``%Var`` is the
+negative B is therefore not flagged, as in pstest; at the probit optimum the treated normally have the
+higher mean index, so a negative B is rare in practice); R is flagged outside ``[0.5, 2]``. ``%Var`` is the
 percentage of non-binary covariates whose variance ratio is flagged.
 
 cobalt-style statistics (cobalt 5.0.0; ``methodology.md`` section 4.3):
