@@ -439,3 +439,30 @@ def test_to_frame_columns(bt: BalanceTable) -> None:
         assert col in base.columns
     assert "smd_matched" not in base.columns
     assert "ecdf_max_matched" in bt.to_frame(cobalt=True).columns
+
+
+# --------------------------------------------------------------------------------------------------
+# integration with psm.match
+
+
+@pytest.mark.parametrize("estimand", ["ATT", "ATU"])
+def test_balance_of_a_psm_matching(estimand: str) -> None:
+    import psm
+
+    rng = np.random.default_rng(3)
+    n = 150
+    df = pd.DataFrame({"t": rng.integers(0, 2, n), "age": rng.normal(30, 6, n), "emp": rng.integers(0, 2, n)})
+    df["score"] = np.round(stats.norm.cdf(-0.3 + 0.04 * (df.age - 30) + 0.3 * df.emp + 0.2 * df.t), 2)  # ties
+    m = psm.match(df, "t", "score", ties=True, common_support=True, estimand=estimand)
+    bt = psm.balance(df, ["age", "emp"], m)
+    assert bt.estimand == estimand
+    via_series = balance(df, ["age", "emp"], m.weights, treatment="t", on_support=m.on_support, estimand=estimand)
+    pd.testing.assert_frame_equal(bt.table, via_series.table)
+    focal = (df.t == 1) if estimand == "ATT" else (df.t == 0)
+    n_focal = int((focal & m.on_support).sum())
+    # every focal unit on support hands out total weight 1, so the other group's weights sum to N_focal
+    other = "sum_w_control" if estimand == "ATT" else "sum_w_treated"
+    assert bt.sample_sizes.loc["matched", other] == pytest.approx(n_focal)
+    focal_mean = df.age[focal & m.on_support].mean()
+    col = "mean_treated_matched" if estimand == "ATT" else "mean_control_matched"
+    assert bt.table.loc["age", col] == pytest.approx(focal_mean)

@@ -35,7 +35,8 @@ and ``[iw=weight]`` on M, giving McFadden's pseudo-R2 ``1 - ll/ll0``, the LR chi
 p-value; mean and median |bias|; Rubin's ``B = 100 (mean_T(xb) - mean_C(xb)) / sqrt((var_T + var_C)/2)``
 and ``R = var_T(xb) / var_C(xb)`` on that probit's linear index ``xb`` (M: iweighted). B is **signed**,
 as the code computes it (the help file calls it "absolute"), and flagged when ``B >= 25`` (a large
-negative B is therefore not flagged, as in pstest); R is flagged outside ``[0.5, 2]``. ``%Var`` is the
+negative B is therefore not flagged, as in pstest; at the probit optimum the treated normally have the
+higher mean index, so a negative B is rare in practice); R is flagged outside ``[0.5, 2]``. ``%Var`` is the
 percentage of non-binary covariates whose variance ratio is flagged.
 
 cobalt-style statistics (cobalt 5.0.0; ``methodology.md`` section 4.3):
@@ -55,7 +56,7 @@ Values that pstest would print as missing (a zero denominator) are NaN here.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -65,12 +66,11 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
+from psm._validation import missing_rows, resolve_column, select_columns, treatment_indicator
 from psm.errors import (
-    ColumnNotFoundError,
     ConstantCovariateError,
     CovariateTypeError,
     EmptyGroupError,
-    InvalidTreatmentError,
     InvalidWeightsError,
     MissingValuesError,
 )
@@ -287,12 +287,6 @@ class _Design:
     source: dict[str, str]  # expanded column -> original covariate
 
 
-def _check_columns(data: pd.DataFrame, names: Iterable[str]) -> None:
-    missing = [n for n in names if n not in data.columns]
-    if missing:
-        raise ColumnNotFoundError(missing, data.columns)
-
-
 def _is_text_like(s: pd.Series) -> bool:
     return not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s))
 
@@ -316,9 +310,9 @@ def _expand_covariates(
     if unknown:
         raise ValueError(f"factors {unknown} are not among the covariates {list(covariates)}")
 
-    missing_rows = {c: data.index[data[c].isna()].tolist() for c in covariates if data[c].isna().any()}
-    if missing_rows:
-        raise MissingValuesError(missing_rows)
+    rows = missing_rows(data[list(covariates)])
+    if rows:
+        raise MissingValuesError(rows)
     as_number = [c for c in covariates if (categorical == "numeric" or c not in factor_set)]
     text = [c for c in as_number if _is_text_like(data[c])]
     if text:
@@ -351,36 +345,6 @@ def _expand_covariates(
             "is undefined for them; drop them from the covariate list"
         )
     return _Design(x=x, source=source)
-
-
-def _as_aligned_series(values: Any, data: pd.DataFrame, what: str) -> pd.Series:
-    """A column name or a Series/array aligned to ``data.index``."""
-    if isinstance(values, str):
-        _check_columns(data, [values])
-        return data[values]
-    if isinstance(values, pd.Series):
-        absent = data.index.difference(values.index)
-        if len(absent):
-            raise InvalidWeightsError(
-                f"{what} has no value for {len(absent)} row(s) of the data, e.g. {absent[:10].tolist()}; "
-                "it must be aligned to data.index"
-            )
-        return values.reindex(data.index)
-    arr = np.asarray(values)
-    if arr.shape != (len(data),):
-        raise InvalidWeightsError(f"{what} must have one value per row of the data ({len(data)}), got {arr.shape}")
-    return pd.Series(arr, index=data.index)
-
-
-def _treatment_mask(values: pd.Series, name: str) -> np.ndarray:
-    ok = values.isin([0, 1, True, False]) & values.notna()
-    if not ok.all():
-        bad = values[~ok]
-        raise InvalidTreatmentError(
-            f"treatment {name!r} must be coded 0/1 (or False/True); found {sorted(map(repr, bad.unique()))[:10]} "
-            f"in rows {bad.index[:10].tolist()} ({len(bad)} rows)"
-        )
-    return values.astype(bool).to_numpy()
 
 
 def _weights_array(values: pd.Series) -> np.ndarray:
@@ -419,23 +383,22 @@ def _resolve_samples(
 ) -> _Samples:
     if is_matching(matching_or_weights):
         m = matching_or_weights
-        treated_s = _as_aligned_series(m.treated if treatment is None else treatment, data, "treatment")
-        raw_w = _as_aligned_series(m.weights, data, "weights")
-        support_s = _as_aligned_series(m.on_support if on_support is None else on_support, data, "on_support")
+        treated_s = resolve_column(data, m.treated if treatment is None else treatment)
+        raw_w = resolve_column(data, m.weights)
+        support_s = resolve_column(data, m.on_support if on_support is None else on_support)
     else:
         if treatment is None:
             raise TypeError("with a weights Series, pass treatment= (a column name or a 0/1 Series)")
-        treated_s = _as_aligned_series(treatment, data, "treatment")
-        raw_w = _as_aligned_series(matching_or_weights, data, "weights")
-        support_s = None if on_support is None else _as_aligned_series(on_support, data, "on_support")
-    name = treatment if isinstance(treatment, str) else str(getattr(treated_s, "name", "treatment"))
-    treated = _treatment_mask(treated_s, name)
+        treated_s = resolve_column(data, treatment)
+        raw_w = resolve_column(data, matching_or_weights)
+        support_s = None if on_support is None else resolve_column(data, on_support)
+    treated = treatment_indicator(treated_s).to_numpy()
     w = _weights_array(raw_w)
     reference = treated if estimand == "ATT" else ~treated
     if support_s is None:  # default: a reference unit is on support when it was matched
         support = np.where(reference, w > 0, True)
     else:
-        support = _treatment_mask(support_s, "on_support")
+        support = treatment_indicator(support_s).to_numpy()  # 0/1 or False/True, like a treatment
     if reference_weight == "support":  # pstest: replace mweight = support if treated==1 (atu: ==0)
         w = np.where(reference, support.astype(float), w)
     elif reference_weight != "given":
@@ -629,7 +592,7 @@ def balance(
     covariates = list(covariates)
     if not covariates:
         raise ValueError("balance needs at least one covariate")
-    _check_columns(data, covariates)
+    select_columns(data, {c: c for c in covariates})  # every unknown name in one ColumnNotFoundError
     estimand = _resolve_estimand(matching_or_weights, estimand)
     sd_denom = sd_denom or {"ATT": "treated", "ATU": "control"}[estimand]
     if sd_denom not in _SD_DENOMS:
