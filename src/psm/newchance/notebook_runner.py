@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -148,6 +149,7 @@ def execute_notebook(
         timeout=timeout,
         kernel_name="python3",
         record_timing=False,
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no start-up warnings on the terminal
         resources={"metadata": {"path": str(cwd)}},
         on_cell_start=started,
     )
@@ -186,11 +188,16 @@ def _execution_error(
 def export_html(nb: NotebookNode, *, title: str) -> str:
     """The notebook as a standalone HTML page (nbconvert's ``lab`` template; inputs and prompts shown,
     figures embedded)."""
+    body, _ = _html_exporter().from_notebook_node(nb, resources={"metadata": {"name": title}})
+    return body
+
+
+@functools.cache
+def _html_exporter() -> Any:
+    """One exporter per process: loading its templates is the slow part of an export."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab", exclude_input=False, exclude_output_prompt=False, exclude_input_prompt=False)
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    return body
+    return HTMLExporter(template_name="lab", exclude_input=False, exclude_output_prompt=False, exclude_input_prompt=False)
 
 
 def strip_outputs(nb: NotebookNode) -> bool:

@@ -1,0 +1,352 @@
+"""psm.newchance.report: the report command end to end on throwaway notebooks, and its guards.
+
+Kernel runs are few and shared through module-scoped fixtures (each kernel start costs seconds).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from psm.newchance import cli, report
+from psm.newchance.report import ReportError, build_report, find_notebooks, locate
+from psm.newchance.report_index import RunInfo, read_dataset_info, write_index
+
+PARAMETER_NAMES = ("data_dir", "mapping", "extract_date", "seed", "min_count", "out_dir", "synthetic", "notebook_name")
+
+PARAMETERS_CELL = """data_dir = "nowhere"
+mapping = None
+extract_date = None
+seed = 1
+min_count = 10
+out_dir = None
+synthetic = None
+notebook_name = "default\""""
+
+OK_NOTEBOOK_CODE = """import matplotlib.pyplot as plt
+import pandas as pd
+from psm.newchance.report import ReportWriter
+
+report = ReportWriter(out_dir, synthetic=synthetic, min_count=min_count, section=notebook_name)
+names = ["data_dir", "mapping", "extract_date", "seed", "min_count", "out_dir", "synthetic", "notebook_name"]
+seen = pd.DataFrame({"value": [repr(globals()[n]) for n in names]}, index=pd.Index(names, name="parameter"))
+report.table("parameters", seen, caption="Parameters seen by the notebook")
+report.table("counts", pd.DataFrame({"group": ["a", "b"], "n": [3, 25]}), caption="Counts", counts=["n"])
+fig, ax = plt.subplots()
+ax.bar(["a", "b"], [3, 25])
+report.figure("bars", fig, caption="Bars")"""
+
+
+def _write_notebook(path: Path, cells: list) -> Path:
+    nbformat.write(new_notebook(cells=cells), path)
+    return path
+
+
+def _ok_notebook(folder: Path) -> Path:
+    return _write_notebook(
+        folder / "01_ok.ipynb",
+        [
+            new_markdown_cell("# A notebook that works"),
+            new_code_cell(PARAMETERS_CELL, metadata={"tags": ["parameters"]}),
+            new_markdown_cell("## Writing outputs"),
+            new_code_cell(OK_NOTEBOOK_CODE),
+        ],
+    )
+
+
+def _failing_notebook(folder: Path) -> Path:
+    return _write_notebook(
+        folder / "02_fail.ipynb",
+        [
+            new_markdown_cell("# A notebook that fails"),
+            new_code_cell(PARAMETERS_CELL, metadata={"tags": ["parameters"]}),
+            new_markdown_cell("## Broken step"),
+            new_code_cell("x = 1"),
+            new_code_cell('raise ValueError("deliberate failure in step two")'),
+        ],
+    )
+
+
+def _data_folder(folder: Path, *, synthetic: bool) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "dataset.yaml").write_text(
+        f'description: "Throwaway test data"\nsynthetic: {str(synthetic).lower()}\n'
+        "extract_date: 2020-01-10\nreferrals: referrals.csv\npolice: police_offences.csv\n"
+    )
+    (folder / "referrals.csv").write_text("referral_id,person_id,age\nR1,P1,30\nR2,P2,41\n")
+    (folder / "police_offences.csv").write_text("offence_id,person_id,age\nO1,Q1,30\nO2,Q1,30\nO3,Q2,22\n")
+    return folder
+
+
+# ---------------------------------------------------------------------------------------------
+# A successful run on synthetic data: the packaged 00_data notebook and a throwaway one
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def synthetic_run(tmp_path_factory):
+    base = tmp_path_factory.mktemp("synthetic_run")
+    data = _data_folder(base / "data", synthetic=True)
+    mapping = base / "mapping.yaml"
+    mapping.write_text("referrals: {}\n")
+    notebooks = [report.default_notebook_dir() / "00_data.ipynb", _ok_notebook(base)]
+    lines: list[str] = []
+    summary = build_report(
+        data, base / "reports", mapping=mapping, extract_date=dt.date(2019, 12, 31), seed=99,
+        min_count=10, notebooks=notebooks, progress=lines.append,
+    )  # fmt: skip
+    return summary, base, lines
+
+
+@pytest.mark.slow
+def test_run_writes_notebooks_tables_figures_and_index(synthetic_run):
+    summary, base, _ = synthetic_run
+    out = base / "reports"
+    assert summary.out_dir == out.resolve()
+    assert (summary.tables, summary.figures, summary.comparisons) == (4, 2, 0)
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert files == [
+        ".psm-report",
+        "README.md",
+        "figures/00_data/data_files_synthetic.png",
+        "figures/01_ok/bars_synthetic.png",
+        "index.html",
+        "manifest.json",
+        "notebooks/00_data.html",
+        "notebooks/01_ok.html",
+        "tables/00_data/data_files_synthetic.csv",
+        "tables/00_data/data_files_synthetic.md",
+        "tables/00_data/data_source_synthetic.csv",
+        "tables/00_data/data_source_synthetic.md",
+        "tables/01_ok/counts_synthetic.csv",
+        "tables/01_ok/counts_synthetic.md",
+        "tables/01_ok/parameters_synthetic.csv",
+        "tables/01_ok/parameters_synthetic.md",
+    ]
+    # every output is linked from both front pages
+    index, readme = (out / "index.html").read_text(), (out / "README.md").read_text()
+    for name in files:
+        if name.startswith(("tables/", "figures/", "notebooks/")):
+            assert f'href="{name}"' in index, name
+            assert f"]({name})" in readme, name
+
+
+@pytest.mark.slow
+def test_parameters_are_injected_after_the_parameters_cell(synthetic_run):
+    _, base, _ = synthetic_run
+    seen = pd.read_csv(base / "reports" / "tables" / "01_ok" / "parameters_synthetic.csv", index_col="parameter")["value"]
+    assert seen["seed"] == "99"
+    assert seen["min_count"] == "10"
+    assert seen["data_dir"] == repr(str((base / "data").resolve()))
+    assert seen["mapping"] == repr(str((base / "mapping.yaml").resolve()))
+    assert seen["extract_date"] == "'2019-12-31'"
+    assert seen["out_dir"] == repr(str((base / "reports").resolve()))
+    assert seen["synthetic"] == "True"
+    assert seen["notebook_name"] == "'01_ok'"
+
+
+@pytest.mark.slow
+def test_synthetic_banners_everywhere_and_no_suppression(synthetic_run):
+    _, base, _ = synthetic_run
+    out = base / "reports"
+    assert "SYNTHETIC DATA" in (out / "index.html").read_text()
+    assert "> **SYNTHETIC DATA**" in (out / "README.md").read_text()
+    html = (out / "notebooks" / "01_ok.html").read_text()
+    assert "SYNTHETIC DATA" in html
+    assert "Parameters injected by the report command" in html  # inputs are shown
+    counts = pd.read_csv(out / "tables" / "01_ok" / "counts_synthetic.csv")
+    assert counts["n"].tolist() == [3, 25]
+
+
+@pytest.mark.slow
+def test_index_states_source_parameters_versions_and_date(synthetic_run):
+    _, base, _ = synthetic_run
+    readme = (base / "reports" / "README.md").read_text()
+    assert "| description | Throwaway test data |" in readme
+    assert "| extract date (dataset.yaml) | 2020-01-10 |" in readme
+    assert "| seed | 99 |" in readme and "| extract_date | 2019-12-31 |" in readme
+    for package in ("python", "psm", "numpy", "pandas", "scipy", "statsmodels", "matplotlib"):
+        assert re.search(rf"\| {package} \| \d", readme), package
+    assert re.search(r"\| date \| \d{4}-\d\d-\d\d \d\d:\d\d UTC \|", readme)
+
+
+@pytest.mark.slow
+def test_the_packaged_data_notebook_reports_the_files(synthetic_run):
+    _, base, _ = synthetic_run
+    files = pd.read_csv(base / "reports" / "tables" / "00_data" / "data_files_synthetic.csv")
+    assert files["file_name"].tolist() == ["referrals.csv", "police_offences.csv"]
+    assert files["records"].tolist() == [2, 3]
+    source = pd.read_csv(base / "reports" / "tables" / "00_data" / "data_source_synthetic.csv", index_col="item")
+    assert source.at["extract date", "value"] == "2019-12-31"
+    assert source.at["extract date from", "value"] == "command line"
+
+
+@pytest.mark.slow
+def test_progress_names_notebooks_cells_and_summary(synthetic_run):
+    _, _, lines = synthetic_run
+    assert lines[0].startswith("Report on ") and "SYNTHETIC DATA" in lines[0]
+    assert "[1/2] 00_data.ipynb" in lines and "[2/2] 01_ok.ipynb" in lines
+    assert "      cell 3/3 · Writing outputs" in lines
+    assert lines[-2].startswith("Wrote ") or lines[-1].startswith("Wrote ")
+    assert "2 notebooks, 4 tables (0 with a published-vs-reproduced view), 2 figures" in "\n".join(lines[-2:])
+
+
+# ---------------------------------------------------------------------------------------------
+# A failing run on supplied data, through the command line
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def failing_run(tmp_path_factory):
+    base = tmp_path_factory.mktemp("failing_run")
+    data = _data_folder(base / "data", synthetic=False)
+    notebooks = base / "notebooks"
+    notebooks.mkdir()
+    _ok_notebook(notebooks)
+    _failing_notebook(notebooks)
+    patch = pytest.MonkeyPatch()
+    patch.setattr(report, "default_notebook_dir", lambda: notebooks)
+    stdout = io.StringIO()
+    patch.setattr("sys.stdout", stdout)
+    try:
+        code = cli.main(["report", str(data), "--out", str(base / "reports"), "--min-count", "5"])
+    finally:
+        patch.undo()
+    return code, stdout.getvalue(), base
+
+
+@pytest.mark.slow
+def test_failure_exits_non_zero_with_notebook_and_cell(failing_run):
+    code, text, base = failing_run
+    assert code == 1
+    assert (
+        "error: notebook 02_fail.ipynb failed at cell 5 (under 'Broken step'): "
+        "ValueError: deliberate failure in step two\n  code: raise ValueError" in text
+    )
+    assert "Traceback" not in text
+    out = base / "reports"
+    assert (out / "notebooks" / "02_fail.html").exists()  # the executed part, with the error
+    assert "deliberate failure" in (out / "notebooks" / "02_fail.html").read_text()
+    assert not (out / "index.html").exists()
+
+
+@pytest.mark.slow
+def test_supplied_data_are_suppressed_and_not_stamped(failing_run):
+    _, _, base = failing_run
+    folder = base / "reports" / "tables" / "01_ok"
+    counts = pd.read_csv(folder / "counts.csv")
+    assert counts["n"].astype(str).tolist() == ["<5", "25"]
+    assert "Counts below 5 are shown as" in (folder / "counts.md").read_text()
+    assert not list(folder.glob("*synthetic*"))
+    assert "SYNTHETIC" not in (base / "reports" / "notebooks" / "01_ok.html").read_text()
+
+
+# ---------------------------------------------------------------------------------------------
+# Guards that need no kernel
+# ---------------------------------------------------------------------------------------------
+
+
+def test_missing_dataset_yaml_is_a_report_error(tmp_path):
+    (tmp_path / "data").mkdir()
+    with pytest.raises(ReportError, match="dataset.yaml"):
+        build_report(tmp_path / "data", tmp_path / "out", notebooks=[_ok_notebook(tmp_path)])
+    with pytest.raises(ReportError, match="does not exist"):
+        build_report(tmp_path / "nope", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_arguments_are_report_errors(tmp_path):
+    data = _data_folder(tmp_path / "data", synthetic=True)
+    with pytest.raises(ReportError, match="min_count"):
+        build_report(data, tmp_path / "out", min_count=0)
+    with pytest.raises(ReportError, match="mapping file"):
+        build_report(data, tmp_path / "out", mapping=tmp_path / "missing.yaml")
+    with pytest.raises(ReportError, match="no notebooks"):
+        build_report(data, tmp_path / "out", notebooks=tmp_path)
+
+
+def test_command_prints_report_errors_without_traceback(tmp_path):
+    out = io.StringIO()
+    code = report.run_report_command(
+        tmp_path / "nope", out_dir=tmp_path / "r", mapping=None, extract_date=None, seed=1, min_count=10, out=out
+    )
+    assert code == 1
+    assert out.getvalue().startswith("error: data folder")
+
+
+def test_a_foreign_non_empty_output_folder_is_refused_and_untouched(tmp_path):
+    data = _data_folder(tmp_path / "data", synthetic=True)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "thesis.docx").write_text("precious")
+    with pytest.raises(ReportError, match="not empty"):
+        build_report(data, out, notebooks=[_ok_notebook(tmp_path)])
+    assert (out / "thesis.docx").read_text() == "precious"
+
+
+def test_a_previous_report_is_cleared_of_its_outputs(tmp_path):
+    out = tmp_path / "out"
+    for name in ("tables/old/t.csv", "figures/old/f.png", "notebooks/old.html", "index.html", "manifest.json"):
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text("old")
+    (out / ".psm-report").write_text("")
+    (out / "notes.txt").write_text("kept")
+    report._prepare_out_dir(out)
+    assert sorted(p.name for p in out.iterdir()) == [".psm-report", "notes.txt"]
+
+
+def test_find_notebooks_sorts_by_file_name(tmp_path):
+    for name in ("05_b.ipynb", "01_a.ipynb", "10_c.ipynb"):
+        (tmp_path / name).write_text("{}")
+    (tmp_path / "readme.md").write_text("")
+    assert [p.name for p in find_notebooks(tmp_path)] == ["01_a.ipynb", "05_b.ipynb", "10_c.ipynb"]
+    with pytest.raises(ReportError, match="not found"):
+        find_notebooks([tmp_path / "zz.ipynb"])
+    assert find_notebooks()[0] == report.default_notebook_dir() / "00_data.ipynb"
+
+
+def test_locate_walks_up_from_the_current_folder(tmp_path, monkeypatch):
+    (tmp_path / "data" / "synthetic").mkdir(parents=True)
+    deep = tmp_path / "src" / "pkg" / "notebooks"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    assert locate("data/synthetic") == (tmp_path / "data" / "synthetic").resolve()
+    assert locate(tmp_path / "data") == (tmp_path / "data").resolve()
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        locate("nowhere")
+
+
+def test_dataset_info_checks_the_synthetic_flag(tmp_path):
+    (tmp_path / "dataset.yaml").write_text("synthetic: maybe\n")
+    with pytest.raises(ValueError, match="'synthetic' must be true or false"):
+        read_dataset_info(tmp_path)
+    (tmp_path / "dataset.yaml").write_text("description: x\n")
+    info = read_dataset_info(tmp_path)
+    assert (info.synthetic, info.description, info.extract_date) == (False, "x", None)
+
+
+def test_index_lists_files_not_in_the_manifest(tmp_path):
+    out = tmp_path / "out"
+    (out / "extra").mkdir(parents=True)
+    (out / "extra" / "stray.csv").write_text("a\n1\n")
+    run = RunInfo(
+        parameters={"seed": 1},
+        dataset=read_dataset_info(_data_folder(tmp_path / "data", synthetic=False)),
+        started=dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.timezone.utc),
+        seconds=1.0,
+        notebooks=[],
+        versions={"python": "3.x"},
+    )
+    index = write_index(out, run).read_text()
+    assert '<a href="extra/stray.csv">' in index
+    assert "SYNTHETIC" not in index
+    readme = (out / "README.md").read_text()
+    assert "- [extra/stray.csv](extra/stray.csv)" in readme
+    assert "2026-01-02 03:04 UTC" in readme

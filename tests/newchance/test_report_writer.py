@@ -1,0 +1,122 @@
+"""psm.newchance.report_writer.ReportWriter without a kernel."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from psm.newchance import published  # noqa: E402
+from psm.newchance.disclosure import DisclosureError  # noqa: E402
+from psm.newchance.report_writer import ReportWriter, read_manifest  # noqa: E402
+
+
+def _counts() -> pd.DataFrame:
+    return pd.DataFrame({"crime_type": ["Other", "Violent", "Property"], "n": [230, 4, 150], "pct": [59.9, 1.0, 39.1]})
+
+
+def test_supplied_data_counts_are_suppressed_with_the_rule_written(tmp_path):
+    writer = ReportWriter(tmp_path, synthetic=False, min_count=10, section="01_descriptives")
+    shown = writer.table("crime_type", _counts(), caption="Crime type", counts=["n"], derived=["pct"])
+    assert shown["n"].tolist() == [230, "<10", 150]
+    assert shown["pct"].tolist() == [59.9, "<10", 39.1]
+    csv = tmp_path / "tables" / "01_descriptives" / "crime_type.csv"
+    assert pd.read_csv(csv)["n"].astype(str).tolist() == ["230", "<10", "150"]
+    md = (tmp_path / "tables" / "01_descriptives" / "crime_type.md").read_text()
+    assert md.startswith("### Crime type\n")
+    assert "SYNTHETIC" not in md
+    assert "Counts below 10 are shown as" in md
+    assert "| Violent" in md and "<10" in md and "| 4 " not in md
+    (entry,) = read_manifest(tmp_path)
+    assert entry["suppressed_cells"] == 1
+    assert entry["files"] == {
+        "csv": "tables/01_descriptives/crime_type.csv",
+        "markdown": "tables/01_descriptives/crime_type.md",
+    }
+
+
+def test_synthetic_data_are_stamped_and_not_suppressed(tmp_path):
+    writer = ReportWriter(tmp_path, synthetic=True, min_count=10, section="s")
+    shown = writer.table("crime_type", _counts(), caption="Crime type", counts=["n"])
+    assert shown["n"].tolist() == [230, 4, 150]
+    md = (tmp_path / "tables" / "s" / "crime_type_synthetic.md").read_text()
+    assert md.startswith("### SYNTHETIC DATA — Crime type\n")
+    assert "> **SYNTHETIC DATA**" in md
+    assert "Counts below" not in md
+    assert not (tmp_path / "tables" / "s" / "crime_type.csv").exists()
+    assert read_manifest(tmp_path)[0]["caption"] == "SYNTHETIC DATA — Crime type"
+
+
+def test_identifier_guard_writes_nothing(tmp_path):
+    writer = ReportWriter(tmp_path, synthetic=True, section="s")
+    frame = pd.DataFrame({"person_id": ["P1"], "age": [30]})
+    with pytest.raises(DisclosureError, match="person_id"):
+        writer.table("people", frame, caption="People")
+    assert not (tmp_path / "tables").exists()
+    assert read_manifest(tmp_path) == []
+    writer.table("people", frame.rename(columns={"person_id": "key"}), caption="ok", allow=["key"])
+
+
+def test_published_view_is_written_and_counted(tmp_path):
+    writer = ReportWriter(tmp_path, synthetic=False, section="03_matching")
+    reproduced = published.balance_table("Table 1").copy()
+    reproduced.loc["Age", "matched_control"] = 34.0  # published 33.17
+    shown = writer.table("table_1", reproduced, caption="Table 1", published=published.balance_table("Table 1", printed=True))
+    pd.testing.assert_frame_equal(shown, reproduced)
+    folder = tmp_path / "tables" / "03_matching"
+    tidy = pd.read_csv(folder / "table_1_vs_published.csv")
+    assert len(tidy) == 7 * 7
+    assert tidy.query("status == 'differs'")[["row", "column"]].values.tolist() == [["Age", "matched_control"]]
+    assert "48 of 49 compared cells" in (folder / "table_1_vs_published.md").read_text()
+    assert "<table" in (folder / "table_1_vs_published.html").read_text()
+    (entry,) = read_manifest(tmp_path)
+    assert entry["comparison"]["match"] == 48 and entry["comparison"]["differs"] == 1
+    # the CSV keeps the index (covariate labels)
+    assert pd.read_csv(folder / "table_1.csv")["covariate"].tolist() == list(published.COVARIATE_COLUMNS)
+
+
+def test_rewriting_a_table_replaces_its_manifest_entry(tmp_path):
+    writer = ReportWriter(tmp_path, synthetic=False, section="s")
+    writer.table("t", pd.DataFrame({"x": [1]}), caption="first")
+    writer.table("t", pd.DataFrame({"x": [2]}), caption="second")
+    assert [e["caption"] for e in read_manifest(tmp_path)] == ["second"]
+
+
+def test_figure_png_with_banner_removed_afterwards(tmp_path):
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    texts_before = len(fig.texts)
+    path = ReportWriter(tmp_path, synthetic=True, section="s").figure("line", fig, caption="A line")
+    plt.close(fig)
+    assert path == tmp_path / "figures" / "s" / "line_synthetic.png"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(fig.texts) == texts_before
+    (entry,) = read_manifest(tmp_path)
+    assert entry == {
+        "kind": "figure",
+        "section": "s",
+        "name": "line",
+        "caption": "SYNTHETIC DATA — A line",
+        "synthetic": True,
+        "files": {"png": "figures/s/line_synthetic.png"},
+    }
+
+
+def test_no_out_dir_writes_nothing_but_still_checks(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    writer = ReportWriter(None, synthetic=False, min_count=10)
+    shown = writer.table("t", _counts(), caption="c", counts=["n"])
+    assert shown["n"].tolist() == [230, "<10", 150]
+    with pytest.raises(DisclosureError):
+        writer.table("t", pd.DataFrame({"dob": [1]}), caption="c")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b", "", " x"])
+def test_names_must_be_plain(tmp_path, name):
+    with pytest.raises(ValueError, match="plain"):
+        ReportWriter(tmp_path, synthetic=False).table(name, pd.DataFrame({"x": [1]}), caption="c")
