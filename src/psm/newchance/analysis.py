@@ -31,8 +31,9 @@ from psm.balance import BalanceTable, balance
 from psm.effects import Effect, effect
 from psm.matching import Matching, match
 from psm.newchance import published
+from psm.newchance.dataset import load_dataset
 from psm.newchance.outcomes import WINDOWS
-from psm.newchance.prepare import COVARIATES, AnalysisFile
+from psm.newchance.prepare import COVARIATES, AnalysisFile, prepare
 from psm.propensity import PropensityModel, fit_propensity
 
 COVARIATE_LABELS: dict[str, str] = {
@@ -141,6 +142,15 @@ class AnalysisResult:
     @property
     def n_treated_off_support(self) -> int:
         return int((self.matching.treated & ~self.matching.on_support).sum())
+
+
+def load_files(data_dir, mapping=None, extract_date=None) -> dict[str, AnalysisFile]:
+    """Load and prepare a data folder twice: ``{"published": as published, "equal": equal follow-up}``.
+
+    The one validation pass of :func:`psm.newchance.dataset.load_dataset` is shared by both.
+    """
+    dataset = load_dataset(data_dir, mapping=mapping, extract_date=extract_date)
+    return {"published": prepare(dataset), "equal": prepare(dataset, equal_follow_up=True)}
 
 
 def _design(data: pd.DataFrame, covariates: Sequence[str], spec: Specification) -> tuple[pd.DataFrame, list[str]]:
