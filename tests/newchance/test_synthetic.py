@@ -1,0 +1,196 @@
+"""The synthetic data generator: determinism, schema, construction and the structural model."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from psm.newchance import synthetic
+from psm.newchance.cli import main
+from psm.newchance.dataset import load_dataset
+from psm.newchance.prepare import prepare
+from psm.newchance.rules import classify_crime_type
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMITTED = ROOT / "data" / "synthetic"
+FILES = ("referrals.csv", "police_offences.csv", "dataset.yaml")
+COVARIATES = ["age", "ethnicity", "substance_marker", "mh_marker", "employment", "offence_type", "offending_history"]
+
+
+@pytest.fixture(scope="module")
+def default_data() -> synthetic.SyntheticData:
+    return synthetic.synthesize()
+
+
+@pytest.fixture(scope="module")
+def committed_af():
+    return prepare(load_dataset(COMMITTED))
+
+
+# --- determinism and the committed files ------------------------------------------------------
+def test_cli_default_seed_regenerates_the_committed_files_byte_for_byte(tmp_path):
+    out = io.StringIO()
+    assert synthetic.run_synthesize_command(tmp_path, seed=None, out=out) == 0
+    for name in FILES:
+        assert (tmp_path / name).read_bytes() == (COMMITTED / name).read_bytes(), name
+    assert "SYNTHETIC" in out.getvalue()
+
+
+def test_cli_verb_writes_the_folder(tmp_path, capsys):
+    assert main(["synthesize", "--out", str(tmp_path / "x"), "--seed", str(synthetic.DEFAULT_SEED)]) == 0
+    assert (tmp_path / "x" / "referrals.csv").read_bytes() == (COMMITTED / "referrals.csv").read_bytes()
+
+
+def test_same_seed_same_data_other_seed_other_data():
+    a, b, c = synthetic.synthesize(3), synthetic.synthesize(3), synthetic.synthesize(4)
+    pd.testing.assert_frame_equal(a.referrals, b.referrals)
+    pd.testing.assert_frame_equal(a.police, b.police)
+    assert not a.referrals["referral_date"].equals(c.referrals["referral_date"])
+
+
+def test_committed_folder_says_it_is_synthetic_and_how_to_regenerate():
+    ds = load_dataset(COMMITTED)
+    assert ds.synthetic is True
+    assert ds.extract_date.isoformat() == "2020-01-10"
+    assert "SYNTHETIC" in ds.description
+    readme = (COMMITTED / "README.md").read_text()
+    assert "synthetic" in readme.lower()
+    assert f"python -m psm.newchance synthesize --out data/synthetic --seed {synthetic.DEFAULT_SEED}" in readme
+
+
+# --- schema conformance ----------------------------------------------------------------------
+def test_files_pass_validation_with_only_the_intended_warnings():
+    ds = load_dataset(COMMITTED)  # raises on any error
+    checks = {(p.check, p.rows) for p in ds.problems}
+    assert {c for c, _ in checks} == {"reoffence_before_index", "reoffending_unknown"}
+    assert sum(len(rows) for _, rows in checks) == 3  # the three invalid referrals of section 3.4
+
+
+def test_codes_use_the_missing_data_patterns_of_an_extract():
+    raw = pd.read_csv(COMMITTED / "referrals.csv", dtype=str, keep_default_na=False)
+    police = pd.read_csv(COMMITTED / "police_offences.csv", dtype=str, keep_default_na=False)
+    for frame in (raw, police):
+        assert (frame["substance_misuse_need"] == "").any()  # empty = not_assessed
+        assert (frame["employment_status"] == "").any()      # empty = no_data
+        assert frame["mental_health_need"].str.contains("Not assessed|Not Assessed").any()
+    assert police["offence_date"].str.fullmatch(r"\d\d/\d\d/\d{4}").all()  # UK day-first export
+    assert (raw["ethnic_appearance"] == "unknown").sum() == 1
+
+
+def test_every_offence_text_is_classified_as_intended():
+    for category, texts in synthetic.OFFENCE_TEXTS.items():
+        expected = synthetic.BOTH_CATEGORY if category == "both" else category
+        got = classify_crime_type(pd.Series(texts))
+        assert set(got) == {expected.capitalize()}, (category, list(zip(texts, got)))
+
+
+def test_descriptions_are_free_text_in_mixed_case(committed_af):
+    texts = pd.read_csv(COMMITTED / "referrals.csv")["index_offence"]
+    assert texts.str.isupper().any() and texts.str.islower().any()
+    both = texts.isin(synthetic.OFFENCE_TEXTS["both"])
+    assert both.sum() >= 5
+
+
+# --- construction: counts hold for any seed ---------------------------------------------------
+@pytest.mark.parametrize("seed", [1, 99])
+def test_published_counts_and_table_1_means_hold_for_other_seeds(tmp_path, seed):
+    synthetic.write_synthetic(tmp_path, seed)
+    data = prepare(load_dataset(tmp_path)).data
+    assert (data["treated"] == 1).sum() == 410 and (data["treated"] == 0).sum() == 362
+    assert [int(data[f"eligible_{w}"].sum()) for w in ("30d", "60d", "90d", "6m", "12m")] == [769, 758, 742, 710, 610]
+    means = data.groupby("treated")[COVARIATES].mean()
+    # Table 1 unmatched means, from the counts of the module: e.g. ethnicity 123/410, 76/362
+    assert means.loc[1, "ethnicity"] == pytest.approx(123 / 410)
+    assert means.loc[0, "ethnicity"] == pytest.approx(76 / 362)
+    assert means.loc[1, "offence_type"] == pytest.approx(1 + (45 + 2 * 135) / 410)
+    assert means.loc[1, "age"] == pytest.approx(13546 / 410)
+    assert means.loc[0, "offending_history"] == pytest.approx(9007 / 362)
+
+
+# --- the structural model ---------------------------------------------------------------------
+def test_probability_formula_by_hand():
+    model = synthetic.OUTCOME_MODEL
+    # t = scale, before the waning day: G = 1 - exp(-1); P = 1 - exp(-exp(eta0 + tau) * G)
+    t = min(model.scale, synthetic.WANING_DAY)
+    g = 1 - np.exp(-((t / model.scale) ** model.shape))
+    assert synthetic.reoffence_probability(0.3, -0.5, 9.0, t, model) == pytest.approx(1 - np.exp(-np.exp(-0.2) * g))
+    # past the waning day the late log hazard ratio applies to G(t) - G(c)
+    c, t = synthetic.WANING_DAY, 400.0
+    gc, gt = (1 - np.exp(-((x / model.scale) ** model.shape)) for x in (c, t))
+    h = np.exp(0.3) * (np.exp(-0.5) * gc + np.exp(-0.1) * (gt - gc))
+    assert synthetic.reoffence_probability(0.3, -0.5, -0.1, t, model) == pytest.approx(1 - np.exp(-h))
+
+
+@settings(max_examples=150, deadline=None)
+@given(eta=st.floats(-3, 1.5), tau=st.floats(-1.5, 0), late=st.floats(-1.5, 0.5), t=st.floats(1.0, 1700.0))
+def test_inversion_returns_the_day_whose_probability_was_drawn(eta, tau, late, t):
+    model = synthetic.OUTCOME_MODEL
+    u = synthetic.reoffence_probability(eta, tau, late, t, model)
+    day = synthetic._first_reoffence_days(np.array([u * (1 - 1e-12)]), eta, tau, late, model)[0]
+    guarded = any(limit - g <= np.ceil(t) <= limit + g for limit, g in synthetic.WINDOW_GUARD.items())
+    if not guarded:
+        assert day == max(np.ceil(t - 1e-6), 1)
+
+
+def test_referral_depends_on_the_covariates(committed_af):
+    """Selection on observables: a logit of treatment finds ethnicity (+) and substance (-)."""
+    data = committed_af.data
+    fit = sm.Logit(data["treated"], sm.add_constant(data[COVARIATES])).fit(disp=0)
+    assert fit.params["ethnicity"] > 0 and fit.pvalues["ethnicity"] < 0.05
+    assert fit.params["substance_marker"] < 0 and fit.pvalues["substance_marker"] < 0.05
+
+
+def test_reoffending_depends_on_the_covariates(committed_af):
+    control = committed_af.data[committed_af.data["treated"] == 0]
+    by_substance = control.groupby("substance_marker")["reoffended_total"].mean()
+    assert by_substance[1] - by_substance[0] > 0.2
+    by_ethnicity = control.groupby("ethnicity")["reoffended_total"].mean()
+    assert by_ethnicity[0] > by_ethnicity[1]
+
+
+def test_true_effects_are_reductions_and_windows_need_no_follow_up_correction(default_data):
+    truth = synthetic.true_effects(default_data)
+    assert (truth["att"] < 0).all()
+    assert list(truth["n_treated"]) == [410, 407, 396, 380, 348, 248]
+    windows = truth.drop(index="total")
+    assert np.allclose(windows["att"], windows["published_contrast"])
+    # the published total contrast adds the controls' longer follow-up to the effect (inconsistencies §5)
+    assert truth.loc["total", "published_contrast"] < truth.loc["total", "att"]
+
+
+def _nn_att(data: pd.DataFrame, outcome: str) -> tuple[float, float]:
+    """1-NN matching with replacement on a probit propensity score (psmatch2 default), ATT and raw diff."""
+    data = data.dropna(subset=[outcome])
+    fit = sm.Probit(data["treated"], sm.add_constant(data[COVARIATES])).fit(disp=0)
+    score = fit.predict(sm.add_constant(data[COVARIATES]))
+    t, c = data["treated"] == 1, data["treated"] == 0
+    controls = score[c].sort_values()
+    pos = np.clip(np.searchsorted(controls.to_numpy(), score[t].to_numpy()), 1, len(controls) - 1)
+    left, right = controls.to_numpy()[pos - 1], controls.to_numpy()[pos]
+    nearest = np.where(np.abs(score[t].to_numpy() - left) <= np.abs(right - score[t].to_numpy()), pos - 1, pos)
+    matched = data.loc[controls.index[nearest], outcome].to_numpy()
+    y = data.loc[t, outcome].to_numpy()
+    return float(np.mean(y - matched)), float(y.mean() - data.loc[c, outcome].mean())
+
+
+@pytest.mark.parametrize("window", ["6m", "12m"])
+def test_matched_estimate_recovers_the_simulated_truth(committed_af, default_data, window):
+    truth = synthetic.true_effects(default_data).loc[window, "att"]
+    matched, raw = _nn_att(committed_af.data, f"reoffended_{window}")
+    assert abs(matched - truth) < 0.06  # about 1.5 standard errors of a 1-NN estimate at these Ns
+    assert abs(raw - truth) > abs(matched - truth) - 0.02  # confounded raw difference is no closer
+
+
+def test_selection_biases_the_raw_comparison(default_data):
+    """Treated and controls differ in risk before treatment: the model's untreated risk differs."""
+    people = default_data.people[default_data.people["analysed"]]
+    p0 = synthetic.reoffence_probability(people["eta0"], 0.0, 0.0, 365, default_data.model)
+    by_group = p0.groupby(people["group"]).mean()
+    assert by_group["comparison"] - by_group["treatment"] > 0.02
