@@ -79,6 +79,8 @@ __all__ = [
     "OUTCOME_MODEL",
     "OutcomeModel",
     "SyntheticData",
+    "cumulative_hazard",
+    "linear_predictor",
     "reoffence_probability",
     "run_synthesize_command",
     "simulate_people",
@@ -314,10 +316,6 @@ def _stratified_uniform(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 # --- person characteristics -------------------------------------------------------------------
-def _need_factor(rng: np.random.Generator, n: int) -> np.ndarray:
-    return rng.standard_normal(n)
-
-
 def _ages(rng: np.random.Generator, n: int, target_sum: int, *, force_range: bool) -> np.ndarray:
     """Skewed adult ages (18 + Gamma(2.2, 6.9)) in 18-76, nudged to sum to ``target_sum``.
 
@@ -350,7 +348,7 @@ def _covariates(
     force_age_range: bool = False,
 ) -> pd.DataFrame:
     """Persons of one group, every published mean met by construction (``counts``)."""
-    need = _need_factor(rng, n)
+    need = rng.standard_normal(n)  # the latent "need" factor
     age = _ages(rng, n, counts["age_sum"], force_range=force_age_range)
     substance = _allocate(rng, {1: counts["substance_yes"], 0: n - counts["substance_yes"]}, 1.2 * need)
     mh = _allocate(rng, {1: counts["mh_yes"], 0: n - counts["mh_yes"]}, 0.8 * need)
@@ -673,7 +671,7 @@ def _police_rows(rng: np.random.Generator, person: pd.Series) -> list[dict]:
         later = [d for d in later if not (START_WINDOW[0] - dt.timedelta(days=2) <= d <= START_WINDOW[1] + dt.timedelta(days=2))]
     dates = [*earlier, start, *later]
     history0 = int(person["history"]) - len(earlier) - 1
-    categories = [_later_category(rng, person) for _ in dates]
+    categories = list(rng.choice(["other", "violent", "property"], size=len(dates), p=[0.5, 0.15, 0.35]))
     categories[len(earlier)] = person["crime_type"]
     rows = []
     for k, (date, category) in enumerate(zip(dates, categories)):
@@ -691,10 +689,6 @@ def _police_rows(rng: np.random.Generator, person: pd.Series) -> list[dict]:
             }
         )
     return rows
-
-
-def _later_category(rng: np.random.Generator, person: pd.Series) -> str:
-    return str(rng.choice(["other", "violent", "property"], p=[0.5, 0.15, 0.35]))
 
 
 def _age_on(dob: dt.date, day: dt.date) -> int:
