@@ -1,4 +1,4 @@
-"""Builders of small hand-made data folders in the raw schema (docs/data.md)."""
+"""Builders of small hand-made data folders in the raw schema (docs/data.md), shared by the tests."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import csv
 import itertools
 from pathlib import Path
 
-import pytest
 import yaml
 
 _ids = itertools.count(1)
@@ -55,18 +54,3 @@ def write_dataset(folder: Path, referrals: list[dict], police: list[dict], *, ex
         settings["extract_date"] = extract_date
     (folder / "dataset.yaml").write_text(yaml.safe_dump(settings))
     return folder
-
-
-@pytest.fixture
-def small_dataset(tmp_path: Path) -> Path:
-    """Two referrals and two comparison women, all kept; one of each reoffends."""
-    referrals = [
-        referral(referral_date="2019-06-01", reoffended="yes", reoffence_date="2019-06-20", reoffence_count="2"),
-        referral(referral_date="10/12/2019"),
-    ]
-    police = [
-        offence(person_id="C1", offence_id="O1", offence_date="2015-05-06"),
-        offence(person_id="C1", offence_id="O2", offence_date="2015-09-01"),
-        offence(person_id="C2", offence_id="O3", offence_date="31/05/2015", offence_description="BURGLARY"),
-    ]
-    return write_dataset(tmp_path / "data", referrals, police)
