@@ -199,3 +199,36 @@ def test_selection_biases_the_raw_comparison(default_data):
     p0 = synthetic.reoffence_probability(people["eta0"], 0.0, 0.0, 365, default_data.model)
     by_group = p0.groupby(people["group"]).mean()
     assert by_group["comparison"] - by_group["treatment"] > 0.02
+
+
+# --- allocation helpers: exact counts whatever the draw --------------------------------------
+@settings(max_examples=100, deadline=None)
+@given(counts=st.lists(st.integers(0, 30), min_size=1, max_size=4), seed=st.integers(0, 10_000),
+       with_score=st.booleans())
+def test_allocate_gives_exact_counts(counts, seed, with_score):
+    labels = {f"c{i}": k for i, k in enumerate(counts)}
+    rng = np.random.default_rng(seed)
+    score = rng.standard_normal(sum(counts)) if with_score else None
+    out = synthetic._allocate(rng, labels, score)
+    assert {k: int((out == k).sum()) for k in labels} == labels
+
+
+def test_allocate_gives_the_first_label_to_high_scores():
+    rng = np.random.default_rng(0)
+    score = np.r_[np.full(50, 10.0), np.full(50, -10.0)]  # Gumbel noise cannot overturn a gap of 20
+    out = synthetic._allocate(rng, {"a": 50, "b": 50}, score)
+    assert (out[:50] == "a").all() and (out[50:] == "b").all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=st.lists(st.floats(1, 80), min_size=3, max_size=60), mean=st.floats(5, 60), seed=st.integers(0, 999))
+def test_adjust_sum_hits_the_target_within_bounds(values, mean, seed):
+    values = np.array(values)
+    target = int(round(mean * values.size))
+    out = synthetic._adjust_sum(np.random.default_rng(seed), values, target, 1, 78)
+    assert out.sum() == target and out.min() >= 1 and out.max() <= 78
+
+
+def test_adjust_sum_reports_an_impossible_target():
+    with pytest.raises(ValueError, match="cannot reach"):
+        synthetic._adjust_sum(np.random.default_rng(0), np.array([1.0, 2.0]), 200, 1, 78)
