@@ -362,3 +362,19 @@ def test_index_lists_files_not_in_the_manifest(tmp_path):
     readme = (out / "README.md").read_text()
     assert "- [extra/stray.csv](extra/stray.csv)" in readme
     assert "2026-01-02 03:04 UTC" in readme
+
+
+def test_strip_command_cleans_the_given_notebooks(tmp_path, capsys):
+    from nbformat.v4 import new_output
+
+    path = _ok_notebook(tmp_path)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[3].outputs = [new_output("stream", name="stdout", text="hi\n")]
+    nb.cells[3].execution_count = 1
+    nbformat.write(nb, path)
+    assert report.main(["--strip", str(path)]) == 0
+    assert f"stripped {path}" in capsys.readouterr().out
+    cell = nbformat.read(path, as_version=4).cells[3]
+    assert (cell.outputs, cell.execution_count) == ([], None)
+    assert report.main(["--strip", str(path)]) == 0
+    assert f"clean    {path}" in capsys.readouterr().out

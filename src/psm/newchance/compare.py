@@ -269,7 +269,8 @@ def to_html(comparison: pd.DataFrame, *, caption: str | None = None) -> str:
     table = side_by_side(comparison)
     cells = comparison.assign(row=comparison["row"].map(_row_label), css=comparison["status"].map(_COLOURS))
     css = _pivot(cells, "css")
-    styler = table.style.format(escape="html").format_index(escape="html", axis=0)
+    styler = table.style.set_uuid("psm-comparison")  # fixed ids: same input, same bytes
+    styler = styler.format(escape="html").format_index(escape="html", axis=0)
     styler = styler.format_index(escape="html", axis=1).apply(lambda _: css, axis=None)
     if caption:
         styler = styler.set_caption(escape(caption))
