@@ -103,8 +103,10 @@ def treatment_indicator(values: pd.Series) -> pd.Series:
     business of :func:`drop_missing` and are rejected here too.
     """
     name = values.name
-    if pd.api.types.is_bool_dtype(values.dtype) and not values.isna().any():
-        return values.astype(bool)
+    if values.dtype.kind in "biu":  # numpy bool/int: a vectorised check suffices
+        raw = values.to_numpy()
+        if ((raw == 0) | (raw == 1)).all():
+            return pd.Series(raw.astype(bool), index=values.index, name=name)
     numeric = pd.to_numeric(values, errors="coerce") if not pd.api.types.is_bool_dtype(values.dtype) else values
     bad = ~numeric.isin([0, 1]).to_numpy() | values.isna().to_numpy()
     if bad.any():

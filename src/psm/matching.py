@@ -72,16 +72,27 @@ class _Links:
     weight: np.ndarray  # 1/n_i (summed when psmatch2 lists a candidate twice)
 
 
-def _value_groups(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each position of sorted ``c``: start and (exclusive) end of its run of equal values."""
+def _value_groups(c: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """For each position of sorted ``c``: start and (exclusive) end of its run of equal
+    values; ``(None, None)`` when no score repeats (each run is one position)."""
     n = len(c)
     first = np.empty(n, dtype=bool)
     first[:1] = True
     np.not_equal(c[1:], c[:-1], out=first[1:])
+    if first.all():
+        return None, None
     starts = np.flatnonzero(first)
     ends = np.append(starts[1:], n)
     run = np.cumsum(first) - 1
     return starts[run], ends[run]
+
+
+def _run_start(gstart: np.ndarray | None, pos: np.ndarray) -> np.ndarray:
+    return pos.copy() if gstart is None else gstart[pos]
+
+
+def _run_end(gend: np.ndarray | None, pos: np.ndarray) -> np.ndarray:
+    return pos + 1 if gend is None else gend[pos]
 
 
 def _expand_ranges(start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -92,39 +103,45 @@ def _expand_ranges(start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.
     return rows, start[rows] + offsets
 
 
-def _nearest(p: np.ndarray, c: np.ndarray, gstart: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _nearest(p: np.ndarray, c: np.ndarray, gstart: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """psmatch2's nearest candidate of every ``p`` (with replacement) and its distance.
 
     The first position in sort order attaining ``min_j |p - c_j|``: the left candidate is
     the first of the run of candidates below ``p`` at the smallest distance, the right one
-    the first candidate ``>= p``; the left one wins an equal distance.
+    the first candidate ``>= p``; the left one wins an equal distance. Distances are
+    ``p - c`` on the left and ``c - p`` on the right, bit-identical to ``|p - c|``.
     """
     n = len(c)
-    right = np.searchsorted(c, p, side="left")
-    has_left, has_right = right > 0, right < n
-    left = gstart[np.maximum(right - 1, 0)]
-    d_left = np.abs(p - c[np.maximum(right - 1, 0)])
+    right = np.searchsorted(c, p, side="left")  # fast: callers pass p sorted
+    below = right - 1
+    has_left = below >= 0
+    np.maximum(below, 0, out=below)
+    left = _run_start(gstart, below)
+    d_left = p - c[below]
     # distances of different scores can round to the same double: extend the run then
-    widen = has_left & (left > 0)
-    widen[widen] = np.abs(p[widen] - c[left[widen] - 1]) == d_left[widen]
+    widen = (p - c[np.maximum(left - 1, 0)]) == d_left
+    widen &= has_left
+    widen &= left > 0
     while widen.any():
         idx = np.flatnonzero(widen)
-        left[idx] = gstart[left[idx] - 1]
-        widen[idx] = (left[idx] > 0) & (np.abs(p[idx] - c[np.maximum(left[idx] - 1, 0)]) == d_left[idx])
+        left[idx] = _run_start(gstart, left[idx] - 1)
+        widen[idx] = (left[idx] > 0) & (p[idx] - c[np.maximum(left[idx] - 1, 0)] == d_left[idx])
     rc = np.minimum(right, n - 1)
-    d_right = np.abs(p - c[rc])
-    take_left = has_left & (~has_right | (d_left <= d_right))
+    d_right = c[rc] - p
+    take_left = d_left <= d_right
+    take_left |= right == n
+    take_left &= has_left
     return np.where(take_left, left, rc), np.where(take_left, d_left, d_right)
 
 
-def _tie_ends(p: np.ndarray, c: np.ndarray, j: np.ndarray, d: np.ndarray, gend: np.ndarray) -> np.ndarray:
+def _tie_ends(p: np.ndarray, c: np.ndarray, j: np.ndarray, d: np.ndarray, gend: np.ndarray | None) -> np.ndarray:
     """End (exclusive) of the run from ``j`` of candidates within distance ``d`` (``match_ties``)."""
-    end = gend[j].copy()
+    end = _run_end(gend, j)
     more = end < len(c)
     more[more] = np.abs(p[more] - c[end[more]]) <= d[more]
     while more.any():
         idx = np.flatnonzero(more)
-        end[idx] = gend[end[idx]]
+        end[idx] = _run_end(gend, end[idx])
         ok = end[idx] < len(c)
         more[idx] = ok
         more[idx[ok]] = np.abs(p[idx[ok]] - c[end[idx[ok]]]) <= d[idx[ok]]
@@ -169,10 +186,11 @@ def _match_with_replacement(p, c, *, k, ties, caliper) -> _Links:
     end = _tie_ends(p, c, j, d, gend) if ties else j + 1
     rows, picks = _expand_ranges(j, end)
     extra_rows, extra_picks = _outward(p, c, j, caliper, k - 1) if k > 1 else ([], [])
-    rows = np.concatenate([rows, *extra_rows])
-    picks = np.concatenate([picks, *extra_picks])
-    order = np.argsort(rows, kind="stable")  # psmatch2's IDLIST order within a unit
-    rows, picks = rows[order], picks[order]
+    if extra_rows:
+        rows = np.concatenate([rows, *extra_rows])
+        picks = np.concatenate([picks, *extra_picks])
+        order = np.argsort(rows, kind="stable")  # psmatch2's IDLIST order within a unit
+        rows, picks = rows[order], picks[order]
     weight = 1.0 / np.bincount(rows, minlength=len(ok))[rows]
     if ties and k > 1:  # a tie met again by the outward walk: one link, summed weight
         key = rows.astype(np.int64) * len(c) + picks
@@ -194,7 +212,10 @@ def _match_without_replacement(p, c, *, ties, caliper) -> _Links:
     """
     n, last = len(c), len(c) - 1
     right_all = np.searchsorted(c, p, side="left").tolist()
-    gstart, gend = (a.tolist() for a in _value_groups(c))
+    gstart, gend = _value_groups(c)
+    if gstart is None:
+        gstart, gend = np.arange(n), np.arange(1, n + 1)
+    gstart, gend = gstart.tolist(), gend.tolist()
     pl, cl = p.tolist(), c.tolist()
     rows: list[int] = []
     picks: list[int] = []
@@ -288,14 +309,22 @@ def _match_direction(p, rank_p, c, rank_c, *, k, replace, ties, caliper, descend
         return _Links(empty, empty, np.zeros(0))
     if descending:  # psmatch2 sorts by -pscore: the same algorithm on negated scores
         p, c = -p, -c
-    c_order = np.lexsort((rank_c, c))
-    c_sorted = c[c_order]
+    c_order = _sort_order(c, rank_c)
+    p_order = _sort_order(p, rank_p)  # psmatch2's processing order (and fast searchsorted)
     if replace:
-        links = _match_with_replacement(p, c_sorted, k=k, ties=ties, caliper=caliper)
-        return _Links(links.focal, c_order[links.match], links.weight)
-    p_order = np.lexsort((rank_p, p))
-    links = _match_without_replacement(p[p_order], c_sorted, ties=ties, caliper=caliper)
+        links = _match_with_replacement(p[p_order], c[c_order], k=k, ties=ties, caliper=caliper)
+    else:
+        links = _match_without_replacement(p[p_order], c[c_order], ties=ties, caliper=caliper)
     return _Links(p_order[links.focal], c_order[links.match], links.weight)
+
+
+def _sort_order(values: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Positions sorting ``values`` ascending, equal values by ``rank`` (psmatch2's ``order``)."""
+    order = np.argsort(values)
+    ranked = values[order]
+    if np.any(ranked[1:] == ranked[:-1]):  # repeated scores: break ties by rank
+        order = np.lexsort((rank, values))
+    return order
 
 
 # --------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import nbformat
 import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from newchance_builders import offence, referral, write_dataset
 
 from psm.newchance import cli, report
 from psm.newchance.report import ReportError, build_report, find_notebooks, locate
@@ -75,14 +76,11 @@ def _failing_notebook(folder: Path) -> Path:
 
 
 def _data_folder(folder: Path, *, synthetic: bool) -> Path:
-    folder.mkdir(parents=True)
-    (folder / "dataset.yaml").write_text(
-        f'description: "Throwaway test data"\nsynthetic: {str(synthetic).lower()}\n'
-        "extract_date: 2020-01-10\nreferrals: referrals.csv\npolice: police_offences.csv\n"
-    )
-    (folder / "referrals.csv").write_text("referral_id,person_id,age\nR1,P1,30\nR2,P2,41\n")
-    (folder / "police_offences.csv").write_text("offence_id,person_id,age\nO1,Q1,30\nO2,Q1,30\nO3,Q2,22\n")
-    return folder
+    """Five referrals (three from 2019-06-01: too late for the 12-month window of a 2020-01-10 extract)
+    and four comparison women (start offences in May 2015, followed up in every window)."""
+    referrals = [referral() for _ in range(3)] + [referral(referral_date="2018-06-01") for _ in range(2)]
+    police = [offence() for _ in range(4)]
+    return write_dataset(folder, referrals, police, synthetic=synthetic, description="Throwaway test data")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -110,21 +108,26 @@ def test_run_writes_notebooks_tables_figures_and_index(synthetic_run):
     summary, base, _ = synthetic_run
     out = base / "reports"
     assert summary.out_dir == out.resolve()
-    assert (summary.tables, summary.figures, summary.comparisons) == (4, 2, 0)
+    assert (summary.tables, summary.figures, summary.comparisons) == (5, 2, 1)
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert files == [
         ".psm-report",
         "README.md",
-        "figures/00_data/data_files_synthetic.png",
+        "figures/00_data/window_sizes_synthetic.png",
         "figures/01_ok/bars_synthetic.png",
         "index.html",
         "manifest.json",
         "notebooks/00_data.html",
         "notebooks/01_ok.html",
-        "tables/00_data/data_files_synthetic.csv",
-        "tables/00_data/data_files_synthetic.md",
         "tables/00_data/data_source_synthetic.csv",
         "tables/00_data/data_source_synthetic.md",
+        "tables/00_data/flow_synthetic.csv",
+        "tables/00_data/flow_synthetic.md",
+        "tables/00_data/window_sizes_synthetic.csv",
+        "tables/00_data/window_sizes_synthetic.md",
+        "tables/00_data/window_sizes_synthetic_vs_published.csv",
+        "tables/00_data/window_sizes_synthetic_vs_published.html",
+        "tables/00_data/window_sizes_synthetic_vs_published.md",
         "tables/01_ok/counts_synthetic.csv",
         "tables/01_ok/counts_synthetic.md",
         "tables/01_ok/parameters_synthetic.csv",
@@ -178,14 +181,23 @@ def test_index_states_source_parameters_versions_and_date(synthetic_run):
 
 
 @pytest.mark.slow
-def test_the_packaged_data_notebook_reports_the_files(synthetic_run):
+def test_the_packaged_data_notebook_reports_source_flow_and_window_sizes(synthetic_run):
     _, base, _ = synthetic_run
-    files = pd.read_csv(base / "reports" / "tables" / "00_data" / "data_files_synthetic.csv")
-    assert files["file_name"].tolist() == ["referrals.csv", "police_offences.csv"]
-    assert files["records"].tolist() == [2, 3]
-    source = pd.read_csv(base / "reports" / "tables" / "00_data" / "data_source_synthetic.csv", index_col="item")
-    assert source.at["extract date", "value"] == "2019-12-31"
-    assert source.at["extract date from", "value"] == "command line"
+    folder = base / "reports" / "tables" / "00_data"
+    source = pd.read_csv(folder / "data_source_synthetic.csv", index_col="item")["value"]
+    assert source["extract date"] == "2019-12-31"
+    assert source["extract date from"] == "command line"
+    assert source["referral file"] == "referrals.csv"
+    sizes = pd.read_csv(folder / "window_sizes_synthetic.csv", index_col="window")
+    assert sizes.index.tolist() == ["total", "30d", "60d", "90d", "6m", "12m"]
+    # the 2019-06-01 referrals have 6 but not 12 months of follow-up before the extract date
+    assert sizes.loc["6m"].tolist() == [5, 4, 9]
+    assert sizes.loc["12m"].tolist() == [2, 4, 6]
+    view = pd.read_csv(folder / "window_sizes_synthetic_vs_published.csv")
+    assert view["published"].tolist() == [772, 769, 758, 742, 710, 610]
+    assert (view["status"] == "differs").all()
+    flow = pd.read_csv(folder / "flow_synthetic.csv")
+    assert {"file", "window", "step", "removed", "remaining"} <= set(flow.columns)
 
 
 @pytest.mark.slow
@@ -195,7 +207,7 @@ def test_progress_names_notebooks_cells_and_summary(synthetic_run):
     assert "[1/2] 00_data.ipynb" in lines and "[2/2] 01_ok.ipynb" in lines
     assert "      cell 3/3 · Writing outputs" in lines
     assert lines[-2].startswith("Wrote ") or lines[-1].startswith("Wrote ")
-    assert "2 notebooks, 4 tables (0 with a published-vs-reproduced view), 2 figures" in "\n".join(lines[-2:])
+    assert "2 notebooks, 5 tables (1 with a published-vs-reproduced view), 2 figures" in "\n".join(lines[-2:])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -350,3 +362,19 @@ def test_index_lists_files_not_in_the_manifest(tmp_path):
     readme = (out / "README.md").read_text()
     assert "- [extra/stray.csv](extra/stray.csv)" in readme
     assert "2026-01-02 03:04 UTC" in readme
+
+
+def test_strip_command_cleans_the_given_notebooks(tmp_path, capsys):
+    from nbformat.v4 import new_output
+
+    path = _ok_notebook(tmp_path)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[3].outputs = [new_output("stream", name="stdout", text="hi\n")]
+    nb.cells[3].execution_count = 1
+    nbformat.write(nb, path)
+    assert report.main(["--strip", str(path)]) == 0
+    assert f"stripped {path}" in capsys.readouterr().out
+    cell = nbformat.read(path, as_version=4).cells[3]
+    assert (cell.outputs, cell.execution_count) == ([], None)
+    assert report.main(["--strip", str(path)]) == 0
+    assert f"clean    {path}" in capsys.readouterr().out
