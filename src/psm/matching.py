@@ -148,18 +148,18 @@ def _tie_ends(p: np.ndarray, c: np.ndarray, j: np.ndarray, d: np.ndarray, gend: 
     return end
 
 
-def _outward(p, c, j, caliper, steps) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def _outward(p, c, j, caliper, steps) -> np.ndarray:
     """psmatch2 ``match2``: ``steps`` more neighbours, walking outward from ``j``.
 
     Each step takes the closer of the next-left and next-right candidate (left wins an
     equal distance) and stops a unit's walk at the first candidate outside the caliper.
-    Returns, per step, the focal rows still walking and the candidate each took.
+    Returns a ``(len(p), steps)`` array of candidate positions, -1 once a walk stopped.
     """
     n = len(c)
+    out = np.full((len(p), steps), -1, dtype=np.intp)
     active = np.arange(len(p))
     lo, hi = j - 1, j + 1
-    rows, picks = [], []
-    for _ in range(steps):
+    for step in range(steps):
         pa = p[active]
         ok_lo, ok_hi = lo >= 0, hi < n
         d_lo = np.abs(pa - c[np.maximum(lo, 0)])
@@ -170,126 +170,163 @@ def _outward(p, c, j, caliper, steps) -> tuple[list[np.ndarray], list[np.ndarray
         active, lo, hi, go_left, pick = active[keep], lo[keep], hi[keep], go_left[keep], pick[keep]
         if not len(active):
             break
-        rows.append(active)
-        picks.append(pick)
+        out[active, step] = pick
         lo = lo - go_left
         hi = hi + ~go_left
-    return rows, picks
+    return out
 
 
 def _match_with_replacement(p, c, *, k, ties, caliper) -> _Links:
-    """Vectorised psmatch2 matching with replacement of focal scores ``p`` on sorted ``c``."""
+    """Vectorised psmatch2 matching with replacement of focal scores ``p`` on sorted ``c``.
+
+    Unit ``i`` lists (psmatch2's IDLIST) its nearest ``j_i``, then with ``ties`` the run
+    ``j_i+1 .. end_i-1`` at the same distance, then the ``k-1`` candidates of the outward
+    walk; each entry weighs ``1/n_i`` with ``n_i`` the length of that list.
+    """
     gstart, gend = _value_groups(c)
     j, d = _nearest(p, c, gstart)
-    ok = np.flatnonzero(d < caliper)
-    p, j, d = p[ok], j[ok], d[ok]
-    end = _tie_ends(p, c, j, d, gend) if ties else j + 1
-    rows, picks = _expand_ranges(j, end)
-    extra_rows, extra_picks = _outward(p, c, j, caliper, k - 1) if k > 1 else ([], [])
-    if extra_rows:
-        rows = np.concatenate([rows, *extra_rows])
-        picks = np.concatenate([picks, *extra_picks])
-        order = np.argsort(rows, kind="stable")  # psmatch2's IDLIST order within a unit
-        rows, picks = rows[order], picks[order]
-    weight = 1.0 / np.bincount(rows, minlength=len(ok))[rows]
-    if ties and k > 1:  # a tie met again by the outward walk: one link, summed weight
-        key = rows.astype(np.int64) * len(c) + picks
-        key, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-        weight = np.bincount(inverse, weights=weight)
-        rows, picks = rows[first], picks[first]
+    ok = np.flatnonzero(d < caliper) if np.isfinite(caliper) else np.arange(len(p))
+    if len(ok) < len(p):
+        p, j, d = p[ok], j[ok], d[ok]
+    if not ties and k == 1:  # one match each
+        return _Links(ok, j, np.ones(len(ok)))
+    tie_end = _tie_ends(p, c, j, d, gend) if ties else j + 1
+    n_tie = tie_end - j
+    extra = _outward(p, c, j, caliper, k - 1)
+    n_i = n_tie + (extra >= 0).sum(axis=1)
+    # psmatch2 lists a tie the outward walk meets again a second time: fold it into the tie
+    again = (extra >= j[:, None]) & (extra < tie_end[:, None]) if ties else np.zeros(extra.shape, bool)
+    again_row, again_col = np.nonzero(again)
+    again_pick = extra[again_row, again_col]
+    extra[again] = -1
+    # lay out each unit's list contiguously: ties first, then the walk (no sort needed)
+    valid = extra >= 0
+    size = n_tie + valid.sum(axis=1)
+    start = np.cumsum(size) - size
+    rows = np.repeat(np.arange(len(j)), size)
+    picks = np.empty(len(rows), dtype=np.intp)
+    tie_rows, tie_picks = _expand_ranges(j, tie_end)
+    picks[start[tie_rows] + tie_picks - j[tie_rows]] = tie_picks
+    er, ec = np.nonzero(valid)
+    slot = np.cumsum(valid, axis=1)[er, ec] - 1
+    picks[start[er] + n_tie[er] + slot] = extra[er, ec]
+    weight = 1.0 / n_i[rows]
+    weight[start[again_row] + again_pick - j[again_row]] += 1.0 / n_i[again_row]
     return _Links(ok[rows], picks, weight)
 
 
 def _match_without_replacement(p, c, *, ties, caliper) -> _Links:
     """psmatch2 greedy 1:1 matching without replacement (``noreplacement``).
 
-    ``p`` must be in processing order (ascending). Forward phase: a pointer ``P`` into the
-    sorted candidates; every candidate at or after ``P`` is unused, so the nearest reachable
-    candidate is found with a precomputed ``searchsorted`` position. Once the nearest is the
-    last candidate the scan turns backward; unused candidates are then found with a
-    prev/next-free table built once (the set used in the forward phase never changes
-    below the pointer afterwards). Each unit costs O(1) plus the candidates it consumes.
+    ``p`` must be in processing order (ascending). psmatch2 keeps a pointer into the sorted
+    candidates and scans forward from it; every candidate at or after the pointer is unused,
+    so the nearest reachable one follows from a precomputed ``searchsorted`` position.
+    Once the nearest is the last candidate the scan turns backward for good; unused
+    candidates are then found with prev/next-free tables built once (the candidates below
+    the pointer never change again). Each unit costs O(1) plus the candidates it uses.
     """
-    n, last = len(c), len(c) - 1
-    right_all = np.searchsorted(c, p, side="left").tolist()
+    n = len(c)
+    right = np.searchsorted(c, p, side="left").tolist()
     gstart, gend = _value_groups(c)
-    if gstart is None:
-        gstart, gend = np.arange(n), np.arange(1, n + 1)
-    gstart, gend = gstart.tolist(), gend.tolist()
+    gstart = list(range(n)) if gstart is None else gstart.tolist()
+    gend = list(range(1, n + 1)) if gend is None else gend.tolist()
     pl, cl = p.tolist(), c.tolist()
     rows: list[int] = []
     picks: list[int] = []
-    t, P, nf = 0, 0, len(pl)
-    # forward phase: candidates at positions >= P are all unused
-    while t < nf and P <= last:
-        pt, r = pl[t], right_all[t]
-        if P == last or r <= P:
+    t, P, matched = _forward_phase(pl, cl, right, gstart, gend, ties, caliper, rows, picks)
+    if t < len(pl) and P == n - 1:  # the scan reached the last candidate: turn backward
+        used = np.zeros(n, dtype=bool)
+        used[picks] = True
+        pos = np.arange(n)
+        prev_free = np.maximum.accumulate(np.where(used, -1, pos)).tolist() + [-1]  # [-1] for index -1
+        next_free = np.minimum.accumulate(np.where(used, n, pos)[::-1])[::-1].tolist() + [n]
+        if matched:  # the last candidate was just used: step back from it
+            P = prev_free[n - 2]
+        _backward_phase(pl, cl, right, gend, ties, caliper, rows, picks, t, P, prev_free, next_free)
+    return _links_from_lists(rows, picks)
+
+
+def _forward_phase(pl, cl, right, gstart, gend, ties, caliper, rows, picks) -> tuple[int, int, bool]:
+    """psmatch2's forward scan; returns (next unit, pointer, whether that unit matched).
+
+    Stops after the unit whose nearest is the last candidate, or when the pointer runs past
+    the last candidate (the remaining units then stay unmatched).
+    """
+    n = len(cl)
+    last = n - 1
+    add_row, add_pick = rows.append, picks.append
+    P = 0
+    for t, (pt, r) in enumerate(zip(pl, right)):
+        if P > last:
+            return t, P, False
+        if r <= P or P == last:  # every unused candidate is >= p: the pointer is nearest
             j = P
-        else:
-            dl = abs(pt - cl[r - 1])
+        else:  # first of the run of candidates below p at the smallest distance, or r
             j = gstart[r - 1]
-            while j > P and abs(pt - cl[j - 1]) == dl:
+            dl = pt - cl[r - 1]
+            while j > P and pt - cl[j - 1] == dl:
                 j = gstart[j - 1]
-            j = max(j, P)
-            if r < n and abs(pt - cl[r]) < dl:
+            if j < P:
+                j = P
+            if r < n and cl[r] - pt < dl:
                 j = r
         d = abs(pt - cl[j])
         if d < caliper:
-            end = j + 1
             if ties:
                 end = gend[j]
                 while end < n and abs(pt - cl[end]) <= d:
                     end = gend[end]
-            rows.extend([t] * (end - j))
-            picks.extend(range(j, end))
-            P = end
+                rows.extend([t] * (end - j))
+                picks.extend(range(j, end))
+                P = end
+            else:
+                add_row(t)
+                add_pick(j)
+                P = j + 1
         else:
             P = j
-        t += 1
         if j == last:
-            break
-    else:
-        return _links_from_lists(rows, picks)
-    # backward phase (psmatch2 sets forward = 0 once the match is the last candidate)
-    used = np.zeros(n, dtype=bool)
-    used[picks] = True
-    pos = np.arange(n)
-    prev_free = np.maximum.accumulate(np.where(used, -1, pos)).tolist()
-    next_free = np.minimum.accumulate(np.where(used, n, pos)[::-1])[::-1].tolist() + [n]
-    if d < caliper:  # the last candidate was just used: step back from it
-        P = prev_free[last - 1] if last > 0 else -1
-    while t < nf and P >= 0:
-        pt, r = pl[t], right_all[t]
-        if P == last:
+            return t + 1, last, d < caliper
+    return len(pl), P, False
+
+
+def _backward_phase(pl, cl, right, gend, ties, caliper, rows, picks, t, P, prev_free, next_free) -> None:
+    """psmatch2's backward scan from pointer ``P`` (after the last candidate was reached).
+
+    Unused candidates at or below ``P`` are those ``prev_free``/``next_free`` know of. The
+    scan meets them from the top, so among equal distances the highest position wins.
+    """
+    last = len(cl) - 1
+    for t in range(t, len(pl)):
+        if P < 0:
+            return
+        pt, r = pl[t], right[t]
+        if P == last:  # psmatch2 does not scan from the last candidate
             j = P
         else:
-            jl = prev_free[min(P, r - 1)] if r > 0 else -1
-            jr = next_free[r]
-            if jr <= P:  # unused candidates >= p below the pointer: take the highest nearest
-                dr = abs(pt - cl[jr])
-                j = prev_free[min(P, gend[jr] - 1)]
-                nxt = next_free[j + 1]
-                while nxt <= P and abs(pt - cl[nxt]) == dr:
-                    j = prev_free[min(P, gend[nxt] - 1)]
-                    nxt = next_free[j + 1]
-                if jl >= 0 and abs(pt - cl[jl]) < dr:
-                    j = jl
-            else:
-                j = jl
+            j = prev_free[min(P, r - 1)]  # highest unused candidate below p (or -1)
+            jr = next_free[r]  # lowest unused candidate >= p
+            if jr <= P:  # the highest unused one at jr's distance, unless j is closer
+                dr = cl[jr] - pt
+                top = prev_free[min(P, gend[jr] - 1)]
+                nxt = next_free[top + 1]
+                while nxt <= P and cl[nxt] - pt == dr:
+                    top = prev_free[min(P, gend[nxt] - 1)]
+                    nxt = next_free[top + 1]
+                if j < 0 or pt - cl[j] >= dr:
+                    j = top
         d = abs(pt - cl[j])
         if d < caliper:
             rows.append(t)
             picks.append(j)
-            q = prev_free[j - 1] if j > 0 else -1
+            q = prev_free[j - 1]
             while ties and q >= 0 and abs(pt - cl[q]) <= d:
                 rows.append(t)
                 picks.append(q)
-                q = prev_free[q - 1] if q > 0 else -1
+                q = prev_free[q - 1]
             P = q
         else:
             P = j
-        t += 1
-    return _links_from_lists(rows, picks)
 
 
 def _links_from_lists(rows: list[int], picks: list[int]) -> _Links:
@@ -318,12 +355,13 @@ def _match_direction(p, rank_p, c, rank_c, *, k, replace, ties, caliper, descend
     return _Links(p_order[links.focal], c_order[links.match], links.weight)
 
 
-def _sort_order(values: np.ndarray, rank: np.ndarray) -> np.ndarray:
-    """Positions sorting ``values`` ascending, equal values by ``rank`` (psmatch2's ``order``)."""
+def _sort_order(values: np.ndarray, rank: np.ndarray | None) -> np.ndarray:
+    """Positions sorting ``values`` ascending, equal values by ``rank`` (psmatch2's
+    ``order``; ``None``: by position)."""
     order = np.argsort(values)
     ranked = values[order]
     if np.any(ranked[1:] == ranked[:-1]):  # repeated scores: break ties by rank
-        order = np.lexsort((rank, values))
+        order = np.argsort(values, kind="stable") if rank is None else np.lexsort((rank, values))
     return order
 
 
@@ -511,7 +549,7 @@ def match(
     scores = numeric_values(frame["score"].rename(names["score"]))
     t = treated.to_numpy()
     n = len(t)
-    rank = np.arange(n) if order is None else np.random.default_rng(seed).permutation(n)
+    rank = None if order is None else np.random.default_rng(seed).permutation(n)
     common = support_mask(t, scores, estimand) if common_support else np.ones(n, dtype=bool)
     cal = np.inf if caliper is None else float(caliper)
 
@@ -522,7 +560,8 @@ def match(
         focal = np.flatnonzero(focal_group & common)
         cands = np.flatnonzero(~focal_group & common)
         found = _match_direction(
-            scores[focal], rank[focal], scores[cands], rank[cands],
+            scores[focal], None if rank is None else rank[focal],
+            scores[cands], None if rank is None else rank[cands],
             k=k, replace=replace, ties=ties, caliper=cal, descending=descending,
         )
         links[direction] = _Links(focal[found.focal], cands[found.match], found.weight)
@@ -575,7 +614,8 @@ def _pairs_frame(index: pd.Index, scores: np.ndarray, links: dict[str, _Links]) 
             "distance": np.abs(scores[tr] - scores[co]),
             "weight": w,
             "direction": pd.Categorical.from_codes(dcode, categories=list(DIRECTIONS)),
-        }
+        },
+        copy=False,
     )
 
 

@@ -16,9 +16,10 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from newchance_builders import offence, referral, write_dataset
 
+from psm.errors import DataValidationError
 from psm.newchance import cli, report
 from psm.newchance.report import ReportError, build_report, find_notebooks, locate
-from psm.newchance.report_index import RunInfo, read_dataset_info, write_index
+from psm.newchance.report_index import DatasetInfo, RunInfo, write_index
 
 PARAMETER_NAMES = ("data_dir", "mapping", "extract_date", "seed", "min_count", "out_dir", "synthetic", "notebook_name")
 
@@ -173,7 +174,7 @@ def test_index_states_source_parameters_versions_and_date(synthetic_run):
     _, base, _ = synthetic_run
     readme = (base / "reports" / "README.md").read_text()
     assert "| description | Throwaway test data |" in readme
-    assert "| extract date (dataset.yaml) | 2020-01-10 |" in readme
+    assert "| extract date used | 2019-12-31 |" in readme
     assert "| seed | 99 |" in readme and "| extract_date | 2019-12-31 |" in readme
     for package in ("python", "psm", "numpy", "pandas", "scipy", "statsmodels", "matplotlib"):
         assert re.search(rf"\| {package} \| \d", readme), package
@@ -265,11 +266,11 @@ def test_supplied_data_are_suppressed_and_not_stamped(failing_run):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_missing_dataset_yaml_is_a_report_error(tmp_path):
+def test_data_problems_stop_the_run_before_any_notebook(tmp_path):
     (tmp_path / "data").mkdir()
-    with pytest.raises(ReportError, match="dataset.yaml"):
+    with pytest.raises(DataValidationError, match="dataset.yaml: not found"):
         build_report(tmp_path / "data", tmp_path / "out", notebooks=[_ok_notebook(tmp_path)])
-    with pytest.raises(ReportError, match="does not exist"):
+    with pytest.raises(DataValidationError, match="data folder not found"):
         build_report(tmp_path / "nope", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
@@ -290,7 +291,8 @@ def test_command_prints_report_errors_without_traceback(tmp_path):
         tmp_path / "nope", out_dir=tmp_path / "r", mapping=None, extract_date=None, seed=1, min_count=10, out=out
     )
     assert code == 1
-    assert out.getvalue().startswith("error: data folder")
+    assert out.getvalue().startswith("error: 4 problems found in the supplied data:\n- ")
+    assert "data folder not found" in out.getvalue()
 
 
 def test_a_foreign_non_empty_output_folder_is_refused_and_untouched(tmp_path):
@@ -335,22 +337,13 @@ def test_locate_walks_up_from_the_current_folder(tmp_path, monkeypatch):
         locate("nowhere")
 
 
-def test_dataset_info_checks_the_synthetic_flag(tmp_path):
-    (tmp_path / "dataset.yaml").write_text("synthetic: maybe\n")
-    with pytest.raises(ValueError, match="'synthetic' must be true or false"):
-        read_dataset_info(tmp_path)
-    (tmp_path / "dataset.yaml").write_text("description: x\n")
-    info = read_dataset_info(tmp_path)
-    assert (info.synthetic, info.description, info.extract_date) == (False, "x", None)
-
-
 def test_index_lists_files_not_in_the_manifest(tmp_path):
     out = tmp_path / "out"
     (out / "extra").mkdir(parents=True)
     (out / "extra" / "stray.csv").write_text("a\n1\n")
     run = RunInfo(
         parameters={"seed": 1},
-        dataset=read_dataset_info(_data_folder(tmp_path / "data", synthetic=False)),
+        dataset=DatasetInfo(tmp_path / "data", "Throwaway test data", False, "2020-01-10"),
         started=dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.timezone.utc),
         seconds=1.0,
         notebooks=[],
