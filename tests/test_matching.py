@@ -81,6 +81,16 @@ def test_ties_share_weight_among_all_equidistant_controls():
     assert m.weights[~m.treated].sum() == pytest.approx(3)
 
 
+def test_distances_equal_in_double_precision_are_ties_as_in_psmatch2():
+    # 0.5 - 1e-17 and 0.5 - 2e-17 both round to 0.5: psmatch2's scan sees equal distances and
+    # keeps the first control (the lower score), although 2e-17 is nearer in exact arithmetic
+    data = pd.DataFrame({"t": [1, 0, 0, 0], "p": [0.5, 1e-17, 2e-17, 1.25]})
+    assert links(psm.match(data, "t", "p")) == {(0, 1): 1.0}
+    assert links(psm.match(data, "t", "p", ties=True)) == pytest.approx({(0, 1): 0.5, (0, 2): 0.5})
+    expected, _, _ = psmatch2_reference(data["t"].to_numpy(), data["p"].to_numpy(), ties=True)
+    assert expected["ATT"] == pytest.approx({(0, 1): 0.5, (0, 2): 0.5})
+
+
 def test_caliper_is_strict():
     m = psm.match(BASE, "t", "p", caliper=4 * E)  # c is exactly 4/16 from g: not < caliper
     assert m.on_support.tolist() == [True, True, False, True, True, True, True]
