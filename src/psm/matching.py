@@ -200,16 +200,18 @@ def _match_with_replacement(p, c, *, k, ties, caliper) -> _Links:
     again_pick = extra[again_row, again_col]
     extra[again] = -1
     # lay out each unit's list contiguously: ties first, then the walk (no sort needed)
-    valid = extra >= 0
-    size = n_tie + valid.sum(axis=1)
+    flat = extra.ravel()
+    walk = np.flatnonzero(flat >= 0)  # row-major: each unit's walk in order
+    er = walk // extra.shape[1]
+    n_walk = np.bincount(er, minlength=len(j))
+    size = n_tie + n_walk
     start = np.cumsum(size) - size
     rows = np.repeat(np.arange(len(j)), size)
     picks = np.empty(len(rows), dtype=np.intp)
     tie_rows, tie_picks = _expand_ranges(j, tie_end)
     picks[start[tie_rows] + tie_picks - j[tie_rows]] = tie_picks
-    er, ec = np.nonzero(valid)
-    slot = np.cumsum(valid, axis=1)[er, ec] - 1
-    picks[start[er] + n_tie[er] + slot] = extra[er, ec]
+    slot = np.arange(len(er)) - np.repeat(np.cumsum(n_walk) - n_walk, n_walk)
+    picks[start[er] + n_tie[er] + slot] = flat[walk]
     weight = 1.0 / n_i[rows]
     weight[start[again_row] + again_pick - j[again_row]] += 1.0 / n_i[again_row]
     return _Links(ok[rows], picks, weight)
@@ -386,6 +388,9 @@ class Matching:
     pairs : DataFrame with columns ``treated``, ``control`` (index labels), ``distance``
         (``|score_t - score_c|``), ``weight`` (``1/n_i`` of the focal unit), ``direction``
         ("ATT": a treated unit's matches among controls; "ATU": a control's among treated).
+        Rows come by direction (ATU first under ATE, psmatch2's order), then by focal unit
+        in psmatch2's processing order (ascending score), then in psmatch2's match-list
+        order (nearest, ties, further neighbours).
     estimand, k, replace, caliper, common_support, ties, order, seed, descending : options.
     dropped : index labels dropped for missing values (``dropna=True``).
     """

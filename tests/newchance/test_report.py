@@ -204,7 +204,8 @@ def test_the_packaged_data_notebook_reports_source_flow_and_window_sizes(synthet
 @pytest.mark.slow
 def test_progress_names_notebooks_cells_and_summary(synthetic_run):
     _, _, lines = synthetic_run
-    assert lines[0].startswith("Report on ") and "SYNTHETIC DATA" in lines[0]
+    assert lines[0].startswith("Checking the data folder ")
+    assert lines[1].startswith("Report on ") and "SYNTHETIC DATA" in lines[1]
     assert "[1/2] 00_data.ipynb" in lines and "[2/2] 01_ok.ipynb" in lines
     assert "      cell 3/3 · Writing outputs" in lines
     assert lines[-2].startswith("Wrote ") or lines[-1].startswith("Wrote ")
@@ -279,10 +280,11 @@ def test_bad_arguments_are_report_errors(tmp_path):
     data = _data_folder(tmp_path / "data", synthetic=True)
     with pytest.raises(ReportError, match="min_count"):
         build_report(data, tmp_path / "out", min_count=0)
-    with pytest.raises(ReportError, match="mapping file"):
-        build_report(data, tmp_path / "out", mapping=tmp_path / "missing.yaml")
+    with pytest.raises(DataValidationError, match="mapping file not found"):
+        build_report(data, tmp_path / "out", mapping=tmp_path / "missing.yaml", notebooks=[_ok_notebook(tmp_path)])
+    (tmp_path / "empty").mkdir()
     with pytest.raises(ReportError, match="no notebooks"):
-        build_report(data, tmp_path / "out", notebooks=tmp_path)
+        build_report(data, tmp_path / "out", notebooks=tmp_path / "empty")
 
 
 def test_command_prints_report_errors_without_traceback(tmp_path):
@@ -291,7 +293,7 @@ def test_command_prints_report_errors_without_traceback(tmp_path):
         tmp_path / "nope", out_dir=tmp_path / "r", mapping=None, extract_date=None, seed=1, min_count=10, out=out
     )
     assert code == 1
-    assert out.getvalue().startswith("error: 4 problems found in the supplied data:\n- ")
+    assert "\nerror: 4 problems found in the supplied data:\n- " in out.getvalue()
     assert "data folder not found" in out.getvalue()
 
 

@@ -246,9 +246,8 @@ def build_report(
     started, clock = dt.datetime.now(dt.timezone.utc), time.perf_counter()
     if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
         raise ReportError(f"min_count must be an integer >= 1, got {min_count!r}")
-    if mapping is not None and not Path(mapping).is_file():
-        raise ReportError(f"mapping file {mapping} not found")
     paths = find_notebooks(notebooks)
+    say(f"Checking the data folder {data_dir}")
     dataset = _dataset_info(data_dir, mapping, extract_date)
     out_dir = Path(out_dir).resolve()
     _prepare_out_dir(out_dir)
