@@ -210,6 +210,13 @@ def test_matched_outcome_is_the_mean_outcome_of_the_matches():
     assert ate.tolist() == [10, 20, 40, 1, 1, 1, 2]
 
 
+def test_repr_is_compact():
+    assert repr(psm.match(BASE, "t", "p")) == (
+        "Matching(estimand='ATT', k=1, replace=True, caliper=None, ties=False, treated=3, "
+        "controls=4, on_support=7, pairs=3)"
+    )
+
+
 def test_summary_reports_support_table_and_options():
     text = psm.match(BASE, "t", "p", caliper=4 * E).summary()
     assert "caliper=0.25" in text and "estimand ATT" in text

@@ -441,7 +441,8 @@ class Matching:
 
         ``direction`` "ATT" fills treated units, "ATU" controls; ``None`` fills the
         estimand's directions (both under ATE, as psmatch2 ``ate``). NaN elsewhere.
-        ``y`` must be a Series carrying at least the matched rows' labels.
+        ``y`` must be a Series carrying at least the matched rows' labels; a missing
+        outcome among a unit's matches makes its value NaN.
         """
         if not isinstance(y, pd.Series):
             raise TypeError("y must be a pandas Series aligned to the data")
@@ -491,6 +492,14 @@ class Matching:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def __repr__(self) -> str:
+        n_t = int(self.treated.sum())
+        return (
+            f"Matching(estimand={self.estimand!r}, k={self.k}, replace={self.replace}, "
+            f"caliper={self.caliper!r}, ties={self.ties}, treated={n_t}, controls={len(self.treated) - n_t}, "
+            f"on_support={int(self.on_support.sum())}, pairs={len(self.pairs)})"
+        )
 
 
 # --------------------------------------------------------------------------------------
