@@ -66,6 +66,7 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
+from psm._format import stata_g
 from psm._validation import missing_rows, resolve_column, select_columns, treatment_indicator
 from psm.errors import (
     ConstantCovariateError,
@@ -658,17 +659,6 @@ def _fmt(value: Any, decimals: int) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
-def _stata_g(value: float, width: int = 7) -> str:
-    """Stata ``%7.0g``-like: as many significant digits as fit in ``width`` characters."""
-    if not np.isfinite(value):
-        return ".".rjust(width)
-    for digits in range(width, 0, -1):
-        text = f"{value:.{digits}g}"
-        if len(text) <= width:
-            return text.rjust(width)
-    return f"{value:.1e}".rjust(width)
-
-
 @dataclass(frozen=True, repr=False)
 class BalanceTable:
     """Result of :func:`balance`.
@@ -802,7 +792,7 @@ class BalanceTable:
                 vr = _fmt(r[f"var_ratio_{sample}"], 2) + ("*" if r[f"var_ratio_flag_{sample}"] else "")
                 lines.append(
                     f"{(name if tag == 'U' else '').ljust(width + 1)}{tag}  |"
-                    f"{_stata_g(r[f'mean_treated_{sample}'])}  {_stata_g(r[f'mean_control_{sample}'])}  "
+                    f"{stata_g(r[f'mean_treated_{sample}'], 7)}  {stata_g(r[f'mean_control_{sample}'], 7)}  "
                     f"{_fmt(r[f'pct_bias_{sample}'], 1):>7}{red:>8} |"
                     f"{_fmt(r[f't_{sample}'], 2):>7}  {_fmt(r[f'p_{sample}'], 3):>5} |{vr:>6}"
                 )

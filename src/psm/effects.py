@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from psm._format import stata_g
 from psm._validation import drop_missing, numeric_values, resolve_column
 from psm.errors import EmptyGroupError
 
@@ -476,17 +477,6 @@ def _two_sided_p(t: float, df: float | None) -> float:
     return float(2 * dist.sf(abs(t)))
 
 
-def _g(x: float, width: int = 11) -> str:
-    """Stata ``%11.0g``-like: as many significant digits as fit; ``.`` for missing."""
-    if not np.isfinite(x):
-        return ".".rjust(width)
-    for digits in range(8, 0, -1):
-        text = f"{x:.{digits}g}"
-        if len(text) <= width:
-            return text.rjust(width)
-    return f"{x:.2e}".rjust(width)
-
-
 def psmatch2_table(effects: list[Effect]) -> TextTable:
     """psmatch2 v4.0.12's output table for one or more outcomes matched alike.
 
@@ -512,7 +502,7 @@ def psmatch2_table(effects: list[Effect]) -> TextTable:
     lines.append("")
     for eff in effects:
         lines.append(
-            f"Abadie-Imbens (2006) S.E. of {eff.estimand} for {eff.outcome}: {_g(eff.se_ai).strip()}  "
+            f"Abadie-Imbens (2006) S.E. of {eff.estimand} for {eff.outcome}: {stata_g(eff.se_ai, 11).strip()}  "
             f"z = {eff.t_ai:.2f}  p = {eff.p_ai:.3g}  [{eff.ai_method}]"
         )
     if first.n_dropped:
@@ -523,8 +513,8 @@ def psmatch2_table(effects: list[Effect]) -> TextTable:
 
 def _table_line(label: str, row: EffectRow, means: bool = True) -> str:
     t = f"{row.t:7.2f}" if np.isfinite(row.t) else ".".rjust(7)
-    left = f"{_g(row.treated)}  {_g(row.control)}" if means else " " * 24
-    return f"{label} |{left}  {_g(row.difference)}  {_g(row.se)}  {t}"
+    left = f"{stata_g(row.treated, 11)}  {stata_g(row.control, 11)}" if means else " " * 24
+    return f"{label} |{left}  {stata_g(row.difference, 11)}  {stata_g(row.se, 11)}  {t}"
 
 
 def _support_table(on: Mapping[str, int], off: Mapping[str, int]) -> str:
