@@ -109,7 +109,8 @@ def test_run_writes_notebooks_tables_figures_and_index(synthetic_run):
     summary, base, _ = synthetic_run
     out = base / "reports"
     assert summary.out_dir == out.resolve()
-    assert (summary.tables, summary.figures, summary.comparisons) == (5, 2, 1)
+    # 00_data: data source, flow, window sizes (vs published), calibration (synthetic data); 01_ok: two tables
+    assert (summary.tables, summary.figures, summary.comparisons) == (6, 2, 1)
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert files == [
         ".psm-report",
@@ -120,6 +121,8 @@ def test_run_writes_notebooks_tables_figures_and_index(synthetic_run):
         "manifest.json",
         "notebooks/00_data.html",
         "notebooks/01_ok.html",
+        "tables/00_data/calibration_synthetic.csv",
+        "tables/00_data/calibration_synthetic.md",
         "tables/00_data/data_source_synthetic.csv",
         "tables/00_data/data_source_synthetic.md",
         "tables/00_data/flow_synthetic.csv",
@@ -207,9 +210,9 @@ def test_progress_names_notebooks_cells_and_summary(synthetic_run):
     assert lines[0].startswith("Checking the data folder ")
     assert lines[1].startswith("Report on ") and "SYNTHETIC DATA" in lines[1]
     assert "[1/2] 00_data.ipynb" in lines and "[2/2] 01_ok.ipynb" in lines
-    assert "      cell 3/3 · Writing outputs" in lines
+    assert "      01_ok: cell 3/3 · Writing outputs" in lines
     assert lines[-2].startswith("Wrote ") or lines[-1].startswith("Wrote ")
-    assert "2 notebooks, 5 tables (1 with a published-vs-reproduced view), 2 figures" in "\n".join(lines[-2:])
+    assert "2 notebooks, 6 tables (1 with a published-vs-reproduced view), 2 figures" in "\n".join(lines[-2:])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 
 from psm.newchance import published  # noqa: E402
 from psm.newchance.disclosure import DisclosureError  # noqa: E402
-from psm.newchance.report_writer import ReportWriter, read_manifest  # noqa: E402
+from psm.newchance.report_writer import MANIFEST_PARTS, ReportWriter, finalise_manifest, read_manifest  # noqa: E402
 
 
 def _counts() -> pd.DataFrame:
@@ -120,3 +120,16 @@ def test_no_out_dir_writes_nothing_but_still_checks(tmp_path, monkeypatch):
 def test_names_must_be_plain(tmp_path, name):
     with pytest.raises(ValueError, match="plain"):
         ReportWriter(tmp_path, synthetic=False).table(name, pd.DataFrame({"x": [1]}), caption="c")
+
+
+def test_notebooks_record_separately_and_the_parts_merge_in_section_order(tmp_path):
+    # two notebooks running at the same time each write their own manifest part
+    later = ReportWriter(tmp_path, synthetic=True, section="03_matching")
+    earlier = ReportWriter(tmp_path, synthetic=True, section="01_descriptives")
+    later.table("t", _counts(), caption="from 03")
+    earlier.table("t", _counts(), caption="from 01")
+    assert sorted(p.name for p in (tmp_path / MANIFEST_PARTS).iterdir()) == ["01_descriptives.json", "03_matching.json"]
+    entries = finalise_manifest(tmp_path)
+    assert [e["section"] for e in entries] == ["01_descriptives", "03_matching"]
+    assert not (tmp_path / MANIFEST_PARTS).exists()
+    assert read_manifest(tmp_path) == entries

@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR", help="output folder (default: reports)")
     report.add_argument("--seed", type=int, default=20200710, metavar="N", help="seed for every random choice (default: 20200710)")
     report.add_argument("--min-count", type=int, default=10, metavar="N", help="suppress descriptive counts below N for supplied data (default: 10)")
+    report.add_argument("--jobs", type=int, default=2, metavar="N", help="notebooks run at the same time (default: 2)")
     return parser
 
 
@@ -66,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             extract_date=args.extract_date,
             seed=args.seed,
             min_count=args.min_count,
+            jobs=args.jobs,
             out=sys.stdout,
         )
     raise AssertionError(args.verb)  # argparse rejects unknown verbs

@@ -38,6 +38,7 @@ import shutil
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -57,7 +58,7 @@ from psm.newchance.notebook_runner import (
 )
 from psm.newchance.dataset import load_dataset
 from psm.newchance.report_index import DatasetInfo, RunInfo, write_index
-from psm.newchance.report_writer import SYNTHETIC_BANNER, ReportWriter, read_manifest
+from psm.newchance.report_writer import MANIFEST_PARTS, SYNTHETIC_BANNER, ReportWriter, finalise_manifest
 
 __all__ = [
     "DEFAULT_SEED",
@@ -77,7 +78,7 @@ __all__ = [
 
 DEFAULT_SEED = 20200710
 MARKER = ".psm-report"
-_OWNED = ("notebooks", "tables", "figures", "index.html", "README.md", "manifest.json")
+_OWNED = ("notebooks", "tables", "figures", "index.html", "README.md", "manifest.json", MANIFEST_PARTS)
 
 
 class ReportError(PSMError, RuntimeError):
@@ -203,7 +204,7 @@ def _run_one(
     html.parent.mkdir(parents=True, exist_ok=True)
 
     def on_cell(k: int, n: int, heading: str) -> None:
-        progress(f"      cell {k}/{n}" + (f" · {heading}" if heading else ""))
+        progress(f"      {path.stem}: cell {k}/{n}" + (f" · {heading}" if heading else ""))
 
     try:
         nb = execute_notebook(nb, name=path.name, cwd=workdir, injected_at=injected_at, timeout=timeout, on_cell=on_cell)
@@ -229,13 +230,17 @@ def build_report(
     notebooks: Path | str | Sequence[Path | str] | None = None,
     progress: Callable[[str], None] | None = None,
     timeout: int = 600,
+    jobs: int = 2,
 ) -> ReportSummary:
     """Run the notebooks on ``data_dir`` and write the report into ``out_dir``.
 
     Parameters are injected into every notebook as plain values: ``data_dir``, ``mapping`` (str or
     None), ``extract_date`` (ISO str or None), ``seed``, ``min_count``, ``out_dir`` (absolute paths),
     ``synthetic`` (from dataset.yaml) and ``notebook_name`` (the file's stem). ``progress`` receives one
-    line per step (default: silent); ``timeout`` is per cell, in seconds.
+    line per step (default: silent); ``timeout`` is per cell, in seconds. ``jobs`` notebooks run at
+    the same time, each in its own kernel (they share nothing but the output folder, where each writes
+    its own sub-folders and manifest part); the summary lists them in file-name order whatever the
+    order they finish in.
 
     Raises :class:`~psm.errors.DataValidationError` (every problem of the data folder, before any
     notebook runs), :class:`ReportError` for an unusable notebook list or output folder, and
@@ -262,13 +267,25 @@ def build_report(
     }
     kind = SYNTHETIC_BANNER if dataset.synthetic else "supplied data"
     say(f"Report on {dataset.path} ({kind}) -> {out_dir}: {len(paths)} notebooks")
-    runs = []
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ReportError(f"jobs must be an integer >= 1, got {jobs!r}")
+
+    def run(number: int, path: Path, workdir: str) -> NotebookRun:
+        say(f"[{number}/{len(paths)}] {path.name}")
+        result = _run_one(path, parameters, dataset, out_dir, Path(workdir), timeout, say)
+        say(f"      {path.stem}: done in {result.seconds:.1f} s -> {result.html.relative_to(out_dir).as_posix()}")
+        return result
+
     with tempfile.TemporaryDirectory(prefix="psm-report-") as workdir:
-        for number, path in enumerate(paths, start=1):
-            say(f"[{number}/{len(paths)}] {path.name}")
-            run = _run_one(path, parameters, dataset, out_dir, Path(workdir), timeout, say)
-            say(f"      done in {run.seconds:.1f} s -> {run.html.relative_to(out_dir).as_posix()}")
-            runs.append(run)
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(run, number, path, workdir) for number, path in enumerate(paths, start=1)]
+            try:
+                runs = [future.result() for future in futures]
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+    entries = finalise_manifest(out_dir)
     seconds = time.perf_counter() - clock
     info = RunInfo(
         parameters={k: v for k, v in parameters.items() if k not in {"out_dir", "synthetic"}},
@@ -278,7 +295,6 @@ def build_report(
         notebooks=[(r.name, r.html.relative_to(out_dir).as_posix(), r.seconds) for r in runs],
     )
     index = write_index(out_dir, info)
-    entries = read_manifest(out_dir)
     summary = ReportSummary(
         out_dir=out_dir,
         index=index,
@@ -302,6 +318,7 @@ def run_report_command(
     seed: int,
     min_count: int,
     out: TextIO,
+    jobs: int = 2,
 ) -> int:
     """CLI handler of ``python -m psm.newchance report``: progress to ``out``; 0 on success, 1 on a
     data, report or notebook error (printed without a traceback)."""
@@ -312,7 +329,7 @@ def run_report_command(
     try:
         build_report(
             data_dir, out_dir, mapping=mapping, extract_date=extract_date, seed=seed,
-            min_count=min_count, progress=say,
+            min_count=min_count, progress=say, jobs=jobs,
         )  # fmt: skip
     except PSMError as error:  # DataValidationError, ReportError, NotebookExecutionError, DisclosureError
         say(f"error: {error}")

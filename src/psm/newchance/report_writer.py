@@ -43,20 +43,46 @@ from psm.newchance.disclosure import (
     suppression_note,
 )
 
-__all__ = ["MANIFEST", "SYNTHETIC_BANNER", "ReportWriter", "read_manifest"]
+__all__ = ["MANIFEST", "MANIFEST_PARTS", "SYNTHETIC_BANNER", "ReportWriter", "finalise_manifest", "read_manifest"]
 
 MANIFEST = "manifest.json"
+MANIFEST_PARTS = ".manifest"
+"""Each writer records into ``.manifest/<section>.json`` so notebooks can run at the same time;
+:func:`finalise_manifest` merges the parts into ``manifest.json`` at the end of a report."""
 SYNTHETIC_BANNER = "SYNTHETIC DATA"
 _SYNTHETIC_NOTE = "made-up people generated to resemble the published evaluation; these are not New Chance results"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
+def _read_entries(path: Path) -> list[dict[str, Any]]:
+    return json.loads(path.read_text("utf-8"))["entries"] if path.exists() else []
+
+
+def _write_entries(path: Path, entries: list[dict[str, Any]]) -> None:
+    path.write_text(json.dumps({"entries": entries}, indent=1, ensure_ascii=False) + "\n", "utf-8")
+
+
 def read_manifest(out_dir: Path) -> list[dict[str, Any]]:
-    """Entries written by :class:`ReportWriter` under ``out_dir`` (empty if none)."""
-    path = Path(out_dir) / MANIFEST
-    if not path.exists():
-        return []
-    return json.loads(path.read_text("utf-8"))["entries"]
+    """Entries written by :class:`ReportWriter` under ``out_dir`` (empty if none): the merged
+    ``manifest.json`` and any per-notebook parts not merged yet, in section order."""
+    out_dir = Path(out_dir)
+    entries = _read_entries(out_dir / MANIFEST)
+    for part in sorted((out_dir / MANIFEST_PARTS).glob("*.json")):
+        entries.extend(_read_entries(part))
+    return entries
+
+
+def finalise_manifest(out_dir: Path) -> list[dict[str, Any]]:
+    """Merge the per-notebook parts into ``manifest.json`` (sorted by section) and remove them."""
+    out_dir = Path(out_dir)
+    entries = sorted(read_manifest(out_dir), key=lambda e: e["section"])
+    _write_entries(out_dir / MANIFEST, entries)
+    parts = out_dir / MANIFEST_PARTS
+    if parts.exists():
+        for part in parts.glob("*.json"):
+            part.unlink()
+        parts.rmdir()
+    return entries
 
 
 class ReportWriter:
@@ -224,7 +250,9 @@ class ReportWriter:
 
     def _record(self, entry: dict[str, Any]) -> None:
         assert self.out_dir is not None
-        key = (entry["kind"], entry["section"], entry["name"])
-        entries = [e for e in read_manifest(self.out_dir) if (e["kind"], e["section"], e["name"]) != key]
+        key = (entry["kind"], entry["name"])
+        part = self.out_dir / MANIFEST_PARTS / f"{self.section}.json"
+        part.parent.mkdir(parents=True, exist_ok=True)
+        entries = [e for e in _read_entries(part) if (e["kind"], e["name"]) != key]
         entries.append(entry)
-        (self.out_dir / MANIFEST).write_text(json.dumps({"entries": entries}, indent=1, ensure_ascii=False) + "\n", "utf-8")
+        _write_entries(part, entries)
