@@ -268,7 +268,7 @@ def graph_table(frame: pd.DataFrame, graph: Graph) -> pd.DataFrame:
 def caption(title: str, table: pd.DataFrame) -> str:
     """``"<title>. Population: <population>; N = <n>"`` (``N per group`` for grouped tables)."""
     n = table["N"].unique()
-    size = f"N = {int(n[0])}" if len(n) == 1 else "N per group in column N"
+    size = f"N = {int(n[0])}" if len(n) == 1 and table.index.nlevels == 1 else "N per group in column N"
     return f"{title}. Population: {table.attrs.get('population', 'the rows given')}; {size}."
 
 

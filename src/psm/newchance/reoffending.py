@@ -173,7 +173,7 @@ RATE_GRAPHS: tuple[RateGraph, ...] = (
 
 def before_after(
     frame: pd.DataFrame,
-    samples: Mapping[str, pd.Series],
+    samples: Mapping[str, pd.Series | np.ndarray],
     *,
     before: str = "offences_12m_before",
     after: str = "offences_12m_after",
@@ -181,7 +181,7 @@ def before_after(
 ) -> pd.DataFrame:
     """Offences per person in the 12 months before vs after referral, paired t-test per sample.
 
-    For each sample (name -> boolean mask aligned to ``frame``): people with both counts (``N``;
+    For each sample (name -> boolean mask: a Series aligned to ``frame.index`` or an array in row order): people with both counts (``N``;
     ``missing`` = sample members lacking one), ``mean_before``, ``mean_after``, ``difference`` =
     mean(before − after) (the report's "difference of 0.25", a fall), ``t`` = d̄ / (s_d/√N) and
     ``p`` (two-sided) from ``scipy.stats.ttest_rel(before, after)``, ``df = N − 1``, and
@@ -192,7 +192,8 @@ def before_after(
         raise ColumnNotFoundError(missing_columns, frame.columns)
     rows = {}
     for name, mask in samples.items():
-        sample = frame[mask.reindex(frame.index, fill_value=False).astype(bool)]
+        mask = mask.reindex(frame.index, fill_value=False) if isinstance(mask, pd.Series) else pd.Series(mask, frame.index)
+        sample = frame[mask.astype(bool)]
         complete = sample[[before, after]].dropna().astype(float)
         n = len(complete)
         if n < 2:
