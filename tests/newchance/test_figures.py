@@ -71,3 +71,13 @@ def test_crossed_rate_chart_one_series_per_second_level(frame):
     for container, level in zip(containers, inner, strict=True):
         expected = table.xs(level, level=1)["rate"].to_numpy(float)
         np.testing.assert_allclose([p.get_height() for p in container.patches], expected)
+
+
+def test_min_count_hides_what_the_table_would_suppress(frame):
+    table = d.distribution(frame, "employment_status")  # counts 3, 2, 1
+    (ax,) = f.distribution_chart(table, title="t", min_count=2).axes
+    np.testing.assert_allclose(_heights(ax), [50.0, 100 / 3, np.nan])
+    rates = r.rate_table(frame, "employment_status")  # reoffended 2/3, 0/2, 1/1
+    (ax,) = f.rate_chart(rates, title="t", average=50.0, min_count=2).axes
+    np.testing.assert_allclose(_heights(ax), [200 / 3, np.nan, np.nan])
+    assert any(t.get_text() == "<2" for t in ax.texts if hasattr(t, "get_text"))
