@@ -20,7 +20,7 @@ subsets of the 421, not of the 410 of the matching analysis.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,7 +83,9 @@ def reoffending_summary(frame: pd.DataFrame, outcome: str = OUTCOME) -> pd.DataF
     return table
 
 
-def frequency_table(frame: pd.DataFrame, column: str = "offences_12m_after", *, top: int | None = None) -> pd.DataFrame:
+def frequency_table(
+    frame: pd.DataFrame, column: str = "offences_12m_after", *, top: int | None = None
+) -> pd.DataFrame:
     """Graph 21: people by number of offences in the 12 months after referral.
 
     Index = the number of offences (``top`` and above pooled into ``"<top>+"``; missing counts
@@ -128,7 +130,10 @@ def rate_table(
         levels.append(category_order(c, LABELS.get(c) if labels else None, shown))
     known = y.notna()
     grouped = y[known].groupby([k[known] for k in keys])
-    index = pd.MultiIndex.from_product(levels, names=columns) if len(columns) > 1 else pd.Index(levels[0], name=columns[0])
+    if len(columns) > 1:
+        index = pd.MultiIndex.from_product(levels, names=columns)
+    else:
+        index = pd.Index(levels[0], name=columns[0])
     table = pd.DataFrame({"reoffended": grouped.sum(), "N": grouped.size()}).reindex(index, fill_value=0)
     table = table.astype({"reoffended": int, "N": int})
     table["rate"] = 100 * table["reoffended"] / table["N"].where(table["N"] > 0)
@@ -181,7 +186,8 @@ def before_after(
 ) -> pd.DataFrame:
     """Offences per person in the 12 months before vs after referral, paired t-test per sample.
 
-    For each sample (name -> boolean mask: a Series aligned to ``frame.index`` or an array in row order): people with both counts (``N``;
+    For each sample (name -> boolean mask: a Series aligned to ``frame.index`` or an array in row
+    order): people with both counts (``N``;
     ``missing`` = sample members lacking one), ``mean_before``, ``mean_after``, ``difference`` =
     mean(before − after) (the report's "difference of 0.25", a fall), ``t`` = d̄ / (s_d/√N) and
     ``p`` (two-sided) from ``scipy.stats.ttest_rel(before, after)``, ``df = N − 1``, and
@@ -192,8 +198,9 @@ def before_after(
         raise ColumnNotFoundError(missing_columns, frame.columns)
     rows = {}
     for name, mask in samples.items():
-        mask = mask.reindex(frame.index, fill_value=False) if isinstance(mask, pd.Series) else pd.Series(mask, frame.index)
-        sample = frame[mask.astype(bool)]
+        if isinstance(mask, pd.Series):
+            mask = mask.reindex(frame.index, fill_value=False)
+        sample = frame[pd.Series(mask, index=frame.index).astype(bool)]
         complete = sample[[before, after]].dropna().astype(float)
         n = len(complete)
         if n < 2:
@@ -234,56 +241,52 @@ BEFORE_AFTER_DECIMALS = {"N": 0, "mean_before": 2, "mean_after": 2, "difference"
 
 @dataclass(frozen=True)
 class GroupTest:
-    """A binary split of section 3.4.1: ``split(frame)`` gives 0, 1 or NaN (left out) per row.
+    """A binary split of section 3.4.1 on ``column``: group 0 = codes ``zero``, group 1 = codes ``one``
+    (or, with ``threshold``, group 1 = values >= threshold); other rows are left out (``excluded``).
 
-    ``group_0``/``group_1`` name the groups as coded in the report; ``excluded`` says who is left
-    out; ``published`` is the row of :func:`psm.newchance.published.significance_tests`;
-    ``published_sign`` turns its unsigned difference into rate(1) − rate(0) using the printed
-    direction ("White reoffended less" -> +).
+    ``group_0``/``group_1`` name the groups as coded in the report (line 1452); ``published`` is the
+    ``variable`` of :func:`psm.newchance.published.significance_tests`; ``published_sign`` turns its
+    unsigned difference into rate(1) − rate(0) using the printed direction ("White reoffended
+    less" -> +1).
     """
 
     name: str
-    split: Callable[[pd.DataFrame], pd.Series]
+    column: str
     group_0: str
     group_1: str
     excluded: str
     published: str
     published_sign: int
+    zero: frozenset[str] = frozenset()
+    one: frozenset[str] = frozenset()
+    threshold: float | None = None
+
+    def split(self, frame: pd.DataFrame) -> pd.Series:
+        """0.0, 1.0 or NaN (left out) for each row of ``frame``."""
+        values = frame[self.column]
+        if self.threshold is not None:
+            return (values >= self.threshold).astype(float).where(values.notna())
+        chosen = np.select([values.isin(list(self.zero)), values.isin(list(self.one))], [0.0, 1.0], np.nan)
+        return pd.Series(chosen, index=frame.index)
 
 
-def _codes(column: str, zero: frozenset[str] | set[str], one: frozenset[str] | set[str]) -> Callable[[pd.DataFrame], pd.Series]:
-    def split(frame: pd.DataFrame) -> pd.Series:
-        values = frame[column]
-        return pd.Series(np.select([values.isin(list(zero)), values.isin(list(one))], [0.0, 1.0], np.nan),
-                         index=frame.index)
-
-    split.column = column  # type: ignore[attr-defined]
-    return split
-
-
-def _age_25(frame: pd.DataFrame) -> pd.Series:
-    return (frame["age"] >= 25).astype(float).where(frame["age"].notna())
-
-
-_age_25.column = "age"  # type: ignore[attr-defined]
+_NOT_ENGAGED = frozenset({"did_not_engage", "one_appointment_only"})
 
 GROUP_TESTS: tuple[GroupTest, ...] = (
-    GroupTest("ethnicity", _codes("ethnic_appearance", WHITE, NON_WHITE), "White", "Non-White",
-              "unknown ethnic appearance", "Ethnicity", +1),
-    GroupTest("age", _age_25, "age < 25", "age >= 25", "none", "Age", -1),
-    GroupTest("employment", _codes("employment_status", {"employed"}, {"unemployed"}), "Employed", "Unemployed",
-              "no data on employment", "Employment Status", +1),
-    GroupTest("mental_health", _codes("mental_health_need", {"no"}, {"yes"}), "No need", "Need identified",
-              "not assessed", "Mental Health and Wellbeing", +1),
-    GroupTest("substance_misuse", _codes("substance_misuse_need", {"no"}, {"yes"}), "No need", "Need identified",
-              "not assessed", "Substance Misuse", +1),
-    GroupTest("engagement_level", _codes("engagement_level", {"did_not_engage", "one_appointment_only"},
-                                         {"ongoing"}),
-              "Did not engage / one appointment only", "Ongoing", "none",
-              "Engagement (engaged vs did not engage)", -1),
-    GroupTest("engagement_length", _codes("engagement_length", {"did_not_engage", "one_appointment_only"},
-                                          {"up_to_3_months", "3_to_6_months", "over_6_months"}),
-              "Did not engage / one appointment only", "Engaged longer", "none", "Engagement length", -1),
+    GroupTest("ethnicity", "ethnic_appearance", "White", "Non-White", "unknown ethnic appearance", "Ethnicity",
+              +1, WHITE, NON_WHITE),
+    GroupTest("age", "age", "age < 25", "age >= 25", "none", "Age", -1, threshold=25),
+    GroupTest("employment", "employment_status", "Employed", "Unemployed", "no data on employment",
+              "Employment Status", +1, frozenset({"employed"}), frozenset({"unemployed"})),
+    GroupTest("mental_health", "mental_health_need", "No need", "Need identified", "not assessed",
+              "Mental Health and Wellbeing", +1, frozenset({"no"}), frozenset({"yes"})),
+    GroupTest("substance_misuse", "substance_misuse_need", "No need", "Need identified", "not assessed",
+              "Substance Misuse", +1, frozenset({"no"}), frozenset({"yes"})),
+    GroupTest("engagement_level", "engagement_level", "Did not engage / one appointment only", "Ongoing", "none",
+              "Engagement (engaged vs did not engage)", -1, _NOT_ENGAGED, frozenset({"ongoing"})),
+    GroupTest("engagement_length", "engagement_length", "Did not engage / one appointment only", "Engaged longer",
+              "none", "Engagement length", -1, _NOT_ENGAGED,
+              frozenset({"up_to_3_months", "3_to_6_months", "over_6_months"})),
 )
 
 
@@ -304,7 +307,8 @@ def group_test(outcome: pd.Series, group: pd.Series, *, alpha: float = 0.05) -> 
     data = pd.DataFrame({"y": outcome.astype(float), "g": group.astype(float)}).dropna()
     y0, y1 = data.loc[data["g"] == 0, "y"], data.loc[data["g"] == 1, "y"]
     if len(y0) < 2 or len(y1) < 2:
-        raise EmptyGroupError(f"a two-group test needs at least 2 people per group; got n_0={len(y0)}, n_1={len(y1)}")
+        raise EmptyGroupError(
+            f"a two-group test needs at least 2 people per group; got n_0={len(y0)}, n_1={len(y1)}")
     t = stats.ttest_ind(y1, y0, equal_var=True)
     table = np.array([[len(y0) - y0.sum(), y0.sum()], [len(y1) - y1.sum(), y1.sum()]])
     if (table.sum(axis=0) > 0).all():
@@ -328,7 +332,7 @@ def significance_tests(frame: pd.DataFrame, *, outcome: str = OUTCOME, tests=GRO
     Index ``test`` (the published variable names); columns ``group_0``, ``group_1``, ``excluded``,
     then :func:`group_test`'s numbers, then ``excluded_rows`` (people left out by the split).
     """
-    needed = sorted({getattr(t.split, "column") for t in tests} - set(frame.columns))
+    needed = sorted({t.column for t in tests} - set(frame.columns))
     if needed:
         raise ColumnNotFoundError(needed, frame.columns)
     y = _outcome(frame, outcome)
