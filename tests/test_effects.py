@@ -395,3 +395,10 @@ def test_var_calc_needs_enough_units():
     d = data_a()
     with pytest.raises(ValueError, match="ai_var_calc=3"):
         psm.effect(d, "y", matched(d), ai_var_calc=3)
+
+
+def test_boolean_outcome_is_treated_as_0_1():
+    d = data_a().assign(flag=[True, False, True, False, True, True, False])
+    e = psm.effect(d, "flag", matched(d))
+    # matched: t1 (1) -> c1 (1), t2 (1) -> c3 (1), t3 (0) -> c3 (1): ATT = 2/3 - 1
+    assert e.matched.difference == pytest.approx(-1 / 3)

@@ -81,6 +81,16 @@ def test_ties_share_weight_among_all_equidistant_controls():
     assert m.weights[~m.treated].sum() == pytest.approx(3)
 
 
+def test_distances_equal_in_double_precision_are_ties_as_in_psmatch2():
+    # 0.5 - 1e-17 and 0.5 - 2e-17 both round to 0.5: psmatch2's scan sees equal distances and
+    # keeps the first control (the lower score), although 2e-17 is nearer in exact arithmetic
+    data = pd.DataFrame({"t": [1, 0, 0, 0], "p": [0.5, 1e-17, 2e-17, 1.25]})
+    assert links(psm.match(data, "t", "p")) == {(0, 1): 1.0}
+    assert links(psm.match(data, "t", "p", ties=True)) == pytest.approx({(0, 1): 0.5, (0, 2): 0.5})
+    expected, _, _ = psmatch2_reference(data["t"].to_numpy(), data["p"].to_numpy(), ties=True)
+    assert expected["ATT"] == pytest.approx({(0, 1): 0.5, (0, 2): 0.5})
+
+
 def test_caliper_is_strict():
     m = psm.match(BASE, "t", "p", caliper=4 * E)  # c is exactly 4/16 from g: not < caliper
     assert m.on_support.tolist() == [True, True, False, True, True, True, True]
@@ -200,6 +210,13 @@ def test_matched_outcome_is_the_mean_outcome_of_the_matches():
     assert ate.tolist() == [10, 20, 40, 1, 1, 1, 2]
 
 
+def test_repr_is_compact():
+    assert repr(psm.match(BASE, "t", "p")) == (
+        "Matching(estimand='ATT', k=1, replace=True, caliper=None, ties=False, treated=3, "
+        "controls=4, on_support=7, pairs=3)"
+    )
+
+
 def test_summary_reports_support_table_and_options():
     text = psm.match(BASE, "t", "p", caliper=4 * E).summary()
     assert "caliper=0.25" in text and "estimand ATT" in text
@@ -222,6 +239,20 @@ def test_bad_treatment_values_listed_with_rows():
     data = BASE.assign(t=[1, 2, 1, 0, -1, 0, 2])
     with pytest.raises(psm.InvalidTreatmentError, match=r"2, -1.*\['b', 'e', 'g'\]"):
         psm.match(data, "t", "p")
+
+
+def test_treatment_given_as_strings_is_rejected():
+    with pytest.raises(psm.InvalidTreatmentError, match="'1', '0'"):
+        psm.match(BASE.assign(t=BASE["t"].astype(str)), "t", "p")
+
+
+def test_missing_values_reported_for_every_column_at_once():
+    data = BASE.assign(t=BASE["t"].where(BASE.index != "a"), p=BASE["p"].where(BASE.index != "g"))
+    with pytest.raises(psm.MissingValuesError) as info:
+        psm.match(data, "t", "p")
+    assert info.value.rows == {"t": ["a"], "p": ["g"]}
+    m = psm.match(data, "t", "p", dropna=True)
+    assert m.dropped.tolist() == ["a", "g"] and "dropped for missing values: 2" in m.summary()
 
 
 def test_unknown_columns_suggest_close_matches():
@@ -357,7 +388,16 @@ def psmatch2_reference(t, p, *, k=1, replace=True, caliper=None, common_support=
         for i in range(n):
             if t[i] == (direction == "ATT") and i not in matched:
                 support[i] = False
-    return result, support
+    # _weight (ado l.226-231, 378, 842): focal units start at 1 (ATT/ATU) or 0 (ATE) and
+    # every match adds 1/n_i; zero or off support -> missing (0 here)
+    weight = np.zeros(n)
+    if estimand != "ATE":
+        weight[t == (estimand == "ATT")] = 1.0
+    for found in result.values():
+        for (_, c), w in found.items():
+            weight[c] += w
+    weight[~support] = 0.0
+    return result, support, weight
 
 
 groups = st.lists(st.tuples(st.booleans(), st.integers(0, 12)), min_size=2, max_size=14).filter(
@@ -388,7 +428,7 @@ def test_agrees_with_step_by_step_reference(rows, options):
         options["descending"] = False
     seed = options.pop("seed")
     rank = None if seed is None else np.random.default_rng(seed).permutation(len(p))
-    expected, support = psmatch2_reference(t, p, rank=rank, **options)
+    expected, support, weight = psmatch2_reference(t, p, rank=rank, **options)
     data = pd.DataFrame({"t": t.astype(int), "p": p})
     order = None if seed is None else "random"
     try:
@@ -399,6 +439,7 @@ def test_agrees_with_step_by_step_reference(rows, options):
     for direction, found in expected.items():
         assert links(m, direction) == pytest.approx(found)
     assert m.on_support.tolist() == support.tolist()
+    assert m.weights.tolist() == pytest.approx(weight.tolist())
 
 
 @settings(max_examples=150, deadline=None)

@@ -107,7 +107,7 @@ def search_seed(model, margin=0.010, first=1, last=5000):
 
 
 if __name__ == "__main__":
-    seed = int(sys.argv[1]) if len(sys.argv) > 1 else 20200710
+    seed = int(sys.argv[1]) if len(sys.argv) > 1 else 20200710  # covariates the constants were fitted on
     model, residual = fit(seed)
     print("fitted:", model)
     print("expected - target:", np.round(residual, 4))

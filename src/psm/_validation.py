@@ -103,10 +103,11 @@ def treatment_indicator(values: pd.Series) -> pd.Series:
     business of :func:`drop_missing` and are rejected here too.
     """
     name = values.name
-    if pd.api.types.is_bool_dtype(values.dtype) and not values.isna().any():
-        return values.astype(bool)
-    numeric = pd.to_numeric(values, errors="coerce") if not pd.api.types.is_bool_dtype(values.dtype) else values
-    bad = ~numeric.isin([0, 1]).to_numpy() | values.isna().to_numpy()
+    if values.dtype.kind in "biu":  # numpy bool/int: a vectorised check suffices
+        raw = values.to_numpy()
+        if ((raw == 0) | (raw == 1)).all():
+            return pd.Series(raw.astype(bool), index=values.index, name=name)
+    bad = ~values.isin([0, 1]).to_numpy(dtype=bool) | values.isna().to_numpy()
     if bad.any():
         offenders = pd.unique(values[bad].astype(object))
         raise InvalidTreatmentError(
@@ -114,7 +115,7 @@ def treatment_indicator(values: pd.Series) -> pd.Series:
             f"{', '.join(repr(v) for v in offenders[:10])}"
             f"{' …' if len(offenders) > 10 else ''} in rows {_preview(values.index[bad].tolist())}"
         )
-    return numeric.astype(bool).rename(name)
+    return values.astype(bool).rename(name)
 
 
 def require_both_groups(treated: pd.Series, *, what: str = "") -> None:

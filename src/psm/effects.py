@@ -227,6 +227,8 @@ def effect(
         )
     y_full = resolve_column(data, outcome)
     name = str(y_full.name)
+    if pd.api.types.is_bool_dtype(y_full.dtype):
+        y_full = y_full.astype(float)
     y, matching, dropped = _outcome_on_matching(data, y_full, matching, dropna)
     frame = _MatchedFrame.from_matching(matching, numeric_values(y))
     rows = _psmatch2_rows(frame, matching, y, _AVAILABLE[matching.estimand], approx_se)
@@ -511,7 +513,7 @@ def psmatch2_table(effects: list[Effect]) -> TextTable:
     for eff in effects:
         lines.append(
             f"Abadie-Imbens (2006) S.E. of {eff.estimand} for {eff.outcome}: {_g(eff.se_ai).strip()}  "
-            f"z = {eff.t_ai:.2f}  p = {eff.p_ai:.4f}  [{eff.ai_method}]"
+            f"z = {eff.t_ai:.2f}  p = {eff.p_ai:.3g}  [{eff.ai_method}]"
         )
     if first.n_dropped:
         lines.append(f"{first.n_dropped} row(s) with a missing outcome dropped before matching.")

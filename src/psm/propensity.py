@@ -333,7 +333,8 @@ def _list_design(
             cells.append((f"{col} == {level!r}", mask))
             if level != ref:
                 columns[f"{col}[T.{level}]"] = mask.astype(float)
-    return pd.DataFrame(columns, index=sample.index), ref_levels, cells
+    matrix = np.column_stack(list(columns.values()))
+    return pd.DataFrame(matrix, index=sample.index, columns=list(columns), copy=False), ref_levels, cells
 
 
 def _formula_design(sample: pd.DataFrame, rhs: str) -> pd.DataFrame:
@@ -350,11 +351,10 @@ def _formula_design(sample: pd.DataFrame, rhs: str) -> pd.DataFrame:
 
 def _check_constant(design: pd.DataFrame) -> None:
     """Raise ConstantCovariateError naming every design column with a single value."""
-    values = design.drop(columns=INTERCEPT).to_numpy()
+    values = design.to_numpy()
+    is_constant = values.min(axis=0) == values.max(axis=0)
     constant = [
-        (col, values[0, j])
-        for j, col in enumerate(design.columns.drop(INTERCEPT))
-        if np.all(values[:, j] == values[0, j])
+        (col, values[0, j]) for j, col in enumerate(design.columns) if col != INTERCEPT and is_constant[j]
     ]
     if constant:
         detail = ", ".join(f"{col!r} (always {val:g})" for col, val in constant)
@@ -367,25 +367,29 @@ def _check_constant(design: pd.DataFrame) -> None:
 def _check_rank(design: pd.DataFrame) -> None:
     """Raise SingularDesignError naming collinear columns (pivoted QR, scale-free).
 
-    Columns are scaled to unit norm; QR with column pivoting puts a maximal set of
-    independent columns first. Each remaining column is reported with the columns it is
-    a linear combination of (least squares on the independent block, |coef| > 1e-8).
+    Columns are scaled to unit norm and reduced to a p x p square root S of the Gram
+    matrix (S'S = X'X, from its eigendecomposition), which keeps every linear relation
+    between the columns at one O(n p^2) matrix product. Pivoted QR of S puts a maximal set
+    of independent columns first (relative tolerance 1e-7 on |diag R|, i.e. condition
+    numbers beyond 1e7 count as singular); each remaining column is reported with the
+    columns it is a combination of (least squares, |coef| > 1e-6).
     """
     x = design.to_numpy(dtype=float)
     norms = np.linalg.norm(x, axis=0)
     xs = x / np.where(norms > 0, norms, 1.0)
-    _, r, piv = scipy.linalg.qr(xs, mode="economic", pivoting=True)
+    eigval, eigvec = np.linalg.eigh(xs.T @ xs)
+    r_full = np.sqrt(np.clip(eigval, 0, None))[:, None] * eigvec.T
+    _, r, piv = scipy.linalg.qr(r_full, pivoting=True)
     diag = np.abs(np.diag(r))
-    tol = max(x.shape) * np.finfo(float).eps * diag[0]
-    rank = int(np.sum(diag > tol * 1e3))
+    rank = int(np.sum(diag > 1e-7 * diag[0]))
     if rank == x.shape[1]:
         return
     names = list(design.columns)
     independent = np.sort(piv[:rank])
     relations = []
     for j in piv[rank:]:
-        coef, *_ = np.linalg.lstsq(xs[:, independent], xs[:, j], rcond=None)
-        parts = [names[k] for k, c in zip(independent, coef) if abs(c) > 1e-8]
+        coef, *_ = np.linalg.lstsq(r_full[:, independent], r_full[:, j], rcond=None)
+        parts = [names[k] for k, c in zip(independent, coef) if abs(c) > 1e-6]
         relations.append(f"{names[j]!r} = linear combination of {', '.join(map(repr, parts))}")
     raise SingularDesignError(
         "the covariates are collinear, so the propensity model is not identified: "

@@ -38,6 +38,14 @@ def test_missing_counts_stay_missing_and_other_thresholds_work():
     assert out["m"].tolist() == ["<5", "<5", 7]
 
 
+def test_nullable_integer_counts_with_missing_values():
+    frame = pd.DataFrame({"removed": pd.array([None, 3, 12], dtype="Int64"), "remaining": [400, 397, 385]})
+    out = suppress_small_counts(frame, ["removed", "remaining"], 10)
+    assert pd.isna(out["removed"].iloc[0])
+    assert out["removed"].iloc[1:].tolist() == ["<10", 12]
+    assert out["remaining"].tolist() == [400, 397, 385]
+
+
 def test_marker_and_note_name_the_threshold():
     assert suppression_marker(10) == "<10"
     note = suppression_note(7)

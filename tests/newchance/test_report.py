@@ -14,10 +14,12 @@ import nbformat
 import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from newchance_builders import offence, referral, write_dataset
 
+from psm.errors import DataValidationError
 from psm.newchance import cli, report
 from psm.newchance.report import ReportError, build_report, find_notebooks, locate
-from psm.newchance.report_index import RunInfo, read_dataset_info, write_index
+from psm.newchance.report_index import DatasetInfo, RunInfo, write_index
 
 PARAMETER_NAMES = ("data_dir", "mapping", "extract_date", "seed", "min_count", "out_dir", "synthetic", "notebook_name")
 
@@ -75,14 +77,11 @@ def _failing_notebook(folder: Path) -> Path:
 
 
 def _data_folder(folder: Path, *, synthetic: bool) -> Path:
-    folder.mkdir(parents=True)
-    (folder / "dataset.yaml").write_text(
-        f'description: "Throwaway test data"\nsynthetic: {str(synthetic).lower()}\n'
-        "extract_date: 2020-01-10\nreferrals: referrals.csv\npolice: police_offences.csv\n"
-    )
-    (folder / "referrals.csv").write_text("referral_id,person_id,age\nR1,P1,30\nR2,P2,41\n")
-    (folder / "police_offences.csv").write_text("offence_id,person_id,age\nO1,Q1,30\nO2,Q1,30\nO3,Q2,22\n")
-    return folder
+    """Five referrals (three from 2019-06-01: too late for the 12-month window of a 2020-01-10 extract)
+    and four comparison women (start offences in May 2015, followed up in every window)."""
+    referrals = [referral() for _ in range(3)] + [referral(referral_date="2018-06-01") for _ in range(2)]
+    police = [offence() for _ in range(4)]
+    return write_dataset(folder, referrals, police, synthetic=synthetic, description="Throwaway test data")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -110,21 +109,26 @@ def test_run_writes_notebooks_tables_figures_and_index(synthetic_run):
     summary, base, _ = synthetic_run
     out = base / "reports"
     assert summary.out_dir == out.resolve()
-    assert (summary.tables, summary.figures, summary.comparisons) == (4, 2, 0)
+    assert (summary.tables, summary.figures, summary.comparisons) == (5, 2, 1)
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert files == [
         ".psm-report",
         "README.md",
-        "figures/00_data/data_files_synthetic.png",
+        "figures/00_data/window_sizes_synthetic.png",
         "figures/01_ok/bars_synthetic.png",
         "index.html",
         "manifest.json",
         "notebooks/00_data.html",
         "notebooks/01_ok.html",
-        "tables/00_data/data_files_synthetic.csv",
-        "tables/00_data/data_files_synthetic.md",
         "tables/00_data/data_source_synthetic.csv",
         "tables/00_data/data_source_synthetic.md",
+        "tables/00_data/flow_synthetic.csv",
+        "tables/00_data/flow_synthetic.md",
+        "tables/00_data/window_sizes_synthetic.csv",
+        "tables/00_data/window_sizes_synthetic.md",
+        "tables/00_data/window_sizes_synthetic_vs_published.csv",
+        "tables/00_data/window_sizes_synthetic_vs_published.html",
+        "tables/00_data/window_sizes_synthetic_vs_published.md",
         "tables/01_ok/counts_synthetic.csv",
         "tables/01_ok/counts_synthetic.md",
         "tables/01_ok/parameters_synthetic.csv",
@@ -170,7 +174,7 @@ def test_index_states_source_parameters_versions_and_date(synthetic_run):
     _, base, _ = synthetic_run
     readme = (base / "reports" / "README.md").read_text()
     assert "| description | Throwaway test data |" in readme
-    assert "| extract date (dataset.yaml) | 2020-01-10 |" in readme
+    assert "| extract date used | 2019-12-31 |" in readme
     assert "| seed | 99 |" in readme and "| extract_date | 2019-12-31 |" in readme
     for package in ("python", "psm", "numpy", "pandas", "scipy", "statsmodels", "matplotlib"):
         assert re.search(rf"\| {package} \| \d", readme), package
@@ -178,24 +182,34 @@ def test_index_states_source_parameters_versions_and_date(synthetic_run):
 
 
 @pytest.mark.slow
-def test_the_packaged_data_notebook_reports_the_files(synthetic_run):
+def test_the_packaged_data_notebook_reports_source_flow_and_window_sizes(synthetic_run):
     _, base, _ = synthetic_run
-    files = pd.read_csv(base / "reports" / "tables" / "00_data" / "data_files_synthetic.csv")
-    assert files["file_name"].tolist() == ["referrals.csv", "police_offences.csv"]
-    assert files["records"].tolist() == [2, 3]
-    source = pd.read_csv(base / "reports" / "tables" / "00_data" / "data_source_synthetic.csv", index_col="item")
-    assert source.at["extract date", "value"] == "2019-12-31"
-    assert source.at["extract date from", "value"] == "command line"
+    folder = base / "reports" / "tables" / "00_data"
+    source = pd.read_csv(folder / "data_source_synthetic.csv", index_col="item")["value"]
+    assert source["extract date"] == "2019-12-31"
+    assert source["extract date from"] == "command line"
+    assert source["referral file"] == "referrals.csv"
+    sizes = pd.read_csv(folder / "window_sizes_synthetic.csv", index_col="window")
+    assert sizes.index.tolist() == ["total", "30d", "60d", "90d", "6m", "12m"]
+    # the 2019-06-01 referrals have 6 but not 12 months of follow-up before the extract date
+    assert sizes.loc["6m"].tolist() == [5, 4, 9]
+    assert sizes.loc["12m"].tolist() == [2, 4, 6]
+    view = pd.read_csv(folder / "window_sizes_synthetic_vs_published.csv")
+    assert view["published"].tolist() == [772, 769, 758, 742, 710, 610]
+    assert (view["status"] == "differs").all()
+    flow = pd.read_csv(folder / "flow_synthetic.csv")
+    assert {"file", "window", "step", "removed", "remaining"} <= set(flow.columns)
 
 
 @pytest.mark.slow
 def test_progress_names_notebooks_cells_and_summary(synthetic_run):
     _, _, lines = synthetic_run
-    assert lines[0].startswith("Report on ") and "SYNTHETIC DATA" in lines[0]
+    assert lines[0].startswith("Checking the data folder ")
+    assert lines[1].startswith("Report on ") and "SYNTHETIC DATA" in lines[1]
     assert "[1/2] 00_data.ipynb" in lines and "[2/2] 01_ok.ipynb" in lines
     assert "      cell 3/3 · Writing outputs" in lines
     assert lines[-2].startswith("Wrote ") or lines[-1].startswith("Wrote ")
-    assert "2 notebooks, 4 tables (0 with a published-vs-reproduced view), 2 figures" in "\n".join(lines[-2:])
+    assert "2 notebooks, 5 tables (1 with a published-vs-reproduced view), 2 figures" in "\n".join(lines[-2:])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,11 +267,11 @@ def test_supplied_data_are_suppressed_and_not_stamped(failing_run):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_missing_dataset_yaml_is_a_report_error(tmp_path):
+def test_data_problems_stop_the_run_before_any_notebook(tmp_path):
     (tmp_path / "data").mkdir()
-    with pytest.raises(ReportError, match="dataset.yaml"):
+    with pytest.raises(DataValidationError, match="dataset.yaml: not found"):
         build_report(tmp_path / "data", tmp_path / "out", notebooks=[_ok_notebook(tmp_path)])
-    with pytest.raises(ReportError, match="does not exist"):
+    with pytest.raises(DataValidationError, match="data folder not found"):
         build_report(tmp_path / "nope", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
@@ -266,10 +280,11 @@ def test_bad_arguments_are_report_errors(tmp_path):
     data = _data_folder(tmp_path / "data", synthetic=True)
     with pytest.raises(ReportError, match="min_count"):
         build_report(data, tmp_path / "out", min_count=0)
-    with pytest.raises(ReportError, match="mapping file"):
-        build_report(data, tmp_path / "out", mapping=tmp_path / "missing.yaml")
+    with pytest.raises(DataValidationError, match="mapping file not found"):
+        build_report(data, tmp_path / "out", mapping=tmp_path / "missing.yaml", notebooks=[_ok_notebook(tmp_path)])
+    (tmp_path / "empty").mkdir()
     with pytest.raises(ReportError, match="no notebooks"):
-        build_report(data, tmp_path / "out", notebooks=tmp_path)
+        build_report(data, tmp_path / "out", notebooks=tmp_path / "empty")
 
 
 def test_command_prints_report_errors_without_traceback(tmp_path):
@@ -278,7 +293,8 @@ def test_command_prints_report_errors_without_traceback(tmp_path):
         tmp_path / "nope", out_dir=tmp_path / "r", mapping=None, extract_date=None, seed=1, min_count=10, out=out
     )
     assert code == 1
-    assert out.getvalue().startswith("error: data folder")
+    assert "\nerror: 4 problems found in the supplied data:\n- " in out.getvalue()
+    assert "data folder not found" in out.getvalue()
 
 
 def test_a_foreign_non_empty_output_folder_is_refused_and_untouched(tmp_path):
@@ -323,22 +339,13 @@ def test_locate_walks_up_from_the_current_folder(tmp_path, monkeypatch):
         locate("nowhere")
 
 
-def test_dataset_info_checks_the_synthetic_flag(tmp_path):
-    (tmp_path / "dataset.yaml").write_text("synthetic: maybe\n")
-    with pytest.raises(ValueError, match="'synthetic' must be true or false"):
-        read_dataset_info(tmp_path)
-    (tmp_path / "dataset.yaml").write_text("description: x\n")
-    info = read_dataset_info(tmp_path)
-    assert (info.synthetic, info.description, info.extract_date) == (False, "x", None)
-
-
 def test_index_lists_files_not_in_the_manifest(tmp_path):
     out = tmp_path / "out"
     (out / "extra").mkdir(parents=True)
     (out / "extra" / "stray.csv").write_text("a\n1\n")
     run = RunInfo(
         parameters={"seed": 1},
-        dataset=read_dataset_info(_data_folder(tmp_path / "data", synthetic=False)),
+        dataset=DatasetInfo(tmp_path / "data", "Throwaway test data", False, "2020-01-10"),
         started=dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.timezone.utc),
         seconds=1.0,
         notebooks=[],
@@ -350,3 +357,19 @@ def test_index_lists_files_not_in_the_manifest(tmp_path):
     readme = (out / "README.md").read_text()
     assert "- [extra/stray.csv](extra/stray.csv)" in readme
     assert "2026-01-02 03:04 UTC" in readme
+
+
+def test_strip_command_cleans_the_given_notebooks(tmp_path, capsys):
+    from nbformat.v4 import new_output
+
+    path = _ok_notebook(tmp_path)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[3].outputs = [new_output("stream", name="stdout", text="hi\n")]
+    nb.cells[3].execution_count = 1
+    nbformat.write(nb, path)
+    assert report.main(["--strip", str(path)]) == 0
+    assert f"stripped {path}" in capsys.readouterr().out
+    cell = nbformat.read(path, as_version=4).cells[3]
+    assert (cell.outputs, cell.execution_count) == ([], None)
+    assert report.main(["--strip", str(path)]) == 0
+    assert f"clean    {path}" in capsys.readouterr().out

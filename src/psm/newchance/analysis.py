@@ -31,8 +31,9 @@ from psm.balance import BalanceTable, balance
 from psm.effects import Effect, effect
 from psm.matching import Matching, match
 from psm.newchance import published
+from psm.newchance.dataset import load_dataset
 from psm.newchance.outcomes import WINDOWS
-from psm.newchance.prepare import COVARIATES, AnalysisFile
+from psm.newchance.prepare import COVARIATES, AnalysisFile, prepare
 from psm.propensity import PropensityModel, fit_propensity
 
 COVARIATE_LABELS: dict[str, str] = {
@@ -136,11 +137,20 @@ class AnalysisResult:
     propensity: PropensityModel = field(repr=False)
     matching: Matching = field(repr=False)
     effect: Effect = field(repr=False)
-    balance: BalanceTable = field(repr=False)
+    balance: BalanceTable | None = field(repr=False)
 
     @property
     def n_treated_off_support(self) -> int:
         return int((self.matching.treated & ~self.matching.on_support).sum())
+
+
+def load_files(data_dir, mapping=None, extract_date=None) -> dict[str, AnalysisFile]:
+    """Load and prepare a data folder twice: ``{"published": as published, "equal": equal follow-up}``.
+
+    The one validation pass of :func:`psm.newchance.dataset.load_dataset` is shared by both.
+    """
+    dataset = load_dataset(data_dir, mapping=mapping, extract_date=extract_date)
+    return {"published": prepare(dataset), "equal": prepare(dataset, equal_follow_up=True)}
 
 
 def _design(data: pd.DataFrame, covariates: Sequence[str], spec: Specification) -> tuple[pd.DataFrame, list[str]]:
@@ -169,6 +179,7 @@ def run_analysis(
     spec: Specification = PUBLISHED,
     subgroup: Subgroup | None = None,
     outcome_window: str | None = None,
+    with_balance: bool = True,
 ) -> AnalysisResult:
     """Run one propensity-score analysis as the evaluation did (psmatch2, then pstest).
 
@@ -178,6 +189,8 @@ def run_analysis(
     outcome_window : the outcome to analyse (default: the same window). The published sub-group rows
         for 6 and 12 months appear to use the window's sample with the *total* outcome
         (``inconsistencies.md`` §3); ``outcome_window="total"`` reproduces that construction.
+    with_balance : compute the pstest balance table (``balance`` is None otherwise; the specification
+        grid skips it for speed).
     """
     if window not in WINDOWS:
         raise ValueError(f"window must be one of {WINDOWS}, got {window!r}")
@@ -200,9 +213,11 @@ def run_analysis(
     matching = match(sample, "treated", score, k=spec.k, replace=spec.replace, caliper=caliper,
                      common_support=spec.common_support)
     result_effect = effect(sample, outcome, matching)
-    labels = {c: COVARIATE_LABELS.get(c, c) for c in columns}
-    balance_frame = sample.assign(offence_type=data.loc[sample.index, "offence_type"]) if categorical else sample
-    table = balance(balance_frame, list(covariates), matching, labels=labels, categorical="numeric")
+    table = None
+    if with_balance:
+        labels = {c: COVARIATE_LABELS.get(c, c) for c in columns}
+        balance_frame = sample.assign(offence_type=data.loc[sample.index, "offence_type"]) if categorical else sample
+        table = balance(balance_frame, list(covariates), matching, labels=labels, categorical="numeric")
     return AnalysisResult(
         window=window, outcome=outcome, subgroup=subgroup.key if subgroup else "all", spec=spec,
         covariates=tuple(columns), n_window=len(data), n_dropped=int((~complete).sum()), sample=sample,

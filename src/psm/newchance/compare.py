@@ -52,7 +52,8 @@ _COLOURS: Mapping[str, str] = {
 }
 LEGEND = (
     "Each cell: published / reproduced (reproduced shown at the published precision). "
-    "✓ within the published rounding (a printed x.xx stands for x.xx ± 0.005; flags must be equal); "
+    "✓ within the published rounding (a number printed with d decimals stands for ± half a unit of its "
+    "last digit, e.g. 0.23 for 0.225 to 0.235; flags must be equal); "
     "✗ outside it; ? no rounding rule known; – missing on one side."
 )
 _FLOAT_SLACK = 1e-9  # relative slack so that binary floating point does not move an interval end
@@ -268,7 +269,8 @@ def to_html(comparison: pd.DataFrame, *, caption: str | None = None) -> str:
     table = side_by_side(comparison)
     cells = comparison.assign(row=comparison["row"].map(_row_label), css=comparison["status"].map(_COLOURS))
     css = _pivot(cells, "css")
-    styler = table.style.format(escape="html").format_index(escape="html", axis=0)
+    styler = table.style.set_uuid("psm-comparison")  # fixed ids: same input, same bytes
+    styler = styler.format(escape="html").format_index(escape="html", axis=0)
     styler = styler.format_index(escape="html", axis=1).apply(lambda _: css, axis=None)
     if caption:
         styler = styler.set_caption(escape(caption))

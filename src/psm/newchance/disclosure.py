@@ -114,7 +114,8 @@ def _validate_counts(frame: pd.DataFrame, columns: Sequence[Hashable], min_count
     for column in columns:
         values = pd.to_numeric(frame[column], errors="coerce")
         not_number = values.isna() & frame[column].notna()
-        bad = frame.index[not_number | (values < 0) | (values.notna() & (values % 1 != 0))]
+        negative_or_fraction = (values.notna() & ((values < 0) | (values % 1 != 0))).fillna(False).astype(bool)
+        bad = frame.index[not_number | negative_or_fraction]
         if len(bad):
             problems.append(f"{column!r} at rows {list(bad)[:10]} (values {frame.loc[bad, column].tolist()[:10]})")
     if problems:
@@ -143,7 +144,7 @@ def suppress_small_counts(
     result = frame.copy()
     small_rows = pd.Series(False, index=frame.index)
     for column in columns:
-        small = pd.to_numeric(frame[column]) < min_count
+        small = (pd.to_numeric(frame[column]) < min_count).fillna(False).astype(bool)
         small_rows |= small
         result[column] = frame[column].astype(object).where(~small, marker)
     for column in derived:

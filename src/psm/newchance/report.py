@@ -3,7 +3,8 @@
 ``python -m psm.newchance report DATA_DIR --out reports`` calls :func:`run_report_command`, a thin
 driver over :func:`build_report`, which
 
-1. reads ``DATA_DIR/dataset.yaml`` (description, ``synthetic`` flag, extract date);
+1. loads and validates the data folder once (:func:`psm.newchance.dataset.load_dataset`), so that
+   problems in supplied data are reported in full before any notebook starts;
 2. prepares the output folder (a folder written by an earlier run is cleared of its old outputs; a
    non-empty folder that is not a report is refused, so no one's files are deleted);
 3. executes each notebook (sorted by file name) in a fresh kernel, injecting the parameters
@@ -54,7 +55,8 @@ from psm.newchance.notebook_runner import (
     inject_parameters,
     strip_file,
 )
-from psm.newchance.report_index import DatasetInfo, RunInfo, read_dataset_info, write_index
+from psm.newchance.dataset import load_dataset
+from psm.newchance.report_index import DatasetInfo, RunInfo, write_index
 from psm.newchance.report_writer import SYNTHETIC_BANNER, ReportWriter, read_manifest
 
 __all__ = [
@@ -152,6 +154,17 @@ def locate(path: str | Path) -> Path:
     raise FileNotFoundError(f"{path} not found in {Path.cwd()} or any folder above it; pass the full path")
 
 
+def _dataset_info(data_dir: Path | str, mapping: Path | str | None, extract_date: dt.date | None) -> DatasetInfo:
+    """Validate the data folder (raises ``DataValidationError`` listing every problem) and describe it."""
+    loaded = load_dataset(data_dir, mapping=mapping, extract_date=extract_date)
+    return DatasetInfo(
+        path=Path(data_dir).resolve(),
+        description=loaded.description,
+        synthetic=loaded.synthetic,
+        extract_date=loaded.extract_date.isoformat(),
+    )
+
+
 def _prepare_out_dir(out_dir: Path) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise ReportError(f"output path {out_dir} exists and is not a folder")
@@ -224,7 +237,8 @@ def build_report(
     ``synthetic`` (from dataset.yaml) and ``notebook_name`` (the file's stem). ``progress`` receives one
     line per step (default: silent); ``timeout`` is per cell, in seconds.
 
-    Raises :class:`ReportError` for an unusable data folder, notebook list or output folder and
+    Raises :class:`~psm.errors.DataValidationError` (every problem of the data folder, before any
+    notebook runs), :class:`ReportError` for an unusable notebook list or output folder, and
     :class:`NotebookExecutionError` naming the notebook and cell when a notebook fails (its partial
     HTML is still written; the index is not).
     """
@@ -232,13 +246,9 @@ def build_report(
     started, clock = dt.datetime.now(dt.timezone.utc), time.perf_counter()
     if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
         raise ReportError(f"min_count must be an integer >= 1, got {min_count!r}")
-    try:
-        dataset = read_dataset_info(Path(data_dir))
-    except (FileNotFoundError, ValueError) as error:
-        raise ReportError(str(error)) from None
-    if mapping is not None and not Path(mapping).is_file():
-        raise ReportError(f"mapping file {mapping} not found")
     paths = find_notebooks(notebooks)
+    say(f"Checking the data folder {data_dir}")
+    dataset = _dataset_info(data_dir, mapping, extract_date)
     out_dir = Path(out_dir).resolve()
     _prepare_out_dir(out_dir)
     parameters: dict[str, object] = {
@@ -294,7 +304,7 @@ def run_report_command(
     out: TextIO,
 ) -> int:
     """CLI handler of ``python -m psm.newchance report``: progress to ``out``; 0 on success, 1 on a
-    report or notebook error (printed without a traceback)."""
+    data, report or notebook error (printed without a traceback)."""
 
     def say(line: str) -> None:
         print(line, file=out, flush=True)
@@ -304,7 +314,7 @@ def run_report_command(
             data_dir, out_dir, mapping=mapping, extract_date=extract_date, seed=seed,
             min_count=min_count, progress=say,
         )  # fmt: skip
-    except (ReportError, NotebookExecutionError) as error:
+    except PSMError as error:  # DataValidationError, ReportError, NotebookExecutionError, DisclosureError
         say(f"error: {error}")
         if isinstance(error, NotebookExecutionError):
             say(f"The executed part is in {Path(out_dir) / 'notebooks' / Path(error.notebook).stem}.html")

@@ -17,11 +17,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from psm.newchance.report_writer import MANIFEST, SYNTHETIC_BANNER, read_manifest
 
-__all__ = ["VERSIONED_PACKAGES", "DatasetInfo", "RunInfo", "package_versions", "read_dataset_info", "write_index"]
+__all__ = ["VERSIONED_PACKAGES", "DatasetInfo", "RunInfo", "package_versions", "write_index"]
 
 #: Packages whose versions the index reports (with Python itself).
 VERSIONED_PACKAGES: tuple[str, ...] = ("psm", "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "nbclient")
@@ -47,39 +45,13 @@ def package_versions() -> dict[str, str]:
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """What ``dataset.yaml`` says about a data folder (description, synthetic flag, extract date)."""
+    """The data source as the front pages state it: folder, ``dataset.yaml`` description, synthetic
+    flag, and the extract date used (command line or dataset.yaml)."""
 
     path: Path
     description: str
     synthetic: bool
-    extract_date: str | None
-
-
-def read_dataset_info(data_dir: Path) -> DatasetInfo:
-    """Read the description, ``synthetic`` flag and extract date from ``data_dir/dataset.yaml``.
-
-    Raises FileNotFoundError if the folder or the file is missing, ValueError if it is not a YAML
-    mapping or ``synthetic`` is not true/false.
-    """
-    data_dir = Path(data_dir)
-    path = data_dir / "dataset.yaml"
-    if not data_dir.is_dir():
-        raise FileNotFoundError(f"data folder {data_dir} does not exist")
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: a data folder needs a dataset.yaml (see docs/data.md)")
-    config = yaml.safe_load(path.read_text("utf-8"))
-    if not isinstance(config, dict):
-        raise ValueError(f"{path} must be a YAML mapping of keys to values (see docs/data.md)")
-    synthetic = config.get("synthetic", False)
-    if not isinstance(synthetic, bool):
-        raise ValueError(f"{path}: 'synthetic' must be true or false, got {synthetic!r}")
-    extract = config.get("extract_date")
-    return DatasetInfo(
-        path=data_dir.resolve(),
-        description=str(config.get("description", "")).strip(),
-        synthetic=synthetic,
-        extract_date=extract.isoformat() if isinstance(extract, dt.date) else (str(extract) if extract else None),
-    )
+    extract_date: str
 
 
 @dataclass(frozen=True)
@@ -131,7 +103,7 @@ def _facts(run: RunInfo) -> dict[str, list[tuple[str, str]]]:
             ("folder", str(ds.path)),
             ("description", ds.description or "(none given)"),
             ("synthetic", "yes — not real people" if ds.synthetic else "no — supplied data; aggregates only, small counts suppressed"),
-            ("extract date (dataset.yaml)", ds.extract_date or "(not given)"),
+            ("extract date used", ds.extract_date),
         ],
         "Software": list(run.versions.items()),
     }

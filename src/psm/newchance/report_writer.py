@@ -184,9 +184,10 @@ class ReportWriter:
 
     # -- figures --------------------------------------------------------------------------------
 
-    def figure(self, name: str, fig: Any, *, caption: str, dpi: int = 150) -> Path | None:
+    def figure(self, name: str, fig: Any, *, caption: str | None = None, dpi: int = 150) -> Path | None:
         """Save a matplotlib figure as PNG (with the SYNTHETIC DATA banner for synthetic data).
 
+        ``caption`` defaults to the figure's name.
         The banner is added for saving only and removed again, so the figure shown in the notebook
         is unchanged (the executed notebook carries its own banner).
         """
@@ -208,7 +209,7 @@ class ReportWriter:
                 "kind": "figure",
                 "section": self.section,
                 "name": name,
-                "caption": self._caption(caption),
+                "caption": self._caption(caption or name),
                 "synthetic": self.synthetic,
                 "files": {"png": self._relative(path)},
             }

@@ -22,6 +22,7 @@ from scipy import stats
 
 from psm.newchance import published
 from psm.newchance.analysis import AnalysisResult
+from psm.newchance.prepare import AnalysisFile
 
 BALANCE_TABLE_IDS: dict[str, str] = {"total": "Table 1", "30d": "A1", "60d": "A2", "90d": "A3", "6m": "A4", "12m": "A5"}
 """The published balance table of each window (A3 is printed "Table 3")."""
@@ -39,6 +40,30 @@ WINDOW_TITLES = {
 }
 CRITICAL_T = 1.96
 """The tables' star: "statistical significance of at least 5% level (two tail t test at .05 level)"."""
+
+
+def joint_file(af: AnalysisFile) -> pd.DataFrame:
+    """The "Treatment and Control Joint Data File" paragraph (§3.4): counts, overall reoffending by group,
+    the difference in percentage points and its two-sample t-test (pooled variance, as Stata's
+    ``ttest``/``regress``). Index ``quantity`` as :func:`psm.newchance.published.joint_file`."""
+    data = af.data
+    y = data["reoffended_total"]
+    treated, control = y[data["treated"] == 1], y[data["treated"] == 0]
+    test = stats.ttest_ind(treated, control, equal_var=True)
+    values = {
+        "observations": len(data),
+        "treated": len(treated),
+        "control": len(control),
+        "reoffended_total_count": int(y.sum()),
+        "reoffended_total_pct": 100 * y.mean(),
+        "reoffending_treated_pct": 100 * treated.mean(),
+        "reoffending_control_pct": 100 * control.mean(),
+        "difference_pct": 100 * (control.mean() - treated.mean()),
+        "significant": float(test.pvalue < 0.01),
+        "t": float(test.statistic),
+        "p": float(test.pvalue),
+    }
+    return pd.DataFrame({"value": values}).rename_axis("quantity")
 
 
 def balance_table(result: AnalysisResult) -> pd.DataFrame:

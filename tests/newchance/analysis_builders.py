@@ -1,0 +1,45 @@
+"""A small analysis file with the contract's columns, for tests of the analyses and tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from psm.newchance.outcomes import WINDOWS
+from psm.newchance.prepare import AnalysisFile
+
+
+def make_file(n: int = 240, seed: int = 3) -> AnalysisFile:
+    """A small analysis file with the contract's columns; treatment depends on the covariates."""
+    rng = np.random.default_rng(seed)
+    age = rng.integers(18, 60, n).astype(float)
+    ethnicity = rng.binomial(1, 0.3, n).astype(float)
+    substance = rng.binomial(1, 0.3, n).astype(float)
+    mh = rng.binomial(1, 0.45, n).astype(float)
+    employment = rng.binomial(1, 0.3, n).astype(float)
+    offence_type = rng.choice([1.0, 2.0, 3.0], n, p=[0.55, 0.11, 0.34])
+    history = rng.poisson(20, n).astype(float)
+    index = 0.02 * (age - 33) - 0.4 * substance + 0.3 * mh + 0.01 * (history - 20)
+    treated = (rng.random(n) < 1 / (1 + np.exp(-index))).astype(int)
+    data = pd.DataFrame(
+        {
+            "treated": treated,
+            "index_date": pd.Timestamp("2018-01-01"),
+            "age": age,
+            "ethnicity": ethnicity,
+            "substance_marker": substance,
+            "mh_marker": mh,
+            "employment": employment,
+            "offence_type": offence_type,
+            "offending_history": history,
+        },
+        index=pd.Index([f"p{i}" for i in range(n)], name="person"),
+    )
+    for w in WINDOWS:
+        eligible = np.ones(n, bool) if w == "total" else rng.random(n) < 0.9
+        y = rng.binomial(1, np.where(treated == 1, 0.25, 0.4)).astype(float)
+        data[f"eligible_{w}"] = eligible
+        data[f"reoffended_{w}"] = np.where(eligible, y, np.nan)
+    return AnalysisFile(data, pd.DataFrame(), pd.DataFrame(), dt.date(2020, 1, 10), True, "test file")

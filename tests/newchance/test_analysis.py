@@ -1,0 +1,112 @@
+"""psm.newchance.analysis: the published specification and its named alternatives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import psm
+from psm.newchance import analysis
+from psm.newchance.outcomes import WINDOWS
+from analysis_builders import make_file
+
+
+COVARIATES = list(analysis.COVARIATE_LABELS)
+
+
+def test_published_specification_is_psmatch2_probit_common_support_one_neighbour():
+    af = make_file()
+    run = analysis.run_analysis(af, "total")
+    model = psm.fit_propensity(af.data, "treated", COVARIATES, link="probit")
+    matching = psm.match(af.data, "treated", model.score, k=1, replace=True, common_support=True)
+    expected = psm.effect(af.data, "reoffended_total", matching)
+    assert run.effect.matched.difference == pytest.approx(expected.matched.difference, abs=1e-12)
+    assert run.effect.matched.se == pytest.approx(expected.matched.se, abs=1e-12)
+    assert run.effect.se_ai == pytest.approx(expected.se_ai, abs=1e-12)
+    pd.testing.assert_series_equal(run.matching.weights, matching.weights)
+    assert run.spec.changes() == "published"
+
+
+def test_window_sample_is_the_eligible_people_and_listwise_deletion_is_counted():
+    af = make_file()
+    af.data.loc[af.data.index[:3], "ethnicity"] = np.nan
+    run = analysis.run_analysis(af, "6m")
+    eligible = af.data["eligible_6m"]
+    assert run.n_window == int(eligible.sum())
+    assert run.n_dropped == int(af.data.loc[eligible, "ethnicity"].isna().sum())
+    assert len(run.sample) == run.n_window - run.n_dropped
+    assert run.outcome == "reoffended_6m"
+
+
+def test_missing_indicators_keep_everyone_and_add_an_indicator_column():
+    af = make_file()
+    af.data.loc[af.data.index[:5], "ethnicity"] = np.nan
+    run = analysis.run_analysis(af, "total", spec=analysis.Specification(missing="indicators"))
+    assert run.n_dropped == 0 and len(run.sample) == len(af.data)
+    assert "ethnicity_missing" in run.covariates
+    assert run.sample["ethnicity_missing"].sum() == 5
+    assert run.sample.loc[af.data.index[:5], "ethnicity"].eq(0).all()
+
+
+def test_offence_type_as_categories_enters_two_dummies():
+    af = make_file()
+    numeric = analysis.run_analysis(af, "total")
+    categories = analysis.run_analysis(af, "total", spec=analysis.Specification(offence_type="categories"))
+    # intercept + 7 covariates vs intercept + 6 covariates + 2 dummies (reference: Other)
+    assert len(numeric.propensity.params) == 8
+    assert len(categories.propensity.params) == 9
+    # the balance table keeps the published numeric row either way
+    assert "offence_type" in categories.balance.table.index
+
+
+def test_caliper_is_in_sd_of_the_logit_score():
+    af = make_file()
+    run = analysis.run_analysis(af, "total", spec=analysis.Specification(caliper_sd=0.2))
+    p = run.propensity.score
+    logit = np.log(p / (1 - p))
+    assert run.matching.caliper == pytest.approx(0.2 * logit.std(ddof=1))
+    np.testing.assert_allclose(run.matching.score.to_numpy(), logit.to_numpy())
+    matched = run.matching.pairs
+    assert (matched["distance"] < run.matching.caliper).all()
+
+
+def test_subgroup_restricts_and_uses_footnote_8_covariates():
+    af = make_file()
+    group = analysis.subgroups()["white_only"]
+    run = analysis.run_analysis(af, "total", subgroup=group)
+    assert run.n_window == int((af.data["ethnicity"] == 0).sum())
+    assert run.covariates == ("age", "employment", "mh_marker", "substance_marker")
+    assert run.subgroup == "white_only"
+
+
+def test_total_outcome_on_a_window_sample_reproduces_the_apparent_published_construction():
+    af = make_file()
+    group = analysis.subgroups()["mh_marker_yes"]
+    run = analysis.run_analysis(af, "12m", subgroup=group, outcome_window="total")
+    sample = af.data[af.data["eligible_12m"] & (af.data["mh_marker"] == 1)]
+    assert run.outcome == "reoffended_total"
+    treated = sample.loc[sample["treated"] == 1, "reoffended_total"].mean()
+    control = sample.loc[sample["treated"] == 0, "reoffended_total"].mean()
+    assert run.effect.unmatched.difference == pytest.approx(treated - control)
+
+
+def test_equal_follow_up_needs_its_file():
+    af = make_file()
+    with pytest.raises(ValueError, match="equal"):
+        analysis.run_analysis(af, "total", spec=analysis.Specification(follow_up="equal"))
+    run = analysis.run_analysis({"published": af, "equal": af}, "total",
+                                spec=analysis.Specification(follow_up="equal"))
+    assert run.spec.changes() == "follow_up=equal"
+
+
+def test_unknown_window_is_refused():
+    with pytest.raises(ValueError, match="window"):
+        analysis.run_analysis(make_file(), "18m")
+
+
+def test_main_and_subgroup_runs_cover_every_published_cell():
+    af = make_file()
+    assert list(analysis.main_analyses(af)) == list(WINDOWS)
+    runs = analysis.subgroup_analyses(af)
+    assert set(runs) == {(g, w) for g in analysis.subgroups() for w in analysis.SUBGROUP_WINDOWS}

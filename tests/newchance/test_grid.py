@@ -1,0 +1,52 @@
+"""psm.newchance.grid: the specification grid and its forest figure."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+from analysis_builders import make_file
+
+from psm.newchance import analysis, grid
+
+
+@pytest.fixture(scope="module")
+def table():
+    af = make_file(n=200, seed=11)
+    return grid.specification_grid({"published": af, "equal": af})
+
+
+def test_every_valid_combination_once_published_first():
+    specs = grid.specifications()
+    # 2 links x 2 offence codings x 2 calipers x 2 follow-ups x 2 missing-data rules = 32 per (k, replace)
+    # with replacement: k in (1, 2, 5) -> 96; without replacement only k = 1 -> 32
+    assert len(specs) == 128 == len(set(specs))
+    assert specs[0] == analysis.PUBLISHED
+    assert not any(s.k > 1 and not s.replace for s in specs)
+
+
+def test_published_row_reproduces_the_published_specification_exactly(table):
+    af = make_file(n=200, seed=11)
+    run = analysis.run_analysis(af, "total")
+    row = table[table["published"]].iloc[0]
+    assert table["published"].sum() == 1
+    assert row["att"] == run.effect.matched.difference
+    assert row["se_ai"] == run.effect.se_ai
+    assert row["se_psmatch2"] == run.effect.matched.se
+    assert row["changes"] == "published"
+
+
+def test_intervals_are_att_plus_minus_z_se(table):
+    half = 1.959963984540054 * table["se_ai"]
+    np.testing.assert_allclose(table["ci_high"] - table["att"], half)
+    np.testing.assert_allclose(table["att"] - table["ci_low"], half)
+
+
+def test_forest_figure_plots_the_grid_values(table):
+    fig = grid.forest_figure(table)
+    ax = fig.axes[0]
+    xs = np.concatenate([line.get_xdata() for line in ax.lines if len(line.get_xdata()) and line.get_marker() in ("o", "D")])
+    assert sorted(xs) == pytest.approx(sorted(np.concatenate([table["att"], table.loc[table["published"], "att"]])))

@@ -1,0 +1,95 @@
+"""psm.newchance.tables: tables in the published layout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from psm.newchance import analysis, published, tables
+from analysis_builders import make_file
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return analysis.main_analyses(make_file())
+
+
+def test_effect_table_rows_are_psmatch2_unmatched_and_att(runs):
+    table = tables.effect_table(runs)
+    assert list(table.index.names) == ["window", "stage"]
+    for window, run in runs.items():
+        before = table.loc[(window, "before_matching")]
+        after = table.loc[(window, "after_matching")]
+        assert before["difference"] == pytest.approx(run.effect.unmatched.difference)
+        assert after["se"] == pytest.approx(run.effect.matched.se)
+        assert after["t"] == pytest.approx(run.effect.matched.difference / run.effect.matched.se)
+        for row in (before, after):
+            assert row["star"] == (abs(row["t"]) >= 1.96)
+            assert row["difference"] == pytest.approx(row["treated"] - row["control"])
+
+
+def test_effect_table_has_the_published_layout(runs):
+    ours = tables.effect_table(runs)[tables.EFFECT_COLUMNS]
+    theirs = tables.published_effect_table("table_2")
+    assert list(ours.index) == list(theirs.index)
+    assert list(ours.columns) == list(theirs.columns)
+
+
+def test_subgroup_table_is_keyed_by_subgroup_window_stage():
+    af = make_file()
+    runs = analysis.subgroup_analyses(af)
+    ours = tables.effect_table(runs)[tables.EFFECT_COLUMNS]
+    theirs = tables.published_effect_table("subgroups")
+    assert list(ours.index.names) == ["subgroup", "window", "stage"]
+    assert set(ours.index) == set(theirs.index)
+
+
+def test_balance_table_uses_the_published_labels_and_pstest_numbers(runs):
+    table = tables.balance_table(runs["total"])
+    assert list(table.index) == list(published.balance_table("Table 1").index)
+    bt = runs["total"].balance.table
+    assert table.loc["Age", "pct_bias"] == pytest.approx(bt.loc["age", "pct_bias_matched"])
+    assert table.loc["Offending History", "unmatched_control"] == pytest.approx(
+        bt.loc["offending_history", "mean_control_unmatched"])
+    assert list(table.columns) == list(tables.published_balance_table("12m").columns)
+
+
+def test_standard_errors_give_normal_intervals_for_both_methods(runs):
+    frame = tables.standard_errors(runs)
+    z = stats.norm.ppf(0.975)
+    for window, run in runs.items():
+        row = frame.loc[window]
+        d = run.effect.matched.difference
+        assert row["ci_low_ai"] == pytest.approx(d - z * run.effect.se_ai)
+        assert row["ci_high_psmatch2"] == pytest.approx(d + z * run.effect.matched.se)
+        assert row["p_ai"] == pytest.approx(2 * stats.norm.sf(abs(d / run.effect.se_ai)))
+
+
+def test_joint_file_counts_and_test_by_hand():
+    af = make_file()
+    frame = af.data
+    joint = tables.joint_file(af)["value"]
+    n1, n0 = int(frame["treated"].sum()), int((frame["treated"] == 0).sum())
+    y1 = frame.loc[frame["treated"] == 1, "reoffended_total"]
+    y0 = frame.loc[frame["treated"] == 0, "reoffended_total"]
+    # pooled-variance t by hand
+    sp2 = ((n1 - 1) * y1.var() + (n0 - 1) * y0.var()) / (n1 + n0 - 2)
+    t = (y1.mean() - y0.mean()) / np.sqrt(sp2 * (1 / n1 + 1 / n0))
+    assert joint["observations"] == n1 + n0
+    assert joint["treated"] == n1 and joint["control"] == n0
+    assert joint["reoffended_total_count"] == y1.sum() + y0.sum()
+    assert joint["difference_pct"] == pytest.approx(100 * (y0.mean() - y1.mean()))
+    assert joint["t"] == pytest.approx(t)
+    quantities = set(published.joint_file()["quantity"])
+    assert quantities <= set(joint.index)
+
+
+def test_published_tables_are_text_as_printed():
+    t2 = tables.published_effect_table()
+    assert t2.loc[("12m", "before_matching"), "t"] == "-2.8"
+    a4 = tables.published_balance_table("6m")
+    assert a4.loc["Ethnicity", "unmatched_treated"] in {".30", "0.30"}
+    with pytest.raises(ValueError):
+        tables.published_effect_table("table_9")
