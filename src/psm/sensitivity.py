@@ -219,8 +219,14 @@ def _check_counts(counts: pd.DataFrame, *, integer: bool) -> pd.DataFrame:
     if problems:
         raise InvalidValuesError(problems, "finite counts >= 0 with events <= units"
                                  + (", whole numbers" if integer else ""))
-    if c["n_treated"].sum() <= 0 or c["n_control"].sum() <= 0:
-        raise EmptyGroupError("the strata hold no treated or no control units")
+    total = c["events_treated"] + c["events_control"]
+    informative = (c["n_treated"] > 0) & (c["n_control"] > 0) & (total > 0) & (
+        total < c["n_treated"] + c["n_control"])
+    if not informative.any():
+        raise EmptyGroupError(
+            "no stratum has both treated and control units and both outcomes, so the "
+            "Mantel-Haenszel statistic is undefined (every stratum is concordant)"
+        )
     return c
 
 
@@ -313,7 +319,10 @@ class MHBounds:
     Σ E_s passes Y1; ``p_worst`` is the signed worst-case bound for the observed
     direction of the effect, ``1 - Φ(s (Y1 - Σ E_s) - 0.5) / sd)`` with the "+" moments
     if the effect is positive (s = +1) and the "-" moments if negative (s = -1) — the
-    quantity ``critical_gamma`` is solved for.
+    quantity ``critical_gamma`` is solved for. With ``moments="mhbounds"`` the variance
+    formula switches from hypergeometric (Γ = 1) to the large-sample one (Γ > 1), so
+    ``p_worst`` can dip just above Γ = 1 for small strata; with exact moments it rises
+    monotonically with Γ.
     """
 
     gamma: np.ndarray
