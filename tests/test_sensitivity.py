@@ -268,3 +268,9 @@ def test_bad_inputs_raise_typed_errors_listing_all_rows():
     assert set(info.value.rows) == {"events_treated", "events_treated > n_treated"}
     with pytest.raises(ValueError, match="gamma"):
         mh_bounds(ALLOPURINOL, gamma=[0.5])
+
+
+def test_weighted_counts_report_missing_weights():
+    treated = pd.Series({"t1": 1, "c1": 0})
+    with pytest.raises(MissingValuesError, match="weight"):
+        weighted_counts(treated, pd.Series({"t1": 1, "c1": 0}), pd.Series({"t1": 1.0, "c1": np.nan}))

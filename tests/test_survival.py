@@ -147,3 +147,9 @@ def test_bad_inputs_raise_typed_errors_listing_everything():
         time_to_event([1.0, 2.0], [np.nan, 3.0])
     with pytest.raises(EmptyGroupError):
         event_frequency([1, 2], [1, 1])
+
+
+def test_series_with_other_labels_are_refused_not_realigned():
+    d = pd.Series([1.0, 2.0, 3.0], index=["a", "b", "c"])
+    with pytest.raises(InvalidValuesError, match="'c'.*'z'"):
+        kaplan_meier(d, pd.Series([1, 1, 0], index=["a", "b", "z"]))

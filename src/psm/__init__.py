@@ -12,11 +12,31 @@ from psm.errors import (
     ConstantCovariateError,
     EmptyGroupError,
     InvalidTreatmentError,
+    InvalidValuesError,
     MissingValuesError,
     NoControlsOnSupportError,
     PSMError,
     SeparationError,
     SingularDesignError,
+)
+from psm.sensitivity import (
+    MHBounds,
+    McNemarBounds,
+    matched_set_counts,
+    mcnemar_bounds,
+    mh_bounds,
+    pair_outcomes,
+    weighted_counts,
+)
+from psm.survival import (
+    FrequencyComparison,
+    KaplanMeier,
+    LogRankTest,
+    event_frequency,
+    kaplan_meier,
+    log_rank_test,
+    plot_kaplan_meier,
+    time_to_event,
 )
 
 __version__ = "0.1.0"
@@ -26,9 +46,27 @@ __all__ = [
     "ConstantCovariateError",
     "EmptyGroupError",
     "InvalidTreatmentError",
+    "InvalidValuesError",
     "MissingValuesError",
     "NoControlsOnSupportError",
     "PSMError",
     "SeparationError",
     "SingularDesignError",
+    # sensitivity (Rosenbaum bounds)
+    "MHBounds",
+    "McNemarBounds",
+    "matched_set_counts",
+    "mcnemar_bounds",
+    "mh_bounds",
+    "pair_outcomes",
+    "weighted_counts",
+    # survival / frequency outcomes
+    "FrequencyComparison",
+    "KaplanMeier",
+    "LogRankTest",
+    "event_frequency",
+    "kaplan_meier",
+    "log_rank_test",
+    "plot_kaplan_meier",
+    "time_to_event",
 ]

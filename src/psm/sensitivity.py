@@ -160,7 +160,11 @@ def weighted_counts(
                           "weight": pd.Series(weights)})
     if stratum is not None:
         frame["stratum"] = pd.Series(stratum)
-    frame = frame[frame["weight"].fillna(0) > 0]  # weight-0 units carry no information
+    missing = {c: frame.index[frame[c].isna()].tolist() for c in frame.columns}
+    missing = {c: rows for c, rows in missing.items() if rows}
+    if missing:
+        raise MissingValuesError(missing)
+    frame = frame[frame["weight"] > 0]  # weight-0 units (unmatched, off support) carry no information
     t = _binary(frame["treated"], "treated").astype(bool)
     y = _binary(frame["outcome"], getattr(outcome, "name", None) or "outcome")
     w = frame["weight"].astype(float)

@@ -43,13 +43,17 @@ __all__ = [
 # inputs
 # --------------------------------------------------------------------------------------
 def _series(values, name: str, index: pd.Index | None = None) -> pd.Series:
-    if isinstance(values, pd.Series):
-        s = values
-        if index is not None and not s.index.equals(index):
-            s = s.reindex(index)
-    else:
-        s = pd.Series(np.asarray(values), index=index)
-    return s.rename(name)
+    """``values`` as a Series; a Series given with ``index`` must carry exactly those labels."""
+    if not isinstance(values, pd.Series):
+        return pd.Series(np.asarray(values), index=index, name=name)
+    if index is not None and not values.index.equals(index):
+        absent, extra = index.difference(values.index), values.index.difference(index)
+        if len(absent) or len(extra):
+            rows = {f"{name} (labels missing)": absent.tolist(), f"{name} (labels extra)": extra.tolist()}
+            raise InvalidValuesError({k: v for k, v in rows.items() if v},
+                                     "the same index labels as the first argument")
+        values = values.reindex(index)
+    return values.rename(name)
 
 
 # numeric columns and their allowed values; ``group`` may hold any labels
