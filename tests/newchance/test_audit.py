@@ -204,3 +204,12 @@ def test_printed_strings_set_their_own_rounding():
 def test_missing_columns_are_named():
     with pytest.raises(ColumnNotFoundError, match="'se'"):
         audit_effects(pd.DataFrame([_effect_row(0.2, 0.3, 0.05)]).drop(columns="se"))
+
+
+@needs_published
+def test_published_frames_have_every_printed_row(published):
+    effects, balance = effects_frame(published), balance_frame(published)
+    assert len(effects) == 36 and len(balance) == 42
+    assert effects.groupby("table").size().to_dict() == {"Sub-group": 24, "Table 2": 12}
+    assert sorted(balance["window"].unique()) == sorted(
+        ["total", "30 days", "60 days", "90 days", "6 months", "12 months"])
