@@ -142,7 +142,6 @@ def _effect_row(treated, control, se, **extra):
                      min_size=1, max_size=8))
 def test_consistent_effect_tables_give_no_findings(rows):
     frame = pd.DataFrame([_effect_row(*r) for r in rows])
-    frame = frame[frame["t"].abs().sub(1.96).abs() > 0.005]  # a t printed as 1.96 is ambiguous for the star
     assert audit_effects(frame).findings.empty
 
 
