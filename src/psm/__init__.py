@@ -15,6 +15,7 @@ from psm.errors import (
     CovariateTypeError,
     EmptyGroupError,
     InvalidTreatmentError,
+    InvalidValuesError,
     InvalidWeightsError,
     MissingValuesError,
     NoControlsOnSupportError,
@@ -27,6 +28,25 @@ from psm.matching import Matching, match
 from psm.propensity import PropensityModel, fit_propensity
 from psm.psmatch2 import PSMatch2Result, psmatch2
 from psm.support import common_support
+from psm.sensitivity import (
+    MHBounds,
+    McNemarBounds,
+    matched_set_counts,
+    mcnemar_bounds,
+    mh_bounds,
+    pair_outcomes,
+    weighted_counts,
+)
+from psm.survival import (
+    FrequencyComparison,
+    KaplanMeier,
+    LogRankTest,
+    event_frequency,
+    kaplan_meier,
+    log_rank_test,
+    plot_kaplan_meier,
+    time_to_event,
+)
 
 __version__ = "0.1.0"
 
@@ -41,6 +61,7 @@ __all__ = [
     "EffectRow",
     "EmptyGroupError",
     "InvalidTreatmentError",
+    "InvalidValuesError",
     "InvalidWeightsError",
     "Matching",
     "MissingValuesError",
@@ -55,4 +76,21 @@ __all__ = [
     "fit_propensity",
     "match",
     "psmatch2",
+    # sensitivity (Rosenbaum bounds)
+    "MHBounds",
+    "McNemarBounds",
+    "matched_set_counts",
+    "mcnemar_bounds",
+    "mh_bounds",
+    "pair_outcomes",
+    "weighted_counts",
+    # survival / frequency outcomes
+    "FrequencyComparison",
+    "KaplanMeier",
+    "LogRankTest",
+    "event_frequency",
+    "kaplan_meier",
+    "log_rank_test",
+    "plot_kaplan_meier",
+    "time_to_event",
 ]

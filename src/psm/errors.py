@@ -114,3 +114,17 @@ class DataValidationError(PSMError, ValueError):
         lines = [f"{n} problem{'s' if n != 1 else ''} found in the supplied data:"]
         lines += [f"- {p}" for p in self.problems]
         super().__init__("\n".join(lines))
+
+
+class InvalidValuesError(PSMError, ValueError):
+    """Values outside the allowed set, e.g. an outcome that is not 0/1.
+
+    ``rows`` maps each offending column (or argument name) to the index labels of
+    its bad values; ``allowed`` says what is allowed.
+    """
+
+    def __init__(self, rows: dict[str, list[object]], allowed: str):
+        self.rows = rows
+        self.allowed = allowed
+        detail = "; ".join(f"{col!r}: {_preview(labels)}" for col, labels in rows.items())
+        super().__init__(f"invalid values in {detail}. Allowed: {allowed}.")

@@ -11,7 +11,7 @@ import yaml
 
 from psm.newchance import published
 
-SHARED = Path("/work/shared/reference/published_tables.yaml")
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "published_tables.yaml"
 
 
 def _package_text() -> str:
