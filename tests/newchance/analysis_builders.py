@@ -37,9 +37,15 @@ def make_file(n: int = 240, seed: int = 3) -> AnalysisFile:
         },
         index=pd.Index([f"p{i}" for i in range(n)], name="person"),
     )
+    follow_up = rng.integers(20, 1700, n).astype(float)
+    days = {"total": 0, "30d": 30, "60d": 60, "90d": 90, "6m": 182, "12m": 365}
     for w in WINDOWS:
-        eligible = np.ones(n, bool) if w == "total" else rng.random(n) < 0.9
+        eligible = follow_up >= days[w]  # nested windows, as eligibility by follow-up makes them
         y = rng.binomial(1, np.where(treated == 1, 0.25, 0.4)).astype(float)
         data[f"eligible_{w}"] = eligible
         data[f"reoffended_{w}"] = np.where(eligible, y, np.nan)
+    reoffended = data["reoffended_total"] == 1
+    data["follow_up_days"] = follow_up
+    data["days_to_reoffence"] = np.where(reoffended, np.floor(rng.random(n) * follow_up) + 1, np.nan)
+    data["reoffence_count"] = np.where(reoffended, 1 + rng.poisson(1.0, n), 0).astype(float)
     return AnalysisFile(data, pd.DataFrame(), pd.DataFrame(), dt.date(2020, 1, 10), True, "test file")

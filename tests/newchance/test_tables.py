@@ -93,3 +93,18 @@ def test_published_tables_are_text_as_printed():
     assert a4.loc["Ethnicity", "unmatched_treated"] in {".30", "0.30"}
     with pytest.raises(ValueError):
         tables.published_effect_table("table_9")
+
+
+def test_our_own_tables_pass_the_audit_of_their_arithmetic():
+    from psm.newchance import audit
+
+    af = make_file()
+    runs, sub = analysis.main_analyses(af), analysis.subgroup_analyses(af)
+    effects, balance = tables.audit_layout(runs, sub)
+    assert len(effects) == 2 * (len(runs) + len(sub))
+    assert len(balance) == 7 * len(runs)
+    n_control = int((af.data["treated"] == 0).sum())
+    result = audit.audit_effects(effects) + audit.audit_balance(balance) + audit.audit_windows(
+        effects, n_control={"All": n_control})
+    assert len(result.checks) > 100
+    assert result.findings.empty, result.summary()

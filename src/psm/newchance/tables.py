@@ -168,3 +168,34 @@ def standard_errors(runs: Mapping[object, AnalysisResult], level: float = 0.95) 
         records.append(record)
     frame = pd.DataFrame.from_records(records)
     return frame.set_index([*(["subgroup"] if "subgroup" in frame else []), "window"])
+
+
+WINDOW_NAMES = {"total": "total", "30d": "30 days", "60d": "60 days", "90d": "90 days", "6m": "6 months",
+                "12m": "12 months"}
+"""Window names as the published tables print them (the audit's layout)."""
+
+
+def audit_layout(runs: Mapping[str, AnalysisResult],
+                 subgroup_runs: Mapping[tuple[str, str], AnalysisResult] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Our regenerated Table 2 (+ sub-group table) and balance tables in the layout
+    :mod:`psm.newchance.audit` checks (``audit.EFFECT_COLUMNS`` / ``audit.BALANCE_COLUMNS``).
+
+    Values stay unrounded floats: the audit prints them with the published precision (2 decimals,
+    1 for %bias) before checking, exactly as a table of ours would be printed.
+    """
+    labels = {key: label for key, (label, _, _) in published.SUBGROUPS.items()}
+    effects = []
+    for name, group, table in (("Table 2", "All", runs), ("Sub-group", None, subgroup_runs or {})):
+        frame = effect_table(table).reset_index()
+        for _, r in frame.iterrows():
+            effects.append({
+                "table": name, "sample": group or labels[r["subgroup"]], "window": WINDOW_NAMES[r["window"]],
+                "N": int(r["N"]), "row": "Before" if r["stage"] == "before_matching" else "After",
+                **{c: r[c] for c in EFFECT_COLUMNS},
+            })
+    balance = []
+    for window, run in runs.items():
+        for covariate, r in balance_table(run).iterrows():
+            balance.append({"table": BALANCE_TABLE_IDS[window], "window": WINDOW_NAMES[window], "N": run.n_window,
+                            "covariate": covariate, **r.to_dict()})
+    return pd.DataFrame(effects), pd.DataFrame(balance)
