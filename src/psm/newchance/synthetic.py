@@ -54,7 +54,7 @@ Structure of the simulation (one seed drives everything, through
 
 The constants of step 4 (:data:`OUTCOME_MODEL`) were fitted once, offline, to
 the before-matching reoffending rates of Table 2 and the joint-file text
-(``data/synthetic/calibrate_constants.py`` re-runs the fit and the seed
+(``scripts/calibrate_synthetic.py`` re-runs the fit and the seed
 search); the default seed :data:`DEFAULT_SEED` is the first seed whose
 realisation meets every rate target with a margin. The true effects of the
 simulation are computed by :func:`true_effects`.
@@ -228,7 +228,7 @@ class OutcomeModel:
     repeat_need: float = 0.35
 
 
-# Fitted offline by data/synthetic/calibrate_constants.py (least squares of the expected
+# Fitted offline by scripts/calibrate_synthetic.py (least squares of the expected
 # before-matching rates of Table 2 / the joint-file text; covariate effects fixed a priori from
 # the sub-group control rates of the sub-group table: substance 0.79, MH 0.66, White 0.49,
 # unemployed 0.53 against 0.445 overall).

@@ -1,6 +1,6 @@
 """Offline fit of the synthetic reoffending constants and search for the default seed.
 
-Run once (about a minute): ``PYTHONPATH=src python data/synthetic/calibrate_constants.py``.
+Run once (about a minute): ``PYTHONPATH=src python scripts/calibrate_synthetic.py``.
 It prints the fitted constants of ``psm.newchance.synthetic.OUTCOME_MODEL`` and the first seed
 whose realisation meets every reoffending-rate target with a margin; both were copied into the
 module by hand. Not used at run time.
