@@ -74,3 +74,24 @@ def test_critical_gamma_sentence_covers_every_case(run):
         changed = robustness.HiddenBias(bias.table, bias.critical.copy(), 0.05)
         changed.critical["mh_exact"] = value
         assert words in robustness.critical_gamma_text(changed)
+
+
+def test_simulated_truth_sits_beside_the_estimates_of_the_committed_synthetic_data():
+    from pathlib import Path
+
+    from psm.newchance import synthetic
+    from psm.newchance.dataset import load_dataset
+
+    folder = Path(__file__).resolve().parents[2] / "data" / "synthetic"
+    files = analysis.load_files(folder)
+    seed = load_dataset(folder).synthetic_seed
+    assert seed == synthetic.DEFAULT_SEED
+    runs = analysis.main_analyses(files)
+    equal = analysis.run_analysis(files, "total", spec=analysis.Specification(follow_up="equal"))
+    table = robustness.simulated_truth(runs, seed, equal_total=equal)
+    truth = synthetic.true_effects(synthetic.synthesize(seed))
+    assert list(table.index) == [*runs, "total (equal follow-up)"]
+    assert table.loc["6m", "true_att"] == pytest.approx(truth.loc["6m", "att"])
+    assert table.loc["total", "estimate"] == pytest.approx(runs["total"].effect.matched.difference)
+    row = table.loc["total (equal follow-up)"]
+    assert row["covers_true_att"] == (row["ci_low_ai"] <= row["true_att"] <= row["ci_high_ai"])

@@ -25,7 +25,7 @@ from psm.newchance.validation import validate_frame
 
 CONFIG_FILE = "dataset.yaml"
 DEFAULT_FILES = {"referrals": "referrals.csv", "police": "police_offences.csv"}
-CONFIG_KEYS = ("description", "synthetic", "extract_date", "referrals", "police", "mapping", "rules")
+CONFIG_KEYS = ("description", "synthetic", "synthetic_seed", "extract_date", "referrals", "police", "mapping", "rules")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,8 @@ class Dataset:
     schema column names; dates ``datetime64``, whole numbers ``float``, codes
     as strings with empty cells replaced by the column's ``empty`` code.
     ``problems`` holds the warnings found (errors would have raised).
+    ``synthetic_seed``: for data written by :mod:`psm.newchance.synthetic`, the seed that
+    regenerates them (and their simulated truth); None otherwise.
     """
 
     referrals: pd.DataFrame
@@ -47,6 +49,7 @@ class Dataset:
     files: dict[str, str]
     problems: tuple[Problem, ...]
     data_dir: Path
+    synthetic_seed: int | None = None
 
 
 def load_dataset(
@@ -88,7 +91,19 @@ def load_dataset(
         files=files,
         problems=tuple(problems),
         data_dir=data_dir,
+        synthetic_seed=_config_seed(config, problems),
     )
+
+
+def _config_seed(config: dict, problems: list[Problem]) -> int | None:
+    seed = config.get("synthetic_seed")
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        problems.append(Problem(CONFIG_FILE, "synthetic_seed", "synthetic_seed", f"not a whole number: {seed!r}",
+                                allowed="synthetic_seed: a whole number (the generator's seed)", severity="warning"))
+        return None
+    return seed
 
 
 def read_config(data_dir: Path) -> tuple[dict, list[Problem]]:

@@ -151,3 +151,40 @@ def critical_gamma_text(bias: HiddenBias) -> str:
     return (f"The effect stays significant at {bias.alpha:.0%} until hidden bias reaches Γ = {g:.2f} "
             "(exact Mantel–Haenszel bounds): an unobserved covariate would have to change the odds of "
             f"referral by a factor of {g:.2f} between two matched women to explain it away.")
+
+
+def simulated_truth(runs: dict[str, AnalysisResult], seed: int, *, equal_total: AnalysisResult | None = None,
+                    level: float = 0.95) -> pd.DataFrame:
+    """Synthetic data only: the matched estimates beside the simulated truth of the generator.
+
+    ``runs``: the main analyses by window (published specification) of data written by
+    :func:`psm.newchance.synthetic.write_synthetic` with ``seed``. Per window: the true ATT
+    (:func:`psm.newchance.synthetic.true_effects`, no sampling noise), what the published
+    comparison estimates (``published_contrast``: for "total" it mixes the effect with the
+    groups' unequal follow-up), the estimate, its Abadie–Imbens interval and whether that interval
+    covers the true ATT. ``equal_total``: the total-window run with equal follow-up, added as the
+    row "total (equal follow-up)".
+    """
+    from scipy import stats
+
+    from psm.newchance import synthetic
+
+    truth = synthetic.true_effects(synthetic.synthesize(seed))
+    z = stats.norm.ppf(0.5 + level / 2)
+    rows = {}
+    named = {w: run for w, run in runs.items()}
+    if equal_total is not None:
+        named["total (equal follow-up)"] = equal_total
+    for name, run in named.items():
+        window = run.window
+        estimate, se = run.effect.matched.difference, run.effect.se_ai
+        true_att = float(truth.loc[window, "att"])
+        rows[name] = {
+            "true_att": true_att,
+            "published_contrast": float(truth.loc[window, "published_contrast"]),
+            "estimate": estimate,
+            "ci_low_ai": estimate - z * se,
+            "ci_high_ai": estimate + z * se,
+            "covers_true_att": bool(estimate - z * se <= true_att <= estimate + z * se),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("window")

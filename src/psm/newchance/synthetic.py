@@ -738,6 +738,7 @@ def synthesize(seed: int | None = None, model: OutcomeModel = OUTCOME_MODEL) -> 
     dataset = {
         "description": DESCRIPTION,
         "synthetic": True,
+        "synthetic_seed": seed,
         "extract_date": EXTRACT_DATE,
         "referrals": "referrals.csv",
         "police": "police_offences.csv",
