@@ -9,6 +9,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 import psm
+from offender_data import offenders
 from psm.errors import (
     ColumnNotFoundError,
     ConstantCovariateError,
@@ -18,22 +19,6 @@ from psm.errors import (
     SeparationError,
     SingularDesignError,
 )
-
-
-def offenders(n: int = 400, seed: int = 3) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    d = pd.DataFrame(
-        {
-            "age": rng.normal(32, 9, n).round(1),
-            "marker": rng.integers(0, 2, n),
-            "offence": rng.choice(["violent", "property", "other"], n),
-            "history": rng.poisson(2, n),
-        },
-        index=[f"p{i}" for i in range(n)],
-    )
-    index = -1.2 + 0.03 * (d.age - 32) + 0.4 * d.marker + 0.1 * d.history + 0.3 * (d.offence == "violent")
-    d["treated"] = (rng.random(n) < stats.norm.cdf(index)).astype(int)
-    return d
 
 
 def test_probit_and_logit_equal_statsmodels_fit():

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import offender_data
 import psm
 from psm.errors import (
     ColumnNotFoundError,
@@ -113,17 +114,9 @@ def test_bad_inputs():
 
 
 def offenders(n: int = 300, seed: int = 7) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    d = pd.DataFrame(
-        {
-            "age": rng.normal(32, 9, n).round(1),
-            "marker": rng.integers(0, 2, n),
-            "offence": rng.choice(["violent", "property", "other"], n),
-            "history": rng.poisson(2, n),
-        },
-        index=[f"p{i}" for i in range(n)],
-    )
-    d["treated"] = (rng.random(n) < 1 / (1 + np.exp(-(d.age - 32) / 10 - 0.3 * d.marker))).astype(int)
+    """Shared offender-like data plus a binary outcome ``y`` and a count-like ``y2``, both lower when treated."""
+    d = offender_data.offenders(n, seed)
+    rng = np.random.default_rng(seed + 1)
     d["y"] = (rng.random(n) < 0.4 - 0.1 * d.treated).astype(float)
     d["y2"] = rng.poisson(1.5, n) - 0.5 * d.treated
     return d
