@@ -109,7 +109,10 @@ def test_score_distribution_bar_heights(data: pd.DataFrame) -> None:
     # common support band = overlap of the two groups' score ranges
     band = [p for p in before.patches if p.get_label() == "Common support"]
     assert band
-    corners = band[0].get_patch_transform().transform([(0, 0), (1, 1)])[:, 0]  # data x of the band's edges
+    # the band's vertices in data coordinates (axvspan is a Rectangle on matplotlib >= 3.9, a Polygon before)
+    display = band[0].get_transform().transform(band[0].get_path().vertices)
+    xs = before.transData.inverted().transform(display)[:, 0]
+    corners = [xs.min(), xs.max()]
     lo = max(data.score[t].min(), data.score[~t].min())
     hi = min(data.score[t].max(), data.score[~t].max())
     assert corners == pytest.approx([lo, hi])

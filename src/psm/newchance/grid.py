@@ -82,6 +82,12 @@ def specification_grid(files: Mapping[str, AnalysisFile], window: str = "total",
     return frame
 
 
+def _interval(rows: pd.DataFrame, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """ATT, row positions and (left, right) error-bar lengths of some grid rows, as arrays."""
+    att = rows["att"].to_numpy()
+    return att, y[rows.index], [att - rows["ci_low"].to_numpy(), rows["ci_high"].to_numpy() - att]
+
+
 def forest_figure(grid: pd.DataFrame, *, colour_by: str = "follow_up", title: str | None = None) -> Figure:
     """ATT and 95% interval (Abadie–Imbens) per specification, sorted by ATT.
 
@@ -94,10 +100,11 @@ def forest_figure(grid: pd.DataFrame, *, colour_by: str = "follow_up", title: st
     with _style.styled():
         fig, (ax,) = _style.new_figure(7.0, 1.5 + 0.11 * len(shown))
         for colour, (value, rows) in zip(palette, shown.groupby(colour_by, sort=False)):
-            ax.errorbar(rows["att"], y[rows.index], xerr=[rows["att"] - rows["ci_low"], rows["ci_high"] - rows["att"]],
-                        fmt="o", markersize=2.5, color=colour, elinewidth=0.6, label=f"{colour_by} = {value}")
-        pub = shown[shown["published"]]
-        ax.errorbar(pub["att"], y[pub.index], xerr=[pub["att"] - pub["ci_low"], pub["ci_high"] - pub["att"]],
+            att, ys, err = _interval(rows, y)
+            ax.errorbar(att, ys, xerr=err, fmt="o", markersize=2.5, color=colour, elinewidth=0.6,
+                        label=f"{colour_by} = {value}")
+        att, ys, err = _interval(shown[shown["published"]], y)
+        ax.errorbar(att, ys, xerr=err,
                     fmt="D", markersize=6, color=_style.MATCHED, elinewidth=1.8, label="published specification",
                     zorder=5)
         ax.axvline(0, color=_style.GREY, linewidth=1)
