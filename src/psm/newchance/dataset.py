@@ -63,7 +63,7 @@ def load_dataset(
     data_dir = Path(data_dir)
     config, problems = read_config(data_dir)
     extract = extract_date or _config_date(config, problems)
-    if extract is None:
+    if extract is None and not any(p.column == "extract_date" for p in problems):  # not already reported as bad
         problems.append(Problem(CONFIG_FILE, "extract_date", "extract_date",
                                 "the extract (data cut-off) date is not given; it is never inferred from the data",
                                 allowed="extract_date: YYYY-MM-DD in dataset.yaml, or --extract-date YYYY-MM-DD"))
