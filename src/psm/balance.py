@@ -791,8 +791,8 @@ class BalanceTable:
                 red = "" if sample == "unmatched" else _fmt(r["pct_reduction"], 1)
                 vr = _fmt(r[f"var_ratio_{sample}"], 2) + ("*" if r[f"var_ratio_flag_{sample}"] else "")
                 lines.append(
-                    f"{(name if tag == 'U' else '').ljust(width + 1)}{tag}  |"
-                    f"{stata_g(r[f'mean_treated_{sample}'], 7)}  {stata_g(r[f'mean_control_{sample}'], 7)}  "
+                    f"{(name if tag == 'U' else '').ljust(width + 1)}{tag}  | "
+                    f"{stata_g(r[f'mean_treated_{sample}'], 7)} {stata_g(r[f'mean_control_{sample}'], 7)}  "
                     f"{_fmt(r[f'pct_bias_{sample}'], 1):>7}{red:>8} |"
                     f"{_fmt(r[f't_{sample}'], 2):>7}  {_fmt(r[f'p_{sample}'], 3):>5} |{vr:>6}"
                 )
