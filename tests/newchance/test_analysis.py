@@ -15,6 +15,14 @@ from analysis_builders import make_file
 COVARIATES = list(analysis.COVARIATE_LABELS)
 
 
+def test_covariates_are_table_1_rows_in_order_and_the_analysis_file_columns():
+    from psm.newchance import published
+    from psm.newchance.prepare import COVARIATES as FILE_COLUMNS
+
+    assert tuple(COVARIATES) == tuple(FILE_COLUMNS) == published.main_covariates()
+    assert list(analysis.COVARIATE_LABELS.values()) == list(published.balance_table("Table 1").index)
+
+
 def test_published_specification_is_psmatch2_probit_common_support_one_neighbour():
     af = make_file()
     run = analysis.run_analysis(af, "total")

@@ -36,18 +36,8 @@ from psm.newchance.outcomes import WINDOWS
 from psm.newchance.prepare import COVARIATES, AnalysisFile, prepare
 from psm.propensity import PropensityModel, fit_propensity
 
-COVARIATE_LABELS: dict[str, str] = {
-    "age": "Age",
-    "ethnicity": "Ethnicity",
-    "substance_marker": "Substance Marker",
-    "mh_marker": "MH marker",
-    "employment": "Employment",
-    "offence_type": "Offence Type",
-    "offending_history": "Offending History",
-}
+COVARIATE_LABELS: dict[str, str] = {column: label for label, column in published.COVARIATE_COLUMNS.items()}
 """Row labels of Table 1 and A1–A5, in the published order."""
-
-assert tuple(COVARIATE_LABELS) == tuple(COVARIATES) == published.main_covariates()
 
 SUBGROUP_WINDOWS: tuple[str, ...] = ("total", "6m", "12m")
 """Windows of the sub-group table."""

@@ -44,6 +44,7 @@ import pandas as pd
 from scipy import stats
 
 from psm.errors import ColumnNotFoundError
+from psm.newchance.published import WINDOW_LABELS
 
 __all__ = [
     "FINDING_COLUMNS",
@@ -59,7 +60,7 @@ __all__ = [
 
 FINDING_COLUMNS = ("table", "row", "check", "expected", "printed", "verdict", "explanation")
 #: Follow-up windows from widest sample (total) to narrowest (12 months).
-WINDOW_ORDER = ("total", "30 days", "60 days", "90 days", "6 months", "12 months")
+WINDOW_ORDER = tuple(WINDOW_LABELS.values())
 EFFECT_COLUMNS = ("table", "sample", "window", "N", "row", "treated", "control", "difference", "star", "se", "t")
 BALANCE_COLUMNS = ("table", "window", "N", "covariate", "unmatched_treated", "unmatched_control",
                    "matched_treated", "matched_control", "pct_bias", "t", "p")

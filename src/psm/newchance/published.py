@@ -67,16 +67,18 @@ __all__ = [
 #: Window codes (contract of ``psm.newchance.outcomes.WINDOWS``) in table order.
 WINDOWS: tuple[str, ...] = ("total", "30d", "60d", "90d", "6m", "12m")
 
-#: Printed window labels of the YAML -> window code.
-_WINDOW_CODES: Mapping[str, str] = {
+#: Window code -> the window as the published tables print it.
+WINDOW_LABELS: Mapping[str, str] = {
     "total": "total",
-    "total (full sample)": "total",
-    "30 days": "30d",
-    "60 days": "60d",
-    "90 days": "90d",
-    "6 months": "6m",
-    "12 months": "12m",
+    "30d": "30 days",
+    "60d": "60 days",
+    "90d": "90 days",
+    "6m": "6 months",
+    "12m": "12 months",
 }
+
+#: Printed window labels of the YAML -> window code.
+_WINDOW_CODES: Mapping[str, str] = {label: code for code, label in WINDOW_LABELS.items()} | {"total (full sample)": "total"}
 
 #: Balance tables in window order; the ids are those of the YAML ("A3" is printed "Table 3").
 BALANCE_TABLE_IDS: tuple[str, ...] = ("Table 1", "A1", "A2", "A3", "A4", "A5")

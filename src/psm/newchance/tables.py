@@ -24,12 +24,11 @@ from psm.newchance import published
 from psm.newchance.analysis import AnalysisResult
 from psm.newchance.prepare import AnalysisFile
 
-BALANCE_TABLE_IDS: dict[str, str] = {"total": "Table 1", "30d": "A1", "60d": "A2", "90d": "A3", "6m": "A4", "12m": "A5"}
+BALANCE_TABLE_IDS: dict[str, str] = dict(zip(published.WINDOWS, published.BALANCE_TABLE_IDS))
 """The published balance table of each window (A3 is printed "Table 3")."""
 
-BALANCE_COLUMNS = ["unmatched_treated", "unmatched_control", "matched_treated", "matched_control", "pct_bias", "t", "p"]
-EFFECT_COLUMNS = ["treated", "control", "difference", "star", "se", "t"]
-STAGES = {"before_matching": "Before Matching", "after_matching": "After Matching"}
+BALANCE_COLUMNS = list(published.BALANCE_COLUMNS)
+EFFECT_COLUMNS = list(published.EFFECT_STATISTICS)
 WINDOW_TITLES = {
     "total": "Reoffending total",
     "30d": "Reoffending within 30 days",
@@ -170,11 +169,6 @@ def standard_errors(runs: Mapping[object, AnalysisResult], level: float = 0.95) 
     return frame.set_index([*(["subgroup"] if "subgroup" in frame else []), "window"])
 
 
-WINDOW_NAMES = {"total": "total", "30d": "30 days", "60d": "60 days", "90d": "90 days", "6m": "6 months",
-                "12m": "12 months"}
-"""Window names as the published tables print them (the audit's layout)."""
-
-
 def audit_layout(runs: Mapping[str, AnalysisResult],
                  subgroup_runs: Mapping[tuple[str, str], AnalysisResult] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Our regenerated Table 2 (+ sub-group table) and balance tables in the layout
@@ -189,13 +183,13 @@ def audit_layout(runs: Mapping[str, AnalysisResult],
         frame = effect_table(table).reset_index()
         for _, r in frame.iterrows():
             effects.append({
-                "table": name, "sample": group or labels[r["subgroup"]], "window": WINDOW_NAMES[r["window"]],
+                "table": name, "sample": group or labels[r["subgroup"]], "window": published.WINDOW_LABELS[r["window"]],
                 "N": int(r["N"]), "row": "Before" if r["stage"] == "before_matching" else "After",
                 **{c: r[c] for c in EFFECT_COLUMNS},
             })
     balance = []
     for window, run in runs.items():
         for covariate, r in balance_table(run).iterrows():
-            balance.append({"table": BALANCE_TABLE_IDS[window], "window": WINDOW_NAMES[window], "N": run.n_window,
+            balance.append({"table": BALANCE_TABLE_IDS[window], "window": published.WINDOW_LABELS[window], "N": run.n_window,
                             "covariate": covariate, **r.to_dict()})
     return pd.DataFrame(effects), pd.DataFrame(balance)
