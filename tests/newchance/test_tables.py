@@ -108,3 +108,15 @@ def test_our_own_tables_pass_the_audit_of_their_arithmetic():
         effects, n_control={"All": n_control})
     assert len(result.checks) > 100
     assert result.findings.empty, result.summary()
+
+
+def test_balance_by_category_expands_offence_type_and_keeps_the_other_rows(runs):
+    run = runs["total"]
+    by_category = tables.balance_by_category(run).table
+    assert [c for c in by_category.index if c.startswith("offence_type")] == ["offence_type=Violent", "offence_type=Property"]
+    numeric = run.balance.table
+    for covariate in ("age", "mh_marker", "offending_history"):
+        assert by_category.loc[covariate, "pct_bias_matched"] == pytest.approx(numeric.loc[covariate, "pct_bias_matched"])
+    # the Violent dummy's matched treated mean is the share of matched treated with offence type 2
+    treated = run.sample[run.matching.treated & run.matching.on_support]
+    assert by_category.loc["offence_type=Violent", "mean_treated_matched"] == pytest.approx((treated["offence_type"] == 2).mean())

@@ -21,7 +21,8 @@ import pandas as pd
 from scipy import stats
 
 from psm.newchance import published
-from psm.newchance.analysis import AnalysisResult
+from psm.balance import BalanceTable, balance
+from psm.newchance.analysis import COVARIATE_LABELS, AnalysisResult
 from psm.newchance.prepare import AnalysisFile
 
 BALANCE_TABLE_IDS: dict[str, str] = dict(zip(published.WINDOWS, published.BALANCE_TABLE_IDS))
@@ -193,3 +194,18 @@ def audit_layout(runs: Mapping[str, AnalysisResult],
             balance.append({"table": BALANCE_TABLE_IDS[window], "window": published.WINDOW_LABELS[window], "N": run.n_window,
                             "covariate": covariate, **r.to_dict()})
     return pd.DataFrame(effects), pd.DataFrame(balance)
+
+
+OFFENCE_TYPE_NAMES = {1.0: "Other", 2.0: "Violent", 3.0: "Property"}
+"""The published offence-type codes (Other 1, Violent 2, Property 3)."""
+
+
+def balance_by_category(run: AnalysisResult) -> BalanceTable:
+    """The run's balance with offence type as categories (one row per non-reference level, as pstest
+    expands factor variables; reference Other) instead of the published 1/2/3 number, with the
+    cobalt-style columns (``to_frame(cobalt=True)``) and the Love plot in view."""
+    sample = run.sample.assign(offence_type=run.sample["offence_type"].map(OFFENCE_TYPE_NAMES))
+    sample["offence_type"] = pd.Categorical(sample["offence_type"], categories=list(OFFENCE_TYPE_NAMES.values()))
+    covariates = [c for c in run.covariates if not c.endswith("_missing")]
+    return balance(sample, covariates, run.matching, factors=["offence_type"], categorical="dummies",
+                   labels={c: COVARIATE_LABELS.get(c, c) for c in covariates})
