@@ -102,6 +102,15 @@ def test_table_2_has_the_published_cells_and_calibrated_rates_before_matching(ou
         assert (gap <= PROPORTION_TOLERANCE + 0.005).all(), gap
 
 
+def test_matching_notebook_adds_equal_follow_up_and_category_balance(out):
+    follow_up = _table(out, "03_matching", "total_equal_follow_up", index=["follow_up", "window", "stage"])
+    assert set(follow_up.index.get_level_values("follow_up")) == {"published follow-up", "equal follow-up"}
+    by_category = _table(out, "03_matching", "balance_cobalt", index="covariate")
+    assert {"offence_type=Violent", "offence_type=Property", "smd_matched"} <= set(by_category.index) | set(by_category.columns)
+    assert {"love_plot", "graph_31_bias", "score_distribution"} <= {
+        e["name"] for e in read_manifest(out) if e["kind"] == "figure" and e["section"] == "03_matching"}
+
+
 def test_subgroup_table_has_the_published_cells(out):
     for name in ("subgroup_table", "subgroup_table_total_outcome"):
         ours = _table(out, "04_subgroups", name, index=["subgroup", "window", "stage"])
