@@ -2,9 +2,10 @@
 
 Stages, each returning a small immutable result object::
 
-    fit_propensity  ->  match  ->  balance / effect  ->  sensitivity
+    fit_propensity  ->  match  ->  balance / effect  ->  mh_bounds, kaplan_meier, ...
 
-See the README for a tour and ``docs/`` for the formulas and their sources.
+Each function's docstring gives its formulas and their sources (ado lines, papers, R code);
+the README has a tour, ``docs/decisions.md`` the judgement calls of the New Chance reproduction.
 """
 
 from psm import plots
