@@ -27,8 +27,8 @@ import sys
 import numpy as np
 from scipy.optimize import least_squares
 
-from psm.newchance.synthetic import OUTCOME_MODEL, WINDOW_LIMIT_DAYS, reoffence_probability, simulate_people
-from psm.newchance.synthetic import linear_predictor
+from psm.newchance.synthetic import OUTCOME_MODEL, linear_predictor, reoffence_probability, simulate_people
+from psm.newchance.synthetic.design import WINDOW_LIMIT_DAYS
 
 WINDOWS = ("30d", "60d", "90d", "6m", "12m", "total")
 TARGETS = {

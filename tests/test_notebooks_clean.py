@@ -2,7 +2,7 @@
 
 Every ``.ipynb`` under ``notebooks/`` and ``src/psm/newchance/notebooks/`` must have no outputs, no
 execution counts and no injected-parameters cell. To clean them:
-``python -m psm.newchance.report --strip`` (packaged notebooks) or ``... --strip PATH ...``.
+``python -m psm.newchance strip`` (packaged notebooks) or ``... --strip PATH ...``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def test_notebook_is_committed_clean(path):
         )
         if bad
     ]
-    assert not dirty, f"{path.name} has {dirty}; run: python -m psm.newchance.report --strip {path}"
+    assert not dirty, f"{path.name} has {dirty}; run: python -m psm.newchance strip {path}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.relative_to(ROOT).as_posix() for p in NOTEBOOKS])

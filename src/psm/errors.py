@@ -99,23 +99,6 @@ class CovariateTypeError(PSMError, TypeError):
     """A covariate cannot be used as given (e.g. text categories asked for as a number)."""
 
 
-class DataValidationError(PSMError, ValueError):
-    """Supplied data break the documented schema; ``problems`` lists every one found.
-
-    Raised once, after a single pass over all files, so that a user sees every
-    problem at once. Each problem names the file, the column, the rows (file line
-    numbers), the offending values and what is allowed; ``str(error)`` is the
-    readable report.
-    """
-
-    def __init__(self, problems: Sequence[object]):
-        self.problems = list(problems)
-        n = len(self.problems)
-        lines = [f"{n} problem{'s' if n != 1 else ''} found in the supplied data:"]
-        lines += [f"- {p}" for p in self.problems]
-        super().__init__("\n".join(lines))
-
-
 class InvalidValuesError(PSMError, ValueError):
     """Values outside the allowed set, e.g. an outcome that is not 0/1.
 

@@ -7,8 +7,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from psm.newchance.outcomes import WINDOWS
-from psm.newchance.prepare import AnalysisFile
+from psm.newchance.preparation.outcomes import WINDOWS
+from psm.newchance.preparation.prepare import AnalysisFile
 
 
 def make_file(n: int = 240, seed: int = 3) -> AnalysisFile:

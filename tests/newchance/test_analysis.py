@@ -1,4 +1,4 @@
-"""psm.newchance.analysis: the published specification and its named alternatives."""
+"""psm.newchance.analysis.specification: the published specification and its named alternatives."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import psm
-from psm.newchance import analysis
-from psm.newchance.outcomes import WINDOWS
+from psm.newchance.analysis import specification as analysis
+from psm.newchance.preparation.outcomes import WINDOWS
 from analysis_builders import make_file
 
 
@@ -16,8 +16,8 @@ COVARIATES = list(analysis.COVARIATE_LABELS)
 
 
 def test_covariates_are_table_1_rows_in_order_and_the_analysis_file_columns():
-    from psm.newchance import published
-    from psm.newchance.prepare import COVARIATES as FILE_COLUMNS
+    from psm.newchance.published import numbers as published
+    from psm.newchance.preparation.prepare import COVARIATES as FILE_COLUMNS
 
     assert tuple(COVARIATES) == tuple(FILE_COLUMNS) == published.main_covariates()
     assert list(analysis.COVARIATE_LABELS.values()) == list(published.balance_table("Table 1").index)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from psm.errors import ColumnNotFoundError
-from psm.newchance.audit import (
+from psm.newchance.published.audit import (
     audit_balance,
     audit_effects,
     audit_published,
@@ -20,7 +20,7 @@ from psm.newchance.audit import (
     balance_frame,
     effects_frame,
 )
-from psm.newchance.published import published_tables
+from psm.newchance.published.numbers import published_tables
 
 # ../shared/reference beside the repository (the developers' reference, not needed at run time)
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference"

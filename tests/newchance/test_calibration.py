@@ -13,10 +13,10 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from psm.newchance import calibration
-from psm.newchance.calibration import Target, calibration_table
-from psm.newchance.dataset import load_dataset
-from psm.newchance.prepare import prepare
+from psm.newchance.published import calibration
+from psm.newchance.published.calibration import Target, calibration_table
+from psm.newchance.inputs.dataset import load_dataset
+from psm.newchance.preparation.prepare import prepare
 
 COMMITTED = Path(__file__).resolve().parents[2] / "data" / "synthetic"
 

@@ -1,4 +1,4 @@
-"""psm.newchance.compare: published vs reproduced on hand-made tables."""
+"""psm.newchance.published.compare: published vs reproduced on hand-made tables."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from psm.newchance import published as pub
-from psm.newchance.compare import compare_tables, side_by_side, status_counts, to_html, to_markdown
+from psm.newchance.published import numbers as pub
+from psm.newchance.published.compare import compare_tables, side_by_side, status_counts, to_html, to_markdown
 
 
 def _published() -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""psm.newchance.descriptives: tables of the treatment group on hand-made referrals, counted by hand."""
+"""psm.newchance.analysis.descriptives: tables of the treatment group on hand-made referrals, counted by hand."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from newchance_builders import offence, referral, write_dataset
 
 from psm.errors import ColumnNotFoundError
-from psm.newchance import descriptives as d
-from psm.newchance.dataset import load_dataset
-from psm.newchance.schema import ETHNIC_APPEARANCE
+from psm.newchance.analysis import descriptives as d
+from psm.newchance.inputs.dataset import load_dataset
+from psm.newchance.inputs.schema import ETHNIC_APPEARANCE
 
 
 @pytest.fixture

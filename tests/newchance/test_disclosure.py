@@ -1,4 +1,4 @@
-"""psm.newchance.disclosure: small-count suppression and the identifier / free-text guard."""
+"""psm.newchance.report.disclosure: small-count suppression and the identifier / free-text guard."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from psm.errors import ColumnNotFoundError
-from psm.newchance.disclosure import (
+from psm.newchance.report.disclosure import (
     DisclosureError,
     check_no_identifiers,
     suppress_small_counts,

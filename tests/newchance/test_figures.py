@@ -1,4 +1,4 @@
-"""psm.newchance.figures: the plotted values are the tables' values."""
+"""psm.newchance.report.figures: the plotted values are the tables' values."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from psm.newchance import descriptives as d
-from psm.newchance import figures as f
-from psm.newchance import reoffending as r
+from psm.newchance.analysis import descriptives as d
+from psm.newchance.report import figures as f
+from psm.newchance.analysis import reoffending as r
 
 
 @pytest.fixture

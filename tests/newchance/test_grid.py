@@ -1,4 +1,4 @@
-"""psm.newchance.grid: the specification grid and its forest figure."""
+"""psm.newchance.analysis.grid: the specification grid and its forest figure."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from analysis_builders import make_file
 
-from psm.newchance import analysis, grid
+from psm.newchance.analysis import specification as analysis
+from psm.newchance.analysis import grid
 
 
 @pytest.fixture(scope="module")

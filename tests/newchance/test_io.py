@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from psm.newchance.io import parse_dates, parse_integers
+from psm.newchance.inputs.io import parse_dates, parse_integers
 
 
 @pytest.mark.parametrize(("text", "iso"), [

@@ -8,9 +8,9 @@ import pandas as pd
 import yaml
 
 from newchance_builders import offence, referral, write_dataset
-from psm.newchance.dataset import load_dataset
-from psm.newchance.mapping import apply_mapping, load_mapping, normalise_codes, parse_mapping
-from psm.newchance.schema import REFERRALS
+from psm.newchance.inputs.dataset import load_dataset
+from psm.newchance.inputs.mapping import apply_mapping, load_mapping, normalise_codes, parse_mapping
+from psm.newchance.inputs.schema import REFERRALS
 
 
 def test_codes_are_case_and_space_insensitive() -> None:

@@ -1,4 +1,4 @@
-"""psm.newchance.notebook_runner without a kernel: injection, stripping, cleanliness checks.
+"""psm.newchance.report.runner without a kernel: injection, stripping, cleanliness checks.
 
 Execution itself is tested end to end in test_report.py.
 """
@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from psm.newchance.notebook_runner import (
+from psm.newchance.report.runner import (
     INJECTED_TAG,
     NotebookExecutionError,
     inject_parameters,

@@ -13,11 +13,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from psm.newchance import analysis, published, tables
-from psm.newchance import descriptives as d
-from psm.newchance import reoffending as r
-from psm.newchance.report import build_report, find_notebooks
-from psm.newchance.report_writer import read_manifest
+from psm.newchance.analysis import specification as analysis
+from psm.newchance.published import numbers as published
+from psm.newchance.analysis import tables
+from psm.newchance.analysis import descriptives as d
+from psm.newchance.analysis import reoffending as r
+from psm.newchance.report.build import build_report, find_notebooks
+from psm.newchance.report.writer import read_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 SYNTHETIC = ROOT / "data" / "synthetic"

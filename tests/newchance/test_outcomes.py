@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from psm.newchance.outcomes import (
+from psm.newchance.preparation.outcomes import (
     WINDOWS,
     eligible,
     equalise_total,

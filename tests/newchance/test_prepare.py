@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newchance_builders import OFFENCE, REFERRAL, offence, referral, write_dataset
-from psm.newchance.dataset import Dataset, load_dataset, typed_frame
-from psm.newchance.outcomes import WINDOWS
-from psm.newchance.prepare import COLUMNS, prepare
-from psm.newchance.rules import PreparationRules
-from psm.newchance.schema import POLICE, REFERRALS
+from psm.newchance.inputs.dataset import Dataset, load_dataset, typed_frame
+from psm.newchance.preparation.outcomes import WINDOWS
+from psm.newchance.preparation.prepare import COLUMNS, prepare
+from psm.newchance.inputs.config import PreparationRules
+from psm.newchance.inputs.schema import POLICE, REFERRALS
 
 
 @pytest.fixture

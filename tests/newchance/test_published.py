@@ -1,4 +1,4 @@
-"""psm.newchance.published: structure and values of the published tables, read from package data."""
+"""psm.newchance.published.numbers: structure and values of the published tables, read from package data."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from psm.newchance import published
+from psm.newchance.published import numbers as published
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "published_tables.yaml"
 

@@ -1,4 +1,4 @@
-"""psm.newchance.reoffending: rates, before/after and section 3.4.1 tests, checked by hand and against scipy."""
+"""psm.newchance.analysis.reoffending: rates, before/after and section 3.4.1 tests, checked by hand and against scipy."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from psm.errors import ColumnNotFoundError, EmptyGroupError
-from psm.newchance import reoffending as r
+from psm.newchance.analysis import reoffending as r
 
 
 def test_average_rate_is_reoffenders_over_offenders():

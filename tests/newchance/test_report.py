@@ -1,4 +1,4 @@
-"""psm.newchance.report: the report command end to end on throwaway notebooks, and its guards.
+"""psm.newchance.report.build: the report command end to end on throwaway notebooks, and its guards.
 
 Kernel runs are few and shared through module-scoped fixtures (each kernel start costs seconds).
 """
@@ -16,10 +16,11 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from newchance_builders import offence, referral, write_dataset
 
-from psm.errors import DataValidationError
-from psm.newchance import cli, report
-from psm.newchance.report import ReportError, build_report, find_notebooks, locate
-from psm.newchance.report_index import DatasetInfo, RunInfo, write_index
+from psm.newchance.inputs.problems import DataValidationError
+from psm.newchance import cli
+from psm.newchance.report import build as report
+from psm.newchance.report.build import ReportError, build_report, find_notebooks, locate
+from psm.newchance.report.index import DatasetInfo, RunInfo, write_index
 
 PARAMETER_NAMES = ("data_dir", "mapping", "extract_date", "seed", "min_count", "out_dir", "synthetic", "notebook_name")
 
@@ -34,7 +35,7 @@ notebook_name = "default\""""
 
 OK_NOTEBOOK_CODE = """import matplotlib.pyplot as plt
 import pandas as pd
-from psm.newchance.report import ReportWriter
+from psm.newchance.report.writer import ReportWriter
 
 report = ReportWriter(out_dir, synthetic=synthetic, min_count=min_count, section=notebook_name)
 names = ["data_dir", "mapping", "extract_date", "seed", "min_count", "out_dir", "synthetic", "notebook_name"]
@@ -292,7 +293,7 @@ def test_bad_arguments_are_report_errors(tmp_path):
 
 def test_command_prints_report_errors_without_traceback(tmp_path):
     out = io.StringIO()
-    code = report.run_report_command(
+    code = cli.run_report(
         tmp_path / "nope", out_dir=tmp_path / "r", mapping=None, extract_date=None, seed=1, min_count=10, out=out
     )
     assert code == 1
@@ -370,9 +371,9 @@ def test_strip_command_cleans_the_given_notebooks(tmp_path, capsys):
     nb.cells[3].outputs = [new_output("stream", name="stdout", text="hi\n")]
     nb.cells[3].execution_count = 1
     nbformat.write(nb, path)
-    assert report.main(["--strip", str(path)]) == 0
+    assert cli.main(["strip", str(path)]) == 0
     assert f"stripped {path}" in capsys.readouterr().out
     cell = nbformat.read(path, as_version=4).cells[3]
     assert (cell.outputs, cell.execution_count) == ([], None)
-    assert report.main(["--strip", str(path)]) == 0
+    assert cli.main(["strip", str(path)]) == 0
     assert f"clean    {path}" in capsys.readouterr().out

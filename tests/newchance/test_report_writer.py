@@ -1,4 +1,4 @@
-"""psm.newchance.report_writer.ReportWriter without a kernel."""
+"""psm.newchance.report.writer.ReportWriter without a kernel."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from psm.newchance import published  # noqa: E402
-from psm.newchance.disclosure import DisclosureError  # noqa: E402
-from psm.newchance.report_writer import MANIFEST_PARTS, ReportWriter, finalise_manifest, read_manifest  # noqa: E402
+from psm.newchance.published import numbers as published  # noqa: E402
+from psm.newchance.report.disclosure import DisclosureError  # noqa: E402
+from psm.newchance.report.writer import MANIFEST_PARTS, ReportWriter, finalise_manifest, read_manifest  # noqa: E402
 
 
 def _counts() -> pd.DataFrame:

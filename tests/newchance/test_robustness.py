@@ -1,4 +1,4 @@
-"""psm.newchance.robustness: hidden bias and fuller outcomes of one analysis."""
+"""psm.newchance.analysis.robustness: hidden bias and fuller outcomes of one analysis."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import pytest
 from analysis_builders import make_file
 from scipy import stats
 
-from psm.newchance import analysis, robustness
+from psm.newchance.analysis import specification as analysis
+from psm.newchance.analysis import robustness
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +81,7 @@ def test_simulated_truth_sits_beside_the_estimates_of_the_committed_synthetic_da
     from pathlib import Path
 
     from psm.newchance import synthetic
-    from psm.newchance.dataset import load_dataset
+    from psm.newchance.inputs.dataset import load_dataset
 
     folder = Path(__file__).resolve().parents[2] / "data" / "synthetic"
     files = analysis.load_files(folder)

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psm.newchance.rules import (
-    PreparationRules,
+from psm.newchance.inputs.config import PreparationRules, rules_from_config
+from psm.newchance.preparation.rules import (
     also_referred,
     classify_crime_type,
     comparison_start_offences,
@@ -21,7 +21,6 @@ from psm.newchance.rules import (
     reoffence_before_index,
     reoffending_unknown,
     repeat_referral,
-    rules_from_config,
     under_age,
 )
 

@@ -1,4 +1,4 @@
-"""docs/data.md and psm.newchance.schema describe the same raw files."""
+"""docs/data.md and psm.newchance.inputs.schema describe the same raw files."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from psm.newchance.schema import POLICE, REFERRALS, ColumnSpec, FileSchema
+from psm.newchance.inputs.schema import POLICE, REFERRALS, ColumnSpec, FileSchema
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "data.md"
 TYPES = {"string": "string", "date": "date", "integer": "integer", "integer ≥ 0": "integer", "code": "code",

@@ -14,10 +14,13 @@ from hypothesis import strategies as st
 from sklearn.neighbors import NearestNeighbors
 
 from psm.newchance import synthetic
+from psm.newchance.synthetic import design, outcomes, people
+from psm.newchance.synthetic.texts import BOTH_CATEGORY
+from psm.newchance import cli
 from psm.newchance.cli import main
-from psm.newchance.dataset import load_dataset
-from psm.newchance.prepare import prepare
-from psm.newchance.rules import classify_crime_type
+from psm.newchance.inputs.dataset import load_dataset
+from psm.newchance.preparation.prepare import prepare
+from psm.newchance.preparation.rules import classify_crime_type
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "data" / "synthetic"
@@ -38,7 +41,7 @@ def committed_af():
 # --- determinism and the committed files ------------------------------------------------------
 def test_cli_default_seed_regenerates_the_committed_files_byte_for_byte(tmp_path):
     out = io.StringIO()
-    assert synthetic.run_synthesize_command(tmp_path, seed=None, out=out) == 0
+    assert cli.run_synthesize(tmp_path, seed=None, out=out) == 0
     for name in FILES:
         assert (tmp_path / name).read_bytes() == (COMMITTED / name).read_bytes(), name
     assert "SYNTHETIC" in out.getvalue()
@@ -87,7 +90,7 @@ def test_codes_use_the_missing_data_patterns_of_an_extract():
 
 def test_every_offence_text_is_classified_as_intended():
     for category, texts in synthetic.OFFENCE_TEXTS.items():
-        expected = synthetic.BOTH_CATEGORY if category == "both" else category
+        expected = BOTH_CATEGORY if category == "both" else category
         got = classify_crime_type(pd.Series(texts))
         assert set(got) == {expected.capitalize()}, (category, list(zip(texts, got)))
 
@@ -119,11 +122,11 @@ def test_published_counts_and_table_1_means_hold_for_other_seeds(tmp_path, seed)
 def test_probability_formula_by_hand():
     model = synthetic.OUTCOME_MODEL
     # t = scale, before the waning day: G = 1 - exp(-1); P = 1 - exp(-exp(eta0 + tau) * G)
-    t = min(model.scale, synthetic.WANING_DAY)
+    t = min(model.scale, design.WANING_DAY)
     g = 1 - np.exp(-((t / model.scale) ** model.shape))
     assert synthetic.reoffence_probability(0.3, -0.5, 9.0, t, model) == pytest.approx(1 - np.exp(-np.exp(-0.2) * g))
     # past the waning day the late log hazard ratio applies to G(t) - G(c)
-    c, t = synthetic.WANING_DAY, 400.0
+    c, t = design.WANING_DAY, 400.0
     gc, gt = (1 - np.exp(-((x / model.scale) ** model.shape)) for x in (c, t))
     h = np.exp(0.3) * (np.exp(-0.5) * gc + np.exp(-0.1) * (gt - gc))
     assert synthetic.reoffence_probability(0.3, -0.5, -0.1, t, model) == pytest.approx(1 - np.exp(-h))
@@ -134,8 +137,8 @@ def test_probability_formula_by_hand():
 def test_inversion_returns_the_day_whose_probability_was_drawn(eta, tau, late, t):
     model = synthetic.OUTCOME_MODEL
     u = synthetic.reoffence_probability(eta, tau, late, t, model)
-    day = synthetic._first_reoffence_days(np.array([u * (1 - 1e-12)]), eta, tau, late, model)[0]
-    guarded = any(limit - g <= np.ceil(t) <= limit + g for limit, g in synthetic.WINDOW_GUARD.items())
+    day = outcomes._first_reoffence_days(np.array([u * (1 - 1e-12)]), eta, tau, late, model)[0]
+    guarded = any(limit - g <= np.ceil(t) <= limit + g for limit, g in design.WINDOW_GUARD.items())
     if not guarded:
         assert day == max(np.ceil(t - 1e-6), 1)
 
@@ -209,14 +212,14 @@ def test_allocate_gives_exact_counts(counts, seed, with_score):
     labels = {f"c{i}": k for i, k in enumerate(counts)}
     rng = np.random.default_rng(seed)
     score = rng.standard_normal(sum(counts)) if with_score else None
-    out = synthetic._allocate(rng, labels, score)
+    out = people._allocate(rng, labels, score)
     assert {k: int((out == k).sum()) for k in labels} == labels
 
 
 def test_allocate_gives_the_first_label_to_high_scores():
     rng = np.random.default_rng(0)
     score = np.r_[np.full(50, 10.0), np.full(50, -10.0)]  # Gumbel noise cannot overturn a gap of 20
-    out = synthetic._allocate(rng, {"a": 50, "b": 50}, score)
+    out = people._allocate(rng, {"a": 50, "b": 50}, score)
     assert (out[:50] == "a").all() and (out[50:] == "b").all()
 
 
@@ -225,10 +228,10 @@ def test_allocate_gives_the_first_label_to_high_scores():
 def test_adjust_sum_hits_the_target_within_bounds(values, mean, seed):
     values = np.array(values)
     target = int(round(mean * values.size))
-    out = synthetic._adjust_sum(np.random.default_rng(seed), values, target, 1, 78)
+    out = people.adjust_sum(np.random.default_rng(seed), values, target, 1, 78)
     assert out.sum() == target and out.min() >= 1 and out.max() <= 78
 
 
 def test_adjust_sum_reports_an_impossible_target():
     with pytest.raises(ValueError, match="cannot reach"):
-        synthetic._adjust_sum(np.random.default_rng(0), np.array([1.0, 2.0]), 200, 1, 78)
+        people.adjust_sum(np.random.default_rng(0), np.array([1.0, 2.0]), 200, 1, 78)

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from newchance_builders import OFFENCE, REFERRAL, offence, referral, write_csv, write_dataset
-from psm.errors import DataValidationError, PSMError
-from psm.newchance.dataset import load_dataset
+from psm.errors import PSMError
+from psm.newchance.inputs.problems import DataValidationError
+from psm.newchance.inputs.dataset import load_dataset
 
 
 def _valid(folder: Path) -> Path:
@@ -180,7 +181,7 @@ def test_utf8_byte_order_mark_and_uk_dates_are_accepted(tmp_path: Path) -> None:
 def test_raw_files_are_not_modified(tmp_path: Path) -> None:
     folder = _valid(tmp_path / "data")
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
-    from psm.newchance.prepare import prepare
+    from psm.newchance.preparation.prepare import prepare
 
     prepare(load_dataset(folder), equal_follow_up=True)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

@@ -1,8 +1,8 @@
-"""Command line: ``python -m psm.newchance {validate,synthesize,report} ...``.
+"""Command line: ``python -m psm.newchance {validate,synthesize,report,strip} ...``.
 
-Each verb is a thin driver over a library function; it prints a readable
-report and returns an exit code (0 = success). Errors in supplied data are
-reported without a traceback.
+Every command's handler is here, each a thin driver over a library function: it prints a readable
+report and returns an exit code (0 = success). Errors in supplied data are reported without a
+traceback.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 
 def _date(text: str) -> dt.date:
@@ -44,23 +45,101 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--seed", type=int, default=20200710, metavar="N", help="seed for every random choice (default: 20200710)")
     report.add_argument("--min-count", type=int, default=10, metavar="N", help="suppress descriptive counts below N for supplied data (default: 10)")
     report.add_argument("--jobs", type=int, default=2, metavar="N", help="notebooks run at the same time (default: 2)")
+
+    strip = verbs.add_parser("strip", help="remove outputs and execution counts from notebooks before committing")
+    strip.add_argument("notebooks", nargs="*", type=Path, metavar="NOTEBOOK", help="notebook files (default: the packaged notebooks)")
     return parser
+
+
+def run_validate(data_dir: Path, *, mapping: Path | None, extract_date: dt.date | None, out: TextIO) -> int:
+    """``validate``: 0 and the flow table if the folder is valid, else 1 and the list of problems."""
+    from psm.newchance.inputs.dataset import load_dataset
+    from psm.newchance.inputs.problems import DataValidationError, warnings
+    from psm.newchance.preparation.prepare import prepare
+
+    try:
+        dataset = load_dataset(data_dir, mapping=mapping, extract_date=extract_date)
+    except DataValidationError as exc:
+        print(exc, file=out)
+        print("\nThe data are NOT valid; nothing was analysed.", file=out)
+        return 1
+    analysis = prepare(dataset)
+    print(f"{dataset.description} — extract date {dataset.extract_date.isoformat()}", file=out)
+    for problem in warnings(dataset.problems):
+        print(f"warning: {problem}", file=out)
+    print("\nFlow of records (records in, removed by each rule, analysed):", file=out)
+    print(analysis.flow_text(), file=out)
+    print("\nThe data are valid.", file=out)
+    return 0
+
+
+def run_synthesize(out_dir: Path, *, seed: int | None, out: TextIO) -> int:
+    """``synthesize``: write the data set and print what was written."""
+    from psm.newchance.synthetic import EXTRACT_DATE, write_synthetic
+
+    data = write_synthetic(out_dir, seed)
+    out.write(
+        f"Wrote SYNTHETIC New Chance data (seed {data.seed}) to {out_dir}:\n"
+        f"  referrals.csv          {len(data.referrals):5d} referrals\n"
+        f"  police_offences.csv    {len(data.police):5d} offences of "
+        f"{data.police['person_id'].nunique()} persons\n"
+        f"  dataset.yaml           extract date {EXTRACT_DATE.isoformat()}, synthetic: true\n"
+    )
+    return 0
+
+
+def run_report(
+    data_dir: Path,
+    *,
+    out_dir: Path,
+    mapping: Path | None,
+    extract_date: dt.date | None,
+    seed: int,
+    min_count: int,
+    out: TextIO,
+    jobs: int = 2,
+) -> int:
+    """``report``: progress to ``out``; 0 on success, 1 on a data, report or notebook error (printed
+    without a traceback)."""
+    from psm.errors import PSMError
+    from psm.newchance.report.build import build_report
+    from psm.newchance.report.runner import NotebookExecutionError
+
+    def say(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    try:
+        build_report(
+            data_dir, out_dir, mapping=mapping, extract_date=extract_date, seed=seed,
+            min_count=min_count, progress=say, jobs=jobs,
+        )  # fmt: skip
+    except PSMError as error:  # DataValidationError, ReportError, NotebookExecutionError, DisclosureError
+        say(f"error: {error}")
+        if isinstance(error, NotebookExecutionError):
+            say(f"The executed part is in {Path(out_dir) / 'notebooks' / Path(error.notebook).stem}.html")
+        return 1
+    return 0
+
+
+def run_strip(notebooks: Sequence[Path], *, out: TextIO) -> int:
+    """``strip``: remove outputs and execution counts (default: every packaged notebook)."""
+    from psm.newchance.report.build import default_notebook_dir
+    from psm.newchance.report.runner import strip_file
+
+    paths = list(notebooks) or sorted(default_notebook_dir().glob("*.ipynb"))
+    for path in paths:
+        print(f"{'stripped' if strip_file(path) else 'clean   '} {path}", file=out)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.verb == "validate":
-        from psm.newchance.validation import run_validate_command
-
-        return run_validate_command(args.data_dir, mapping=args.mapping, extract_date=args.extract_date, out=sys.stdout)
+        return run_validate(args.data_dir, mapping=args.mapping, extract_date=args.extract_date, out=sys.stdout)
     if args.verb == "synthesize":
-        from psm.newchance.synthetic import run_synthesize_command
-
-        return run_synthesize_command(args.out, seed=args.seed, out=sys.stdout)
+        return run_synthesize(args.out, seed=args.seed, out=sys.stdout)
     if args.verb == "report":
-        from psm.newchance.report import run_report_command
-
-        return run_report_command(
+        return run_report(
             args.data_dir,
             out_dir=args.out,
             mapping=args.mapping,
@@ -70,4 +149,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             jobs=args.jobs,
             out=sys.stdout,
         )
+    if args.verb == "strip":
+        return run_strip(args.notebooks, out=sys.stdout)
     raise AssertionError(args.verb)  # argparse rejects unknown verbs

@@ -1,0 +1,248 @@
+"""The propensity-score analyses of the evaluation: the main one and the sub-groups.
+
+Published specification (Part B §3.4 and §1.4; inferred details marked):
+
+- probit propensity model (psmatch2's default; the report does not name the link) of treatment on the
+  seven covariates of Table 1, offence type entered as the number 1/2/3;
+- one-to-one nearest-neighbour matching on the probability with replacement, no caliper, ties broken
+  by data order (psmatch2 defaults);
+- ``common`` support — inferred: the matched treated means differ from the unmatched ones in Table 1,
+  which 1:1 matching with replacement cannot produce unless treated were dropped
+  (``../shared/reference/methodology.md`` §1.3, ``inconsistencies.md`` §6);
+- listwise deletion of people with a missing covariate (psmatch2's ``marksample``);
+- one run per follow-up window on the people eligible for it (:mod:`psm.newchance.preparation.outcomes`);
+- sub-groups with the reduced covariate sets of footnote 8 (:func:`psm.newchance.published.numbers.subgroup_covariates`).
+
+Each departure a reviewer may want — logit, offence type as categories, k neighbours, a caliper,
+matching without replacement, equal follow-up, missing-data indicators — is a field of
+:class:`Specification`, so the published run is ``Specification()`` and every alternative is named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from psm.balance import BalanceTable, balance
+from psm.effects import Effect, effect
+from psm.matching import Matching, match
+from psm.newchance.published import numbers as published
+from psm.newchance.inputs.dataset import load_dataset
+from psm.newchance.preparation.outcomes import WINDOWS
+from psm.newchance.preparation.rules import offence_type_categories
+from psm.newchance.preparation.prepare import COVARIATES, AnalysisFile, prepare
+from psm.propensity import PropensityModel, fit_propensity
+
+COVARIATE_LABELS: dict[str, str] = {column: label for label, column in published.COVARIATE_COLUMNS.items()}
+"""Row labels of Table 1 and A1–A5, in the published order."""
+
+SUBGROUP_WINDOWS: tuple[str, ...] = ("total", "6m", "12m")
+"""Windows of the sub-group table."""
+
+
+@dataclass(frozen=True)
+class Specification:
+    """How one propensity-score analysis is run. ``Specification()`` is the published one.
+
+    link : "probit" (psmatch2 default, published) or "logit".
+    offence_type : "numeric" (1 Other, 2 Violent, 3 Property entered as a number, as published) or
+        "categories" (dummies, reference Other).
+    k : number of nearest neighbours (published 1).
+    caliper_sd : ``None`` (published) or a caliper in standard deviations of the logit of the score;
+        matching is then on the logit score (psmatch2 ``odds``) with caliper ``caliper_sd * SD`` —
+        Austin (2011), Pharmaceutical Statistics 10(2):150-161, recommends 0.2.
+    replace : matching with replacement (published) or without (greedy, ascending score).
+    follow_up : "published" (each group's own follow-up) or "equal" (the comparison group's
+        "total" outcome truncated to the treated group's follow-up, :func:`psm.newchance.preparation.prepare.prepare`).
+    missing : "complete_cases" (listwise deletion, published) or "indicators" (missing covariate set
+        to 0 plus a 0/1 missing-indicator covariate).
+    common_support : psmatch2 ``common`` (inferred for the published run).
+    """
+
+    link: Literal["probit", "logit"] = "probit"
+    offence_type: Literal["numeric", "categories"] = "numeric"
+    k: int = 1
+    caliper_sd: float | None = None
+    replace: bool = True
+    follow_up: Literal["published", "equal"] = "published"
+    missing: Literal["complete_cases", "indicators"] = "complete_cases"
+    common_support: bool = True
+
+    def changes(self) -> str:
+        """What differs from the published specification, e.g. ``"logit; k=2"`` (``"published"`` if nothing)."""
+        base = Specification()
+        parts = []
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if value != getattr(base, name):
+                parts.append(f"{name}={value}")
+        return "; ".join(parts) or "published"
+
+
+PUBLISHED = Specification()
+
+
+@dataclass(frozen=True)
+class Subgroup:
+    """A sub-group of footnote 8: people with ``column == value``, matched on ``covariates``."""
+
+    key: str
+    label: str
+    column: str
+    value: float
+    covariates: tuple[str, ...]
+
+    def select(self, data: pd.DataFrame) -> pd.Series:
+        return data[self.column] == self.value
+
+
+def subgroups() -> dict[str, Subgroup]:
+    """The four sub-groups of §1.4.2, with the covariate sets of footnote 8 (from the published numbers)."""
+    sets = published.subgroup_covariates()
+    return {
+        key: Subgroup(key, label, column, value, sets[key])
+        for key, (label, column, value) in published.SUBGROUPS.items()
+    }
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """One propensity-score analysis: a window (and sub-group) under one specification.
+
+    ``sample`` is the estimation sample (after listwise deletion); ``n_window`` the people eligible
+    for the window (and in the sub-group) before deletion, the N printed in the published captions.
+    """
+
+    window: str
+    outcome: str
+    subgroup: str
+    spec: Specification
+    covariates: tuple[str, ...]
+    n_window: int
+    n_dropped: int
+    sample: pd.DataFrame = field(repr=False)
+    propensity: PropensityModel = field(repr=False)
+    matching: Matching = field(repr=False)
+    effect: Effect = field(repr=False)
+    balance: BalanceTable | None = field(repr=False)
+
+    @property
+    def n_treated_off_support(self) -> int:
+        return int((self.matching.treated & ~self.matching.on_support).sum())
+
+
+def load_files(data_dir, mapping=None, extract_date=None) -> dict[str, AnalysisFile]:
+    """Load and prepare a data folder twice: ``{"published": as published, "equal": equal follow-up}``.
+
+    The one validation pass of :func:`psm.newchance.inputs.dataset.load_dataset` is shared by both.
+    """
+    dataset = load_dataset(data_dir, mapping=mapping, extract_date=extract_date)
+    return {"published": prepare(dataset), "equal": prepare(dataset, equal_follow_up=True)}
+
+
+def _design(data: pd.DataFrame, covariates: Sequence[str], spec: Specification) -> tuple[pd.DataFrame, list[str]]:
+    """The columns the score model uses under ``spec`` (missing indicators, offence categories)."""
+    frame = data.copy()
+    columns = list(covariates)
+    if spec.missing == "indicators":
+        for name in covariates:
+            gaps = frame[name].isna()
+            if gaps.any():
+                frame[name] = frame[name].fillna(0.0)
+                frame[f"{name}_missing"] = gaps.astype(float)
+                columns.append(f"{name}_missing")
+    if spec.offence_type == "categories" and "offence_type" in columns:
+        frame["offence_type"] = offence_type_categories(frame["offence_type"])
+    return frame, columns
+
+
+def run_analysis(
+    files: AnalysisFile | Mapping[str, AnalysisFile],
+    window: str,
+    *,
+    spec: Specification = PUBLISHED,
+    subgroup: Subgroup | None = None,
+    outcome_window: str | None = None,
+    with_balance: bool = True,
+) -> AnalysisResult:
+    """Run one propensity-score analysis as the evaluation did (psmatch2, then pstest).
+
+    files : the analysis file, or ``{"published": af, "equal": af_equal}`` when ``spec.follow_up``
+        may be "equal" (the equal-follow-up file comes from ``prepare(..., equal_follow_up=True)``).
+    window : the follow-up window whose eligible people form the sample.
+    outcome_window : the outcome to analyse (default: the same window). The published sub-group rows
+        for 6 and 12 months appear to use the window's sample with the *total* outcome
+        (``inconsistencies.md`` §3); ``outcome_window="total"`` reproduces that construction.
+    with_balance : compute the pstest balance table (``balance`` is None otherwise; the specification
+        grid skips it for speed).
+    """
+    if window not in WINDOWS:
+        raise ValueError(f"window must be one of {WINDOWS}, got {window!r}")
+    af = _pick_file(files, spec)
+    data = af.window(window)
+    covariates = subgroup.covariates if subgroup else tuple(COVARIATES)
+    if subgroup is not None:
+        data = data[subgroup.select(data)]
+    outcome = f"reoffended_{outcome_window or window}"
+    frame, columns = _design(data, covariates, spec)
+    needed = ["treated", *columns, outcome]
+    complete = frame[needed].notna().all(axis=1)
+    sample = frame[complete]
+    categorical = ["offence_type"] if spec.offence_type == "categories" and "offence_type" in columns else []
+    propensity = fit_propensity(sample, "treated", columns, link=spec.link, categorical=categorical)
+    score, caliper = propensity.score, None
+    if spec.caliper_sd is not None:
+        score = np.log(score / (1 - score)).rename("logit_score")
+        caliper = spec.caliper_sd * float(score.std(ddof=1))
+    matching = match(sample, "treated", score, k=spec.k, replace=spec.replace, caliper=caliper,
+                     common_support=spec.common_support)
+    result_effect = effect(sample, outcome, matching)
+    table = None
+    if with_balance:
+        labels = {c: COVARIATE_LABELS.get(c, c) for c in columns}
+        balance_frame = sample.assign(offence_type=data.loc[sample.index, "offence_type"]) if categorical else sample
+        table = balance(balance_frame, list(covariates), matching, labels=labels, categorical="numeric")
+    return AnalysisResult(
+        window=window, outcome=outcome, subgroup=subgroup.key if subgroup else "all", spec=spec,
+        covariates=tuple(columns), n_window=len(data), n_dropped=int((~complete).sum()), sample=sample,
+        propensity=propensity, matching=matching, effect=result_effect, balance=table,
+    )
+
+
+def _pick_file(files: AnalysisFile | Mapping[str, AnalysisFile], spec: Specification) -> AnalysisFile:
+    if isinstance(files, AnalysisFile):
+        if spec.follow_up != "published":
+            raise ValueError("spec.follow_up='equal' needs files={'published': af, 'equal': af_equal}")
+        return files
+    try:
+        return files[spec.follow_up]
+    except KeyError:
+        raise ValueError(f"no analysis file for follow_up={spec.follow_up!r}; have {sorted(files)}") from None
+
+
+def main_analyses(files: AnalysisFile | Mapping[str, AnalysisFile], spec: Specification = PUBLISHED) -> dict[str, AnalysisResult]:
+    """Table 2 and Tables 1, A1–A5: one analysis per window, keyed by window."""
+    return {w: run_analysis(files, w, spec=spec) for w in WINDOWS}
+
+
+def subgroup_analyses(
+    files: AnalysisFile | Mapping[str, AnalysisFile],
+    spec: Specification = PUBLISHED,
+    *,
+    outcome: Literal["window", "total"] = "window",
+) -> dict[tuple[str, str], AnalysisResult]:
+    """The sub-group table: each sub-group x (total, 6m, 12m), keyed by ``(subgroup, window)``.
+
+    ``outcome="window"`` analyses each window's own outcome (correct); ``"total"`` the total outcome
+    on each window's sample, the construction the published rows appear to use.
+    """
+    runs = {}
+    for key, group in subgroups().items():
+        for w in SUBGROUP_WINDOWS:
+            runs[(key, w)] = run_analysis(files, w, spec=spec, subgroup=group,
+                                          outcome_window="total" if outcome == "total" else None)
+    return runs

@@ -1,0 +1,169 @@
+"""Loading a data folder: ``dataset.yaml``, the two files, the mapping, validation, types.
+
+``load_dataset`` is the one entry point to supplied (and synthetic) data. It
+reads everything, collects every problem from every file in one pass, and
+raises a single :class:`~psm.errors.DataValidationError` if any is an error.
+Raw files are only read, never written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from psm.newchance.inputs.io import parse_dates, parse_integers, read_raw_csv
+from psm.newchance.inputs.mapping import Mapping, load_mapping, rename_columns, translate_codes
+from psm.newchance.inputs.problems import DataValidationError, Problem, errors
+from psm.newchance.inputs.config import PreparationRules, rules_from_config
+from psm.newchance.inputs.schema import SCHEMAS, FileSchema
+from psm.newchance.inputs.validation import validate_frame
+
+CONFIG_FILE = "dataset.yaml"
+DEFAULT_FILES = {"referrals": "referrals.csv", "police": "police_offences.csv"}
+CONFIG_KEYS = ("description", "synthetic", "synthetic_seed", "extract_date", "referrals", "police", "mapping", "rules")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Validated raw data, typed, with their configuration.
+
+    ``referrals`` / ``police``: one row per raw row, index = file line number,
+    schema column names; dates ``datetime64``, whole numbers ``float``, codes
+    as strings with empty cells replaced by the column's ``empty`` code.
+    ``problems`` holds the warnings found (errors would have raised).
+    ``synthetic_seed``: for data written by :mod:`psm.newchance.synthetic.simulation`, the seed that
+    regenerates them (and their simulated truth); None otherwise.
+    """
+
+    referrals: pd.DataFrame
+    police: pd.DataFrame
+    extract_date: dt.date
+    description: str
+    synthetic: bool
+    rules: PreparationRules
+    files: dict[str, str]
+    problems: tuple[Problem, ...]
+    data_dir: Path
+    synthetic_seed: int | None = None
+
+
+def load_dataset(
+    data_dir: Path | str, mapping: Path | str | None = None, extract_date: dt.date | None = None
+) -> Dataset:
+    """Read, map, validate and type a data folder; raise ``DataValidationError`` listing every error.
+
+    ``mapping`` and ``extract_date`` override ``dataset.yaml``. The extract date
+    is required (from one or the other) and never inferred from the data.
+    """
+    data_dir = Path(data_dir)
+    config, problems = read_config(data_dir)
+    extract = extract_date or _config_date(config, problems)
+    if extract is None and not any(p.column == "extract_date" for p in problems):  # not already reported as bad
+        problems.append(Problem(CONFIG_FILE, "extract_date", "extract_date",
+                                "the extract (data cut-off) date is not given; it is never inferred from the data",
+                                allowed="extract_date: YYYY-MM-DD in dataset.yaml, or --extract-date YYYY-MM-DD"))
+    mapping_path = Path(mapping) if mapping is not None else _config_path(data_dir, config.get("mapping"))
+    file_mapping, found = load_mapping(mapping_path)
+    problems += found
+    rules, found = rules_from_config(config.get("rules"))
+    problems += found
+    frames, files = {}, {}
+    for role, schema in SCHEMAS.items():
+        name = str(config.get(role) or DEFAULT_FILES[role])
+        files[role] = name
+        frame, found = _load_file(data_dir / name, name, schema, file_mapping, extract)
+        problems += found
+        frames[role] = frame
+    if errors(problems):
+        raise DataValidationError(errors(problems))
+    return Dataset(
+        referrals=frames["referrals"],
+        police=frames["police"],
+        extract_date=extract,
+        description=str(config.get("description") or data_dir.name),
+        synthetic=bool(config.get("synthetic", False)),
+        rules=rules,
+        files=files,
+        problems=tuple(problems),
+        data_dir=data_dir,
+        synthetic_seed=_config_seed(config, problems),
+    )
+
+
+def _config_seed(config: dict, problems: list[Problem]) -> int | None:
+    seed = config.get("synthetic_seed")
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        problems.append(Problem(CONFIG_FILE, "synthetic_seed", "synthetic_seed", f"not a whole number: {seed!r}",
+                                allowed="synthetic_seed: a whole number (the generator's seed)", severity="warning"))
+        return None
+    return seed
+
+
+def read_config(data_dir: Path) -> tuple[dict, list[Problem]]:
+    """``dataset.yaml`` as a dict, and its problems (missing file, bad YAML, unknown keys)."""
+    path = data_dir / CONFIG_FILE
+    if not data_dir.is_dir():
+        return {}, [Problem(str(data_dir), None, "no_folder", "data folder not found")]
+    if not path.is_file():
+        return {}, [Problem(CONFIG_FILE, None, "file_missing", f"not found in {data_dir}",
+                            allowed="a dataset.yaml naming the files and the extract date (docs/data.md)")]
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        return {}, [Problem(CONFIG_FILE, None, "yaml", f"not a readable YAML file: {exc}")]
+    if not isinstance(config, dict):
+        return {}, [Problem(CONFIG_FILE, None, "yaml", "must be a mapping of settings")]
+    problems = [Problem(CONFIG_FILE, str(key), "unknown_key", f"unknown setting {key!r}", allowed=", ".join(CONFIG_KEYS))
+                for key in config if key not in CONFIG_KEYS]
+    return config, problems
+
+
+def _config_date(config: dict, problems: list[Problem]) -> dt.date | None:
+    value = config.get("extract_date")
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        problems.append(Problem(CONFIG_FILE, "extract_date", "date", f"not an ISO date: {value!r}",
+                                allowed="YYYY-MM-DD"))
+        return None
+
+
+def _config_path(data_dir: Path, value: object) -> Path | None:
+    return None if value is None else data_dir / str(value)
+
+
+def _load_file(path: Path, label: str, schema: FileSchema, mapping: Mapping,
+               extract_date: dt.date | None) -> tuple[pd.DataFrame | None, list[Problem]]:
+    frame, problems = read_raw_csv(path, label)
+    if frame is None or frame.empty:
+        return None, problems
+    renamed = rename_columns(frame, schema, mapping)
+    mapped = translate_codes(renamed, schema, mapping)
+    problems += validate_frame(mapped, schema, label, extract_date, supplied=renamed)
+    if errors(problems):
+        return None, problems
+    return typed_frame(mapped, schema), problems
+
+
+def typed_frame(frame: pd.DataFrame, schema: FileSchema) -> pd.DataFrame:
+    """Schema columns with their types; absent optional columns added as missing."""
+    out = pd.DataFrame(index=frame.index)
+    for spec in schema.columns:
+        values = frame[spec.name] if spec.name in frame.columns else pd.Series(pd.NA, index=frame.index, dtype="string")
+        if spec.type == "date":
+            out[spec.name] = parse_dates(values)
+        elif spec.type == "integer":
+            out[spec.name] = parse_integers(values)
+        elif spec.type == "code":
+            out[spec.name] = values.fillna(spec.empty).astype(object) if spec.empty else values.astype(object)
+        else:
+            out[spec.name] = values.astype(object)
+    return out

@@ -1,0 +1,258 @@
+"""ReportWriter: how notebooks save their tables and figures into the report folder.
+
+A notebook run by the report command receives ``out_dir``, ``synthetic``, ``min_count`` and
+``notebook_name`` as parameters and writes through one writer::
+
+    report = ReportWriter(out_dir, synthetic=synthetic, min_count=min_count, section=notebook_name)
+    report.table("table_1", balance, caption="Table 1 ...", published=published.balance_table(printed=True))
+    report.figure("graph_31", fig, caption="Graph 31 ...")
+
+Layout under ``out_dir``::
+
+    tables/<section>/<name>[_synthetic].csv        full precision, no formatting
+    tables/<section>/<name>[_synthetic].md         caption, banner, table, notes
+    tables/<section>/<name>[_synthetic]_vs_published.{csv,md,html}   when ``published`` is given
+    figures/<section>/<name>[_synthetic].png
+    manifest.json                                   captions and files, read by the index
+
+With synthetic data every file name ends in ``_synthetic``, captions start with "SYNTHETIC DATA" and
+figures carry the banner. With supplied data, count columns named in ``counts=`` are suppressed below
+``min_count`` (:func:`psm.newchance.report.disclosure.suppress_small_counts`) and the rule is written under the
+table. Every table passes :func:`psm.newchance.report.disclosure.check_no_identifiers` before anything is
+written. ``table`` returns the frame as written: display that, not the unsuppressed input, so the
+executed notebook (also published as HTML) shows the same numbers.
+
+``out_dir=None`` writes nothing (interactive exploration); the checks still run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Hashable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from psm.newchance.published import compare
+from psm.newchance.report.disclosure import (
+    check_no_identifiers,
+    suppress_small_counts,
+    suppression_marker,
+    suppression_note,
+)
+
+__all__ = ["MANIFEST", "MANIFEST_PARTS", "SYNTHETIC_BANNER", "ReportWriter", "finalise_manifest", "read_manifest"]
+
+MANIFEST = "manifest.json"
+MANIFEST_PARTS = ".manifest"
+"""Each writer records into ``.manifest/<section>.json`` so notebooks can run at the same time;
+:func:`finalise_manifest` merges the parts into ``manifest.json`` at the end of a report."""
+SYNTHETIC_BANNER = "SYNTHETIC DATA"
+_SYNTHETIC_NOTE = "made-up people generated to resemble the published evaluation; these are not New Chance results"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _read_entries(path: Path) -> list[dict[str, Any]]:
+    return json.loads(path.read_text("utf-8"))["entries"] if path.exists() else []
+
+
+def _write_entries(path: Path, entries: list[dict[str, Any]]) -> None:
+    path.write_text(json.dumps({"entries": entries}, indent=1, ensure_ascii=False) + "\n", "utf-8")
+
+
+def read_manifest(out_dir: Path) -> list[dict[str, Any]]:
+    """Entries written by :class:`ReportWriter` under ``out_dir`` (empty if none): the merged
+    ``manifest.json`` and any per-notebook parts not merged yet, in section order."""
+    out_dir = Path(out_dir)
+    entries = _read_entries(out_dir / MANIFEST)
+    for part in sorted((out_dir / MANIFEST_PARTS).glob("*.json")):
+        entries.extend(_read_entries(part))
+    return entries
+
+
+def finalise_manifest(out_dir: Path) -> list[dict[str, Any]]:
+    """Merge the per-notebook parts into ``manifest.json`` (sorted by section) and remove them."""
+    out_dir = Path(out_dir)
+    entries = sorted(read_manifest(out_dir), key=lambda e: e["section"])
+    _write_entries(out_dir / MANIFEST, entries)
+    parts = out_dir / MANIFEST_PARTS
+    if parts.exists():
+        for part in parts.glob("*.json"):
+            part.unlink()
+        parts.rmdir()
+    return entries
+
+
+class ReportWriter:
+    """Writes a notebook's tables and figures into the report folder (see the module docstring).
+
+    Parameters
+    ----------
+    out_dir
+        The report folder, or None to write nothing.
+    synthetic
+        True when the data are synthetic (``dataset.yaml: synthetic: true``): names and captions are
+        stamped, figures get a banner, and no count is suppressed.
+    min_count
+        Threshold of small-count suppression for supplied data (``--min-count``).
+    section
+        Sub-folder for this notebook's outputs (the notebook's name, e.g. ``01_descriptives``).
+    """
+
+    def __init__(self, out_dir: str | Path | None, *, synthetic: bool, min_count: int = 10, section: str = "main"):
+        if not _NAME.match(section):
+            raise ValueError(f"section must be a plain name (letters, digits, _ . -), got {section!r}")
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.synthetic = bool(synthetic)
+        self.min_count = min_count
+        self.section = section
+
+    # -- naming ---------------------------------------------------------------------------------
+
+    def _stem(self, name: str) -> str:
+        if not _NAME.match(name):
+            raise ValueError(f"output name must be a plain file name (letters, digits, _ . -), got {name!r}")
+        return f"{name}_synthetic" if self.synthetic else name
+
+    def _caption(self, caption: str) -> str:
+        return f"{SYNTHETIC_BANNER} — {caption}" if self.synthetic else caption
+
+    def _path(self, kind: str, filename: str) -> Path:
+        assert self.out_dir is not None
+        folder = self.out_dir / kind / self.section
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / filename
+
+    # -- tables ---------------------------------------------------------------------------------
+
+    def table(
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        *,
+        caption: str,
+        published: pd.DataFrame | None = None,
+        published_decimals: int | Mapping[Hashable, int] | None = None,
+        counts: Sequence[Hashable] = (),
+        derived: Sequence[Hashable] = (),
+        notes: Sequence[str] = (),
+        allow: Sequence[Hashable] = (),
+        digits: int = 3,
+    ) -> pd.DataFrame:
+        """Write a table as CSV and markdown (and a published-vs-reproduced view); return it as written.
+
+        ``counts``/``derived``: count columns and columns computed from them, suppressed below
+        ``min_count`` for supplied data (descriptive tables). ``published``: the published table in
+        the same layout (preferably printed text, see :func:`psm.newchance.published.compare.compare_tables`;
+        ``published_decimals`` gives the precision of numeric cells). ``notes`` are printed under the
+        table; ``allow`` lets names through the identifier guard; ``digits`` rounds floats in the
+        markdown only (the CSV keeps full precision). The CSV includes the index unless it is a
+        default RangeIndex.
+        """
+        check_no_identifiers(frame, allow=allow)
+        stem = self._stem(name)
+        suppress = bool(counts) and not self.synthetic
+        written = suppress_small_counts(frame, counts, self.min_count, derived=derived) if suppress else frame
+        notes = [*notes, suppression_note(self.min_count)] if suppress else list(notes)
+        entry: dict[str, Any] = {
+            "kind": "table",
+            "section": self.section,
+            "name": name,
+            "caption": self._caption(caption),
+            "synthetic": self.synthetic,
+            "suppressed_cells": int((written[list(counts)] == suppression_marker(self.min_count)).sum().sum()) if suppress else 0,
+            "files": {},
+        }
+        comparison = None
+        if published is not None:
+            reproduced = written.replace(suppression_marker(self.min_count), float("nan")) if suppress else written
+            comparison = compare.compare_tables(reproduced, published, table=caption, decimals=published_decimals)
+            entry["comparison"] = {k: int(v) for k, v in compare.status_counts(comparison).items()}
+        if self.out_dir is None:
+            return written
+        with_index = not isinstance(written.index, pd.RangeIndex)
+        csv = self._path("tables", f"{stem}.csv")
+        written.to_csv(csv, index=with_index)
+        markdown = self._path("tables", f"{stem}.md")
+        markdown.write_text(self._table_markdown(written, entry["caption"], notes, with_index, digits), "utf-8")
+        entry["files"] = {"csv": self._relative(csv), "markdown": self._relative(markdown)}
+        if comparison is not None:
+            entry["files"].update(self._write_comparison(stem, comparison, entry["caption"]))
+        self._record(entry)
+        return written
+
+    def _table_markdown(self, frame: pd.DataFrame, caption: str, notes: Sequence[str], index: bool, digits: int) -> str:
+        shown = frame.round(digits) if digits is not None else frame
+        lines = [f"### {caption}", ""]
+        if self.synthetic:
+            lines += [f"> **{SYNTHETIC_BANNER}** — {_SYNTHETIC_NOTE}.", ""]
+        lines += [shown.to_markdown(index=index), ""]
+        lines += [f"*{note}*" for note in notes]
+        return "\n".join(lines).rstrip() + "\n"
+
+    def _write_comparison(self, stem: str, comparison: pd.DataFrame, caption: str) -> dict[str, str]:
+        title = f"Published vs reproduced: {caption}"
+        files = {}
+        for key, suffix, text in (
+            ("comparison_csv", "csv", None),
+            ("comparison_markdown", "md", compare.to_markdown(comparison, caption=title)),
+            ("comparison_html", "html", compare.to_html(comparison, caption=title)),
+        ):
+            path = self._path("tables", f"{stem}_vs_published.{suffix}")
+            if text is None:
+                comparison.to_csv(path, index=False)
+            else:
+                path.write_text(text, "utf-8")
+            files[key] = self._relative(path)
+        return files
+
+    # -- figures --------------------------------------------------------------------------------
+
+    def figure(self, name: str, fig: Any, *, caption: str | None = None, dpi: int = 150) -> Path | None:
+        """Save a matplotlib figure as PNG (with the SYNTHETIC DATA banner for synthetic data).
+
+        ``caption`` defaults to the figure's name.
+        The banner is added for saving only and removed again, so the figure shown in the notebook
+        is unchanged (the executed notebook carries its own banner).
+        """
+        stem = self._stem(name)
+        if self.out_dir is None:
+            return None
+        path = self._path("figures", f"{stem}.png")
+        banner = None
+        if self.synthetic:
+            banner = fig.text(0.5, 1.0, SYNTHETIC_BANNER, ha="center", va="bottom", color="#b00020",
+                              fontsize=12, fontweight="bold")  # fmt: skip
+        try:
+            fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+        finally:
+            if banner is not None:
+                banner.remove()
+        self._record(
+            {
+                "kind": "figure",
+                "section": self.section,
+                "name": name,
+                "caption": self._caption(caption or name),
+                "synthetic": self.synthetic,
+                "files": {"png": self._relative(path)},
+            }
+        )
+        return path
+
+    # -- manifest -------------------------------------------------------------------------------
+
+    def _relative(self, path: Path) -> str:
+        assert self.out_dir is not None
+        return path.relative_to(self.out_dir).as_posix()
+
+    def _record(self, entry: dict[str, Any]) -> None:
+        assert self.out_dir is not None
+        key = (entry["kind"], entry["name"])
+        part = self.out_dir / MANIFEST_PARTS / f"{self.section}.json"
+        part.parent.mkdir(parents=True, exist_ok=True)
+        entries = [e for e in _read_entries(part) if (e["kind"], e["name"]) != key]
+        entries.append(entry)
+        _write_entries(part, entries)
