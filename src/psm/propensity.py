@@ -3,8 +3,10 @@
 psmatch2 v4.0.12 fits ``probit treat indepvars`` unless the ``logit`` option is given
 (psmatch2.ado l.130-133: ``if ("`logit'"=="") local logit "probit"``) and stores the
 predicted probability ``_pscore = Phi(x'b)`` (``predict, pr``). :func:`fit_propensity`
-does the same with statsmodels' discrete-choice models (Newton-Raphson MLE, no penalty --
-unlike scikit-learn's ``LogisticRegression``, which is L2-penalised by default):
+does the same by Newton-Raphson maximum likelihood, no penalty (unlike scikit-learn's
+``LogisticRegression``, which is L2-penalised by default), with the iterations, stopping rule and
+coefficients of statsmodels' ``Probit``/``Logit`` ``.fit(method="newton")`` (see
+:mod:`psm._binary_mle`); statsmodels itself is only loaded for :meth:`PropensityModel.summary`:
 
     probit:  P(T=1 | x) = Phi(x'b)            (Phi = standard normal CDF)
     logit:   P(T=1 | x) = 1 / (1 + exp(-x'b))
@@ -27,20 +29,15 @@ listing them; ``dropna=True`` drops them (listwise deletion, as psmatch2's
 from __future__ import annotations
 
 import ast
-import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 import scipy.linalg
-import statsmodels.api as sm
-from statsmodels.tools.sm_exceptions import (
-    ConvergenceWarning,
-    HessianInversionWarning,
-    PerfectSeparationWarning,
-)
 
+from psm import _binary_mle
 from psm._validation import (
     drop_missing,
     require_both_groups,
@@ -72,9 +69,11 @@ class PropensityModel:
         with ``dropna=True``). psmatch2's ``_pscore``.
     linear_predictor : pd.Series
         The index x'b (psmatch2's ``index`` option), aligned like ``score``.
-    params, bse : pd.Series
-        Coefficients and their (model-based, inverse-Hessian) standard errors, indexed
-        by ``design_columns``.
+    params : pd.Series
+        Coefficients, indexed by ``design_columns``.
+    bse : pd.Series
+        Model-based standard errors ``sqrt(diag(H(b)^-1))``, ``H`` the observed information at the
+        estimate (statsmodels' ``bse`` after ``method="newton"``); computed on first access.
     link : {"probit", "logit"}
     treatment : str
     covariates : tuple of str or str
@@ -86,13 +85,13 @@ class PropensityModel:
     n_dropped : int
         Rows dropped for missing values (``dropna=True``); ``dropped`` lists their labels.
     result : statsmodels ``BinaryResults``
-        The underlying statsmodels fit.
+        statsmodels' fit of the same model, started at ``params`` (it stops after one step that
+        moves no coefficient by more than 1e-8); built on first access, for its summary table.
     """
 
     score: pd.Series
     linear_predictor: pd.Series
     params: pd.Series
-    bse: pd.Series
     link: str
     treatment: str
     covariates: tuple[str, ...] | str
@@ -100,12 +99,29 @@ class PropensityModel:
     reference: Mapping[str, object]
     n_dropped: int
     dropped: tuple[Hashable, ...]
-    result: object = field(repr=False)
+    _design: np.ndarray = field(repr=False, compare=False)
+    _treated: np.ndarray = field(repr=False, compare=False)
+    _rows: pd.Index = field(repr=False, compare=False)
 
     @property
     def nobs(self) -> int:
         """Number of rows in the estimation sample."""
-        return int(self.result.nobs)
+        return len(self._treated)
+
+    @cached_property
+    def bse(self) -> pd.Series:
+        information = _binary_mle.observed_information(self._design, self._treated, self.link, self.params.to_numpy())
+        covariance = scipy.linalg.cho_solve(scipy.linalg.cho_factor(information), np.eye(len(information)))
+        return pd.Series(np.sqrt(np.diag(covariance)), index=self.params.index)
+
+    @cached_property
+    def result(self):
+        import statsmodels.api as sm
+
+        model_cls = sm.Probit if self.link == "probit" else sm.Logit
+        exog = pd.DataFrame(self._design, index=self._rows, columns=list(self.design_columns), copy=False)
+        endog = pd.Series(self._treated, index=self._rows, name=self.treatment)
+        return model_cls(endog, exog).fit(start_params=self.params.to_numpy(), method="newton", disp=False)
 
     def summary(self):
         """statsmodels' coefficient table with the link, reference levels and drops noted."""
@@ -174,32 +190,34 @@ def fit_propensity(
     sample, dropped = drop_missing(frame, dropna=dropna)
     treated = treatment_indicator(sample[treatment])
     require_both_groups(treated, what="in the propensity-model sample")
-    y = treated.astype(float)
     keep = ~frame.isna().any(axis=1).to_numpy()
 
     if spec.rhs is None:
-        design, ref_levels, cells = _list_design(sample, spec.variables, categorical, reference or {})
+        design = _list_design(sample, spec.variables, categorical, reference or {})
     else:
-        design, ref_levels, cells = _formula_design(sample, spec.rhs), {}, []
-    _check_constant(design)
-    _check_rank(design)
-    _check_separation_cells(y, cells + _binary_cells(design))
-    result = _fit(y, design, link, maxiter)
+        design = _formula_design(sample, spec.rhs)
+    x, t = design.x, treated.to_numpy(dtype=float)
+    low, high = x.min(axis=0), x.max(axis=0)
+    _check_constant(design.columns, low, high)
+    start = _binary_mle.cross_products(x, t)
+    _check_rank(start.xwx, design.columns)
+    _check_separation(design, start, low, high)
+    fit = _fit(x, t, design.columns, link, start, maxiter)
 
-    index_values = np.asarray(design.to_numpy() @ result.params.to_numpy())
     return PropensityModel(
-        score=_aligned(result.model.cdf(index_values), keep, data.index, "pscore"),
-        linear_predictor=_aligned(index_values, keep, data.index, "linear_predictor"),
-        params=result.params.rename(None),
-        bse=result.bse.rename(None),
+        score=_aligned(_binary_mle.cdf(fit.index, link), keep, data.index, "pscore"),
+        linear_predictor=_aligned(fit.index, keep, data.index, "linear_predictor"),
+        params=pd.Series(fit.params, index=list(design.columns)),
         link=link,
         treatment=treatment,
         covariates=covariates if isinstance(covariates, str) else tuple(covariates),
-        design_columns=tuple(design.columns),
-        reference=ref_levels,
+        design_columns=design.columns,
+        reference=design.reference,
         n_dropped=len(dropped),
         dropped=tuple(dropped),
-        result=result,
+        _design=x,
+        _treated=t,
+        _rows=sample.index,
     )
 
 
@@ -296,16 +314,34 @@ def _levels(series: pd.Series) -> list:
     return sorted(series.unique())
 
 
+@dataclass(frozen=True)
+class _Factor:
+    """An expanded categorical column: its levels in order, the reference, each other level's dummy."""
+
+    variable: str
+    levels: tuple
+    reference: object
+    dummies: Mapping[object, int]  # level -> design column
+
+
+@dataclass(frozen=True)
+class _Design:
+    x: np.ndarray  # n x k, Fortran order (columns contiguous), Intercept first
+    columns: tuple[str, ...]
+    reference: dict[str, object] = field(default_factory=dict)
+    factors: tuple[_Factor, ...] = ()
+
+
 def _list_design(
     sample: pd.DataFrame,
     variables: Sequence[str],
     categorical: Sequence[str],
     reference: Mapping[str, object],
-) -> tuple[pd.DataFrame, dict, list]:
-    """Design matrix (Intercept first), reference levels, and one cell per category level."""
-    columns: dict[str, np.ndarray] = {INTERCEPT: np.ones(len(sample))}
+) -> _Design:
+    """Design matrix (Intercept first) with one 0/1 column per non-reference level of each factor."""
+    columns: dict[str, np.ndarray] = {INTERCEPT: None}
     ref_levels: dict[str, object] = {}
-    cells: list[tuple[str, np.ndarray]] = []
+    factors: list[_Factor] = []
     unknown_refs = set(reference) - {c for c in variables if _is_categorical(sample[c], c in categorical)}
     if unknown_refs:
         raise ValueError(
@@ -315,7 +351,7 @@ def _list_design(
     for col in variables:
         series = sample[col]
         if not _is_categorical(series, col in categorical):
-            columns[col] = series.to_numpy(dtype=float)
+            columns[col] = series.to_numpy()
             continue
         levels = _levels(series)
         if len(levels) < 2:
@@ -328,34 +364,39 @@ def _list_design(
             raise ValueError(f"reference level {ref!r} of {col!r} not among its levels {levels}")
         ref_levels[col] = ref
         values = series.to_numpy()
+        dummies = {}
         for level in levels:
-            mask = values == level
-            cells.append((f"{col} == {level!r}", mask))
             if level != ref:
-                columns[f"{col}[T.{level}]"] = mask.astype(float)
-    matrix = np.column_stack(list(columns.values()))
-    return pd.DataFrame(matrix, index=sample.index, columns=list(columns), copy=False), ref_levels, cells
+                dummies[level] = len(columns)
+                columns[f"{col}[T.{level}]"] = values == level
+        factors.append(_Factor(col, tuple(levels), ref, dummies))
+    x = np.empty((len(sample), len(columns)), order="F")
+    x[:, 0] = 1.0
+    for j, values in enumerate(list(columns.values())[1:], start=1):
+        x[:, j] = values
+    return _Design(x, tuple(columns), ref_levels, tuple(factors))
 
 
-def _formula_design(sample: pd.DataFrame, rhs: str) -> pd.DataFrame:
+def _formula_design(sample: pd.DataFrame, rhs: str) -> _Design:
     import patsy
 
     design = patsy.dmatrix(rhs, sample, return_type="dataframe", NA_action="raise")
     if INTERCEPT not in design.columns:
         raise ValueError("the formula removes the intercept; propensity models need one")
-    return design
+    return _Design(np.asfortranarray(design.to_numpy(dtype=float)), tuple(design.columns))
 
 
 # ------------------------------------------------------------------------ checks
+#
+# All three use the column ranges and X'X, X'q (q = 2t - 1): X'X is the first Newton step's
+# information up to a constant (at b = 0 every row has the same weight), so after the column
+# minima and maxima the checks cost no pass over the data beyond an exact test of the columns
+# that X'X shows to be two-valued.
 
 
-def _check_constant(design: pd.DataFrame) -> None:
+def _check_constant(columns: Sequence[str], low: np.ndarray, high: np.ndarray) -> None:
     """Raise ConstantCovariateError naming every design column with a single value."""
-    values = design.to_numpy()
-    is_constant = values.min(axis=0) == values.max(axis=0)
-    constant = [
-        (col, values[0, j]) for j, col in enumerate(design.columns) if col != INTERCEPT and is_constant[j]
-    ]
+    constant = [(col, low[j]) for j, col in enumerate(columns) if col != INTERCEPT and low[j] == high[j]]
     if constant:
         detail = ", ".join(f"{col!r} (always {val:g})" for col, val in constant)
         raise ConstantCovariateError(
@@ -364,33 +405,30 @@ def _check_constant(design: pd.DataFrame) -> None:
         )
 
 
-def _check_rank(design: pd.DataFrame) -> None:
-    """Raise SingularDesignError naming collinear columns (pivoted QR, scale-free).
+def _check_rank(gram: np.ndarray, columns: Sequence[str]) -> None:
+    """Raise SingularDesignError naming collinear columns (pivoted QR, scale-free), from ``X'X``.
 
-    Columns are scaled to unit norm and reduced to a p x p square root S of the Gram
-    matrix (S'S = X'X, from its eigendecomposition), which keeps every linear relation
-    between the columns at one O(n p^2) matrix product. Pivoted QR of S puts a maximal set
-    of independent columns first (relative tolerance 1e-7 on |diag R|, i.e. condition
-    numbers beyond 1e7 count as singular); each remaining column is reported with the
-    columns it is a combination of (least squares, |coef| > 1e-6).
+    With the columns scaled to unit norm (``C = D^-1 X'X D^-1``, ``D = diag(X'X)^1/2``), a p x p
+    square root ``S`` of ``C`` (``S'S = C``, from its eigendecomposition) keeps every linear relation
+    between the columns. Pivoted QR of S puts a maximal set of independent columns first (relative
+    tolerance 1e-7 on |diag R|, i.e. condition numbers beyond 1e7 count as singular); each remaining
+    column is reported with the columns it is a combination of (least squares, |coef| > 1e-6).
     """
-    x = design.to_numpy(dtype=float)
-    norms = np.linalg.norm(x, axis=0)
-    xs = x / np.where(norms > 0, norms, 1.0)
-    eigval, eigvec = np.linalg.eigh(xs.T @ xs)
+    norms = np.sqrt(np.diag(gram))
+    scale = np.where(norms > 0, norms, 1.0)
+    eigval, eigvec = np.linalg.eigh(gram / np.outer(scale, scale))
     r_full = np.sqrt(np.clip(eigval, 0, None))[:, None] * eigvec.T
     _, r, piv = scipy.linalg.qr(r_full, pivoting=True)
     diag = np.abs(np.diag(r))
     rank = int(np.sum(diag > 1e-7 * diag[0]))
-    if rank == x.shape[1]:
+    if rank == len(columns):
         return
-    names = list(design.columns)
     independent = np.sort(piv[:rank])
     relations = []
     for j in piv[rank:]:
         coef, *_ = np.linalg.lstsq(r_full[:, independent], r_full[:, j], rcond=None)
-        parts = [names[k] for k, c in zip(independent, coef) if abs(c) > 1e-6]
-        relations.append(f"{names[j]!r} = linear combination of {', '.join(map(repr, parts))}")
+        parts = [columns[k] for k, c in zip(independent, coef) if abs(c) > 1e-6]
+        relations.append(f"{columns[j]!r} = linear combination of {', '.join(map(repr, parts))}")
     raise SingularDesignError(
         "the covariates are collinear, so the propensity model is not identified: "
         + "; ".join(relations)
@@ -398,33 +436,37 @@ def _check_rank(design: pd.DataFrame) -> None:
     )
 
 
-def _binary_cells(design: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
-    """One cell per value of each two-valued design column (dummies, binary markers)."""
-    cells = []
-    for col in design.columns.drop(INTERCEPT):
-        if "[T." in col:  # expanded categoricals are covered level by level
-            continue
-        values = design[col].to_numpy()
-        uniques = np.unique(values)
-        if len(uniques) == 2:
-            cells.extend((f"{col} == {v:g}", values == v) for v in uniques)
-    return cells
-
-
-def _check_separation_cells(y: pd.Series, cells: list[tuple[str, np.ndarray]]) -> None:
+def _check_separation(design: _Design, start: _binary_mle.CrossProducts, low: np.ndarray, high: np.ndarray) -> None:
     """Raise SeparationError if some level of a discrete covariate has only one group.
 
-    A level whose rows are all treated (or all controls) is predicted perfectly: the MLE
-    of its dummy diverges (quasi-complete separation, Albert & Anderson 1984).
+    A level whose rows are all treated (or all controls) is predicted perfectly: the MLE of its
+    dummy diverges (quasi-complete separation, Albert & Anderson 1984). The levels checked are those
+    of each expanded factor, then both values of each two-valued design column (other than the
+    dummies of a formula's ``C(...)``). Counts come from the cross products: a 0/1 dummy's
+    column sum counts its level, and ``X'q`` gives the treated among them; for a column taking the
+    values ``a < b``, the rows at ``b`` number ``(sum x - n a) / (b - a)``.
     """
-    t = y.to_numpy()
+    gram, xtq = start.xwx, start.xwq
+    n, n_treated = gram[0, 0], (xtq[0] + gram[0, 0]) / 2
+    treated_sum = (xtq + gram[0]) / 2  # X't: sum of each column over the treated
+    cells: list[tuple[str, float, float]] = []
+    for factor in design.factors:
+        counts = {level: (gram[0, j], treated_sum[j]) for level, j in factor.dummies.items()}
+        counts[factor.reference] = (
+            n - sum(c for c, _ in counts.values()), n_treated - sum(t for _, t in counts.values())
+        )
+        cells.extend((f"{factor.variable} == {level!r}", *counts[level]) for level in factor.levels)
+    for j in _two_valued(design, gram, low, high):
+        a, b = low[j], high[j]
+        at_b, treated_at_b = (gram[0, j] - n * a) / (b - a), (treated_sum[j] - n_treated * a) / (b - a)
+        cells.append((f"{design.columns[j]} == {a:g}", n - at_b, n_treated - treated_at_b))
+        cells.append((f"{design.columns[j]} == {b:g}", at_b, treated_at_b))
     problems = []
-    for label, mask in cells:
-        n = int(mask.sum())
-        n_treated = int(t[mask].sum())
-        if n and n_treated in (0, n):
-            group = "treated" if n_treated else "controls"
-            problems.append(f"{label}: all {n} row(s) are {group}")
+    for label, count, treated in cells:
+        count, treated = int(np.rint(count)), int(np.rint(treated))
+        if count and treated in (0, count):
+            group = "treated" if treated else "controls"
+            problems.append(f"{label}: all {count} row(s) are {group}")
     if problems:
         raise SeparationError(
             "perfect/quasi separation -- these covariate levels predict treatment exactly: "
@@ -433,24 +475,43 @@ def _check_separation_cells(y: pd.Series, cells: list[tuple[str, np.ndarray]]) -
         )
 
 
-def _fit(y: pd.Series, design: pd.DataFrame, link: str, maxiter: int):
-    model_cls = sm.Probit if link == "probit" else sm.Logit
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = model_cls(y, design).fit(method="newton", maxiter=maxiter, disp=False)
-    flagged = [
-        w for w in caught
-        if issubclass(w.category, (ConvergenceWarning, PerfectSeparationWarning, HessianInversionWarning))
-    ]
-    if flagged or not result.mle_retvals.get("converged", True):
-        _raise_divergent(result, design, list(dict.fromkeys(str(w.message) for w in flagged)))
-    return result
+def _two_valued(design: _Design, gram: np.ndarray, low: np.ndarray, high: np.ndarray) -> list[int]:
+    """Design columns (not the intercept, not a ``[T.`` dummy) taking exactly two values.
+
+    ``sum_i (x_i - a)(x_i - b) = x'x - (a + b) sum x + n a b`` is zero for a column with minimum a and
+    maximum b exactly when it takes no third value (every term is <= 0); columns that pass this
+    screen on ``X'X`` (to rounding) are confirmed value by value.
+    """
+    n, found = gram[0, 0], []
+    for j, col in enumerate(design.columns):
+        if col == INTERCEPT or "[T." in col:  # expanded categoricals are covered level by level
+            continue
+        a, b = low[j], high[j]
+        spread = gram[j, j] - (a + b) * gram[0, j] + n * a * b
+        size = abs(gram[j, j]) + abs(a + b) * abs(gram[0, j]) + n * abs(a * b)
+        if abs(spread) <= 1e-6 * size:
+            values = design.x[:, j]
+            if np.all((values == a) | (values == b)):
+                found.append(j)
+    return found
 
 
-def _raise_divergent(result, design: pd.DataFrame, messages: list[str]) -> None:
+def _fit(x: np.ndarray, t: np.ndarray, columns: Sequence[str], link: str, start, maxiter: int):
+    """Newton-Raphson from ``start``; SeparationError when it stops short of a finite maximum."""
+    fit = _binary_mle.newton(x, t, link, start, maxiter)
+    if fit.perfect_prediction:
+        _raise_divergent(fit.params, x, columns, "perfect prediction (every fitted probability within 1e-8 of the treatment)")
+    if fit.singular:
+        _raise_divergent(fit.params, x, columns, f"a singular information matrix after {fit.iterations} iterations")
+    if not fit.converged:
+        _raise_divergent(fit.params, x, columns, f"no convergence in {maxiter} iterations")
+    return fit
+
+
+def _raise_divergent(params: np.ndarray, x: np.ndarray, columns: Sequence[str], reason: str) -> None:
     """The MLE did not converge: name columns with implausibly large standardized coefficients."""
-    sd = design.std(ddof=0)
-    std_coef = (result.params * sd).drop(INTERCEPT).abs().sort_values(ascending=False)
+    std_coef = pd.Series(np.abs(params * x.std(axis=0)), index=list(columns)).drop(INTERCEPT)
+    std_coef = std_coef.sort_values(ascending=False)
     suspects = std_coef[std_coef > _DIVERGENT_STD_COEF]
     names = ", ".join(f"{c!r} (|b*sd| = {v:.1f})" for c, v in suspects.items()) or (
         "none stands out; largest standardized coefficients: "
@@ -458,5 +519,5 @@ def _raise_divergent(result, design: pd.DataFrame, messages: list[str]) -> None:
     )
     raise SeparationError(
         "the propensity model's MLE did not converge, the usual sign of (quasi-)complete "
-        f"separation. Columns involved: {names}. statsmodels said: {'; '.join(messages) or 'not converged'}."
+        f"separation. Columns involved: {names}. Newton-Raphson stopped on {reason}."
     )
