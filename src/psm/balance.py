@@ -51,6 +51,14 @@ cobalt-style statistics (cobalt 5.0.0; ``methodology.md`` section 4.3):
   (MatchIt ``qqsum(standardize = TRUE)``, cobalt ``col_w_ks``); binary covariates: ``|p1 - p0|``.
 
 Values that pstest would print as missing (a zero denominator) are NaN here.
+
+Computation: the covariates are held once as a float matrix and processed a column at a time (each
+statistic is a weighted sum over rows, so no temporary is larger than one column); the sums of squares
+about each group's mean give the variances, the t-test's ``s2 = (SS1 + SS0) / (W - 2)`` and cobalt's
+variance ``SS / W / (1 - sum(w^2) / W^2)``; a non-binary column is sorted once for the eCDF of both
+samples. The probits are statsmodels' ``GLM(..., Binomial(Probit()), freq_weights=w).fit()`` iteration for
+iteration (:func:`psm._binary_mle.irls`); collinear covariates are found from the same ``X'WX``. The
+text renderers live in :mod:`psm._balance_render`.
 """
 
 from __future__ import annotations
@@ -62,19 +70,13 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+import scipy.linalg
 from scipy import stats
-from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
-from psm._format import stata_g
-from psm._validation import missing_rows, resolve_column, select_columns, treatment_indicator
-from psm.errors import (
-    ConstantCovariateError,
-    CovariateTypeError,
-    EmptyGroupError,
-    InvalidWeightsError,
-    MissingValuesError,
-)
+from psm import _binary_mle
+from psm._balance_inputs import Design, Samples, expand_covariates, resolve_estimand, resolve_samples
+from psm._balance_render import BalanceRendering
+from psm._validation import select_columns
 
 __all__ = ["BalanceTable", "ProbitRefit", "balance"]
 
@@ -124,59 +126,67 @@ def _divide(num: Any, den: Any) -> Any:
     return out if out.ndim else float(out)
 
 
-def iweighted_mean_var(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Column means and variances of ``x`` (n x p) with Stata importance weights ``w`` (n).
+@dataclass(frozen=True)
+class _GroupMoments:
+    """One column in one weighted group: ``W = sum(w)``, ``mean = sum(w x) / W``, ``SS = sum(w (x - mean)^2)``."""
+
+    total: float
+    mean: float
+    ss: float
+
+    @property
+    def var(self) -> float:
+        """Stata iweighted variance ``SS / (W - 1)``."""
+        return _divide(self.ss, self.total - 1.0)
+
+
+def _moments(x: np.ndarray, w: np.ndarray, total: float) -> _GroupMoments:
+    mean = _divide(w @ x, total)
+    centred = x - mean
+    return _GroupMoments(total, mean, float(w @ (centred * centred)))
+
+
+def iweighted_mean_var(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """Mean and variance of ``x`` (one column) with Stata importance weights ``w``.
 
     ``mean = sum(w x) / W`` and ``var = sum(w (x - mean)^2) / (W - 1)``, ``W = sum(w)`` (Stata
     [R] summarize, Methods and formulas, iweights). With ``w = 1`` these are the ordinary mean and n-1
     variance.
     """
-    total = w.sum()
-    mean = _divide(w @ x, total)
-    var = _divide(w @ (x - mean) ** 2, total - 1.0)
-    return np.atleast_1d(mean), np.atleast_1d(var)
+    m = _moments(x, w, float(w.sum()))
+    return m.mean, m.var
 
 
-def dummy_regression_t(
-    x: np.ndarray, treated: np.ndarray, w: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """t statistic, two-sided p and residual df of ``regress x treated [iw=w]`` for each column of ``x``.
+def dummy_regression_t(g1: _GroupMoments, g0: _GroupMoments) -> tuple[float, float, float]:
+    """t statistic, two-sided p and residual df of ``regress x treated [iw=w]`` from the two groups' moments.
 
     The regression on a constant and a 0/1 dummy has coefficient ``m1 - m0`` (weighted group means) and,
-    with importance weights, residual variance ``s2 = sum(w e^2) / (W - 2)`` and
+    with importance weights, residual variance ``s2 = sum(w e^2) / (W - 2) = (SS1 + SS0) / (W - 2)`` and
     ``se = sqrt(s2 (1/W1 + 1/W0))``; df = ``W - 2`` (pstest l.293-299). p = ``2 * P(T_df > |t|)``.
     """
-    w1, w0 = w * treated, w * ~treated
-    m1, _ = iweighted_mean_var(x, w1)
-    m0, _ = iweighted_mean_var(x, w0)
-    fitted = np.where(treated[:, None], m1, m0)
-    df = float(w.sum() - 2.0)
-    s2 = _divide(w @ (x - fitted) ** 2, df)
-    se = np.sqrt(s2 * (_divide(1.0, w1.sum()) + _divide(1.0, w0.sum())))
-    t = np.atleast_1d(_divide(m1 - m0, se))
-    p = 2.0 * stats.t.sf(np.abs(t), df) if df > 0 else np.full_like(t, np.nan)
+    df = g1.total + g0.total - 2.0
+    s2 = _divide(g1.ss + g0.ss, df)
+    se = np.sqrt(s2 * (_divide(1.0, g1.total) + _divide(1.0, g0.total)))
+    t = _divide(g1.mean - g0.mean, se)
+    p = float(2.0 * stats.t.sf(abs(t), df)) if df > 0 else float("nan")
     return t, p, df
 
 
-def _cobalt_variance(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """cobalt ``col.w.v``: ``sum(u (x - m)^2) / (1 - sum(u^2))`` with ``u = w / sum(w)``."""
-    u = w / w.sum()
-    mean = u @ x
-    return np.atleast_1d(_divide(u @ (x - mean) ** 2, 1.0 - (u**2).sum()))
+def _cobalt_variance(g: _GroupMoments, sum_w2: float) -> float:
+    """cobalt ``col.w.v``: ``sum(u (x - m)^2) / (1 - sum(u^2))``, ``u = w / W``; i.e. ``SS / W / (1 - sum(w^2) / W^2)``."""
+    return _divide(g.ss / g.total, 1.0 - sum_w2 / g.total**2)
 
 
-def ecdf_differences(x: np.ndarray, treated: np.ndarray, w: np.ndarray) -> tuple[float, float]:
-    """Mean and max of ``|F1 - F0|`` over the distinct values of ``x`` among units with ``w > 0``.
+def ecdf_differences(x_sorted: np.ndarray, signed_sorted: np.ndarray) -> tuple[float, float]:
+    """Mean and max of ``|F1 - F0|`` over the distinct values of ``x``, from values in ascending order and
+    each unit's signed normalised weight (``w / W1`` for the treated, ``-w / W0`` for the controls, over the
+    units with ``w > 0``).
 
-    Each group's weights are normalised to sum 1; the weighted eCDF gap is evaluated at the last
-    position of each run of tied values (MatchIt ``qqsum(standardize=TRUE)``; the max is cobalt's KS).
+    The weighted eCDF gap is the running sum of the signed weights, read at the last position of each run of
+    tied values (MatchIt ``qqsum(standardize=TRUE)``; the max is cobalt's KS).
     """
-    keep = w > 0
-    x, treated, w = x[keep], treated[keep], w[keep]
-    signed = np.where(treated, w / w[treated].sum(), -w / w[~treated].sum())
-    order = np.argsort(x, kind="stable")
-    gaps = np.abs(np.cumsum(signed[order]))
-    last_of_run = np.r_[np.diff(x[order]) != 0, True]
+    gaps = np.abs(np.cumsum(signed_sorted))
+    last_of_run = np.r_[x_sorted[1:] != x_sorted[:-1], True]
     gaps = gaps[last_of_run]
     return float(gaps.mean()), float(gaps.max())
 
@@ -192,9 +202,10 @@ class ProbitRefit:
     ``pseudo_r2 = 1 - llf / llnull`` (Stata ``e(r2_p)``), ``lr_chi2 = 2 (llf - llnull)`` with ``df``
     regressors (Stata ``e(chi2)``, ``e(df_m)``), ``p_chi2 = P(chi2_df > lr_chi2)``. ``index`` is the linear
     predictor ``xb`` for every row of the sample (NaN for rows outside it). ``omitted`` lists covariates
-    dropped as collinear in this sample (Stata's "omitted because of collinearity"). The fit uses
-    statsmodels' GLM with a probit link and ``freq_weights=w``, whose log-likelihood
-    ``sum(w_i log Phi(q_i x_i'b))`` is Stata's iweighted one.
+    dropped as collinear in this sample (Stata's "omitted because of collinearity"). The fit maximises
+    ``sum(w_i log Phi(q_i x_i'b))``, Stata's iweighted log-likelihood, by statsmodels' GLM iterations with
+    ``freq_weights=w`` (:func:`psm._binary_mle.irls`); ``llnull`` is its maximum over a constant alone,
+    ``W1 log(p) + W0 log(1 - p)`` with ``p = W1 / W``.
     """
 
     llf: float
@@ -218,34 +229,38 @@ class ProbitRefit:
         return float(stats.chi2.sf(self.lr_chi2, self.df)) if self.df > 0 else float("nan")
 
 
-def _independent_columns(x: np.ndarray) -> list[int]:
-    """Indices of the columns kept when later collinear columns are dropped (Stata's rule)."""
-    kept: list[int] = []
-    base = np.ones((x.shape[0], 1))
-    for j in range(x.shape[1]):
-        trial = np.column_stack([base, x[:, kept + [j]]])
-        if np.linalg.matrix_rank(trial) == trial.shape[1]:
+def _independent_columns(gram: np.ndarray) -> list[int]:
+    """Columns kept when each column collinear with the earlier kept ones is dropped (Stata's rule).
+
+    Column 0 (the constant) is always kept. Column j is kept when the part of it that the kept columns
+    do not explain has a relative norm above 1e-7 -- the same scale-free tolerance as
+    :func:`psm.fit_propensity`'s rank check -- computed from ``X'WX`` scaled to a unit diagonal: the
+    squared relative residual is ``c_jj - c_jK c_KK^-1 c_Kj``.
+    """
+    norms = np.sqrt(np.diag(gram))
+    scaled = gram / np.outer(*(2 * [np.where(norms > 0, norms, 1.0)]))
+    kept = [0]
+    for j in range(1, len(gram)):
+        explained = scaled[j, kept] @ scipy.linalg.solve(scaled[np.ix_(kept, kept)], scaled[kept, j], assume_a="pos")
+        if scaled[j, j] - explained > 1e-14:
             kept.append(j)
     return kept
 
 
-def probit_refit(x: pd.DataFrame, treated: np.ndarray, w: np.ndarray, sample: str) -> ProbitRefit:
+def probit_refit(design: Design, treated: np.ndarray, w: np.ndarray, sample: str) -> ProbitRefit:
     """Fit pstest's probit on the rows with ``w > 0`` (see :class:`ProbitRefit`)."""
     rows = w > 0
-    xs = x.to_numpy(dtype=float)[rows]
-    kept = _independent_columns(xs)
-    names = [x.columns[j] for j in kept]
-    design = sm.add_constant(xs[:, kept], has_constant="add")
-    model = sm.GLM(
-        treated[rows].astype(float),
-        design,
-        family=sm.families.Binomial(sm.families.links.Probit()),
-        freq_weights=w[rows],
-    )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", PerfectSeparationWarning)
-        result = model.fit()
-    separated = any(issubclass(c.category, PerfectSeparationWarning) for c in caught)
+    every_row = bool(rows.all())
+    x = design.values if every_row else design.values[rows]
+    y = treated[rows].astype(float)
+    weights = None if every_row and np.all(w == 1.0) else w[rows]
+    start = _binary_mle.cross_products(x, y, weights)
+    kept = _independent_columns(start.xwx)
+    if len(kept) < x.shape[1]:
+        x = x[:, kept]
+        start = _binary_mle.CrossProducts(start.xwx[np.ix_(kept, kept)], start.xwq[kept])
+    fit = _binary_mle.irls(x, y, "probit", start, weights)
+    separated = fit.perfect_prediction or fit.singular
     if separated:
         warnings.warn(
             f"pstest probit on the {sample} sample: the covariates predict treatment perfectly "
@@ -253,189 +268,35 @@ def probit_refit(x: pd.DataFrame, treated: np.ndarray, w: np.ndarray, sample: st
             "Rubin's B and R for this sample are set to NaN.",
             stacklevel=3,
         )
+    names = [design.columns[j - 1] for j in kept[1:]]
     index = np.full(len(w), np.nan)
-    index[rows] = design @ result.params
-    params = pd.Series(result.params, index=["_cons", *names])
+    if not separated:
+        index[rows] = fit.index
+    total = float(w[rows].sum())
+    share = float(w[rows] @ y) / total
+    llnull = total * (share * np.log(share) + (1.0 - share) * np.log(1.0 - share))
     nan = float("nan")
     return ProbitRefit(
-        llf=nan if separated else float(result.llf),
-        llnull=nan if separated else float(result.llnull),
-        df=len(kept),
-        params=params,
-        index=np.full(len(w), np.nan) if separated else index,
-        omitted=tuple(c for c in x.columns if c not in names),
+        llf=nan if separated else fit.llf,
+        llnull=nan if separated else float(llnull),
+        df=len(names),
+        params=pd.Series(fit.params, index=["_cons", *names]),
+        index=index,
+        omitted=tuple(c for c in design.columns if c not in names),
         separated=separated,
     )
 
 
 def rubin_b_r(index: np.ndarray, treated: np.ndarray, w: np.ndarray) -> tuple[float, float]:
     """Rubin's B (signed, in %) and R on the linear index, iweighted by ``w`` (pstest l.341-366)."""
-    m1, v1 = iweighted_mean_var(index[:, None], np.where(treated, w, 0.0))
-    m0, v0 = iweighted_mean_var(index[:, None], np.where(treated, 0.0, w))
+    m1, v1 = iweighted_mean_var(index, np.where(treated, w, 0.0))
+    m0, v0 = iweighted_mean_var(index, np.where(treated, 0.0, w))
     b = 100.0 * _divide(m1 - m0, np.sqrt((v1 + v0) / 2.0))
-    return float(np.asarray(b).item()), float(np.asarray(_divide(v1, v0)).item())
-
-
-# --------------------------------------------------------------------------------------------------
-# inputs
-
-
-@dataclass(frozen=True)
-class _Design:
-    """Expanded covariates (factor levels as 0/1 columns) and where each column came from."""
-
-    x: pd.DataFrame
-    source: dict[str, str]  # expanded column -> original covariate
-
-
-def _is_text_like(s: pd.Series) -> bool:
-    return not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s))
-
-
-def _expand_covariates(
-    data: pd.DataFrame,
-    covariates: Sequence[str],
-    categorical: str,
-    factors: Sequence[str] | None,
-) -> _Design:
-    """Numeric design: factors become one 0/1 column per observed level, base (first) level skipped.
-
-    Factors are the columns named in ``factors`` (default: every non-numeric covariate). The base is the
-    lowest observed level (for a pandas Categorical, its first observed category), as Stata's ``i.``.
-    Dummy columns are named ``"<covariate>=<level>"``.
-    """
-    if categorical not in ("dummies", "numeric"):
-        raise ValueError(f"categorical must be 'dummies' or 'numeric', got {categorical!r}")
-    factor_set = set(factors) if factors is not None else {c for c in covariates if _is_text_like(data[c])}
-    unknown = sorted(factor_set - set(covariates))
-    if unknown:
-        raise ValueError(f"factors {unknown} are not among the covariates {list(covariates)}")
-
-    rows = missing_rows(data[list(covariates)])
-    if rows:
-        raise MissingValuesError(rows)
-    as_number = [c for c in covariates if (categorical == "numeric" or c not in factor_set)]
-    text = [c for c in as_number if _is_text_like(data[c])]
-    if text:
-        raise CovariateTypeError(
-            f"covariate(s) {text} hold text categories and cannot be used as numbers; "
-            "pass categorical='dummies' (balance per level) or recode them to numbers first"
-        )
-
-    columns: dict[str, pd.Series] = {}
-    source: dict[str, str] = {}
-    for c in covariates:
-        if c in as_number:
-            columns[c] = data[c].astype(float)
-            source[c] = c
-            continue
-        col = data[c]
-        if isinstance(col.dtype, pd.CategoricalDtype):
-            levels = [lev for lev in col.cat.categories if (col == lev).any()]
-        else:
-            levels = sorted(col.unique().tolist())
-        for level in levels[1:]:
-            name = f"{c}={level}"
-            columns[name] = (col == level).astype(float)
-            source[name] = c
-    x = pd.DataFrame(columns, index=data.index)
-    constant = [c for c in x.columns if x[c].nunique() < 2]
-    if constant:
-        raise ConstantCovariateError(
-            f"covariate(s) {constant} take a single value in the data, so balance (and pstest's probit) "
-            "is undefined for them; drop them from the covariate list"
-        )
-    return _Design(x=x, source=source)
-
-
-def _weights_array(values: pd.Series) -> np.ndarray:
-    """Weights as floats; NaN means "not in the matched sample" (psmatch2 ``_weight`` is missing there)."""
-    w = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    bad = values.index[(~np.isnan(w) & ((w < 0) | ~np.isfinite(w))) | (np.isnan(w) & values.notna())]
-    if len(bad):
-        raise InvalidWeightsError(
-            f"weights must be finite, non-negative numbers (NaN = not matched); invalid in rows "
-            f"{bad[:10].tolist()} ({len(bad)} rows): {values.loc[bad[:10]].tolist()}"
-        )
-    return np.nan_to_num(w, nan=0.0)
-
-
-def is_matching(obj: Any) -> bool:
-    """Duck-typed ``Matching``: has ``.treated``, ``.on_support`` and ``.weights`` (and is not a Series)."""
-    return not isinstance(obj, (pd.Series, pd.DataFrame, np.ndarray)) and all(
-        hasattr(obj, a) for a in ("treated", "on_support", "weights")
-    )
-
-
-@dataclass(frozen=True)
-class _Samples:
-    treated: np.ndarray  # bool, every row (U sample)
-    on_support: np.ndarray  # bool
-    weight: np.ndarray  # matched-sample iweight; 0 = not in M
-
-
-def _resolve_samples(
-    data: pd.DataFrame,
-    matching_or_weights: Any,
-    treatment: Any,
-    on_support: Any,
-    estimand: str,
-    reference_weight: str,
-) -> _Samples:
-    if is_matching(matching_or_weights):
-        m = matching_or_weights
-        treated_s = resolve_column(data, m.treated if treatment is None else treatment)
-        raw_w = resolve_column(data, m.weights)
-        support_s = resolve_column(data, m.on_support if on_support is None else on_support)
-    else:
-        if treatment is None:
-            raise TypeError("with a weights Series, pass treatment= (a column name or a 0/1 Series)")
-        treated_s = resolve_column(data, treatment)
-        raw_w = resolve_column(data, matching_or_weights)
-        support_s = None if on_support is None else resolve_column(data, on_support)
-    treated = treatment_indicator(treated_s).to_numpy()
-    w = _weights_array(raw_w)
-    reference = treated if estimand == "ATT" else ~treated
-    if support_s is None:  # default: a reference unit is on support when it was matched
-        support = np.where(reference, w > 0, True)
-    else:
-        support = treatment_indicator(support_s).to_numpy()  # 0/1 or False/True, like a treatment
-    if reference_weight == "support":  # pstest: replace mweight = support if treated==1 (atu: ==0)
-        w = np.where(reference, support.astype(float), w)
-    elif reference_weight != "given":
-        raise ValueError(f"reference_weight must be 'support' or 'given', got {reference_weight!r}")
-    w = np.where(support, w, 0.0)
-    for label, mask in (("treated", treated), ("control", ~treated)):
-        if not mask.any():
-            raise EmptyGroupError(f"no {label} units in the data: balance needs both groups")
-        if not (w[mask] > 0).any():
-            raise EmptyGroupError(
-                f"no {label} units in the matched sample (on support with a positive weight); "
-                "check the matching weights and the support indicator"
-            )
-    return _Samples(treated=treated, on_support=support, weight=w)
-
-
-def _resolve_estimand(matching_or_weights: Any, estimand: str | None) -> str:
-    if estimand is None:  # pstest's reference is the treated unless `atu` is given
-        estimand = "ATU" if getattr(matching_or_weights, "estimand", "ATT") in ("ATU", "ATC") else "ATT"
-    estimand = {"ATC": "ATU"}.get(str(estimand).upper(), str(estimand).upper())
-    if estimand not in ("ATT", "ATU"):
-        raise ValueError(
-            f"estimand must be 'ATT' (pstest default: treated are the reference) or 'ATU' (pstest `atu`), "
-            f"got {estimand!r}"
-        )
-    return estimand
+    return float(b), float(_divide(v1, v0))
 
 
 # --------------------------------------------------------------------------------------------------
 # the table
-
-
-def _group_moments(x: np.ndarray, treated: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
-    m1, v1 = iweighted_mean_var(x, np.where(treated, w, 0.0))
-    m0, v0 = iweighted_mean_var(x, np.where(treated, 0.0, w))
-    return m1, v1, m0, v0
 
 
 def _variance_ratio_bounds(n_treated: int) -> tuple[float, float]:
@@ -446,53 +307,98 @@ def _variance_ratio_bounds(n_treated: int) -> tuple[float, float]:
     return float(stats.f.ppf(0.025, dfn, dfn)), float(stats.f.ppf(0.975, dfn, dfn))
 
 
-def _per_covariate(x: pd.DataFrame, s: _Samples, sd_denom: str) -> tuple[pd.DataFrame, dict]:
-    xv = x.to_numpy(dtype=float)
-    binary = np.all((xv == 0) | (xv == 1), axis=0)
-    ones = np.ones(len(xv))
-    out: dict[str, Any] = {"binary": binary}
-    moments = {"unmatched": _group_moments(xv, s.treated, ones), "matched": _group_moments(xv, s.treated, s.weight)}
-    _, v1u, _, v0u = moments["unmatched"]
-    bias_den = np.sqrt((v1u + v0u) / 2.0)
-    smd_den = {"treated": np.sqrt(v1u), "control": np.sqrt(v0u), "pooled": bias_den}[sd_denom]
+@dataclass(frozen=True)
+class _SampleWeights:
+    """One sample's weights split by group, with the totals every column shares (``ecdf_total*``: the
+    group totals over the units with ``w > 0``, summed in row order as the eCDF normalises them)."""
+
+    w: np.ndarray
+    w1: np.ndarray
+    w0: np.ndarray
+    total1: float
+    total0: float
+    sum_sq1: float
+    sum_sq0: float
+    ecdf_total1: float
+    ecdf_total0: float
+
+    @classmethod
+    def of(cls, treated: np.ndarray, w: np.ndarray) -> _SampleWeights:
+        w1, w0 = np.where(treated, w, 0.0), np.where(treated, 0.0, w)
+        positive = w > 0
+        return cls(
+            w, w1, w0, float(w1.sum()), float(w0.sum()), float(w1 @ w1), float(w0 @ w0),
+            float(w[positive & treated].sum()), float(w[positive & ~treated].sum()),
+        )
+
+
+def _column_statistics(
+    x: np.ndarray, treated: np.ndarray, order: np.ndarray | None, sw: _SampleWeights
+) -> tuple[_GroupMoments, _GroupMoments, float, float, float, tuple[float, float]]:
+    """Moments of both groups, the t-test, cobalt's variance ratio and the eCDF differences of one column.
+
+    ``order`` sorts ``x`` ascending, ties in row order (None for a binary column, whose eCDF differences
+    are ``|p1 - p0|``).
+    """
+    g1, g0 = _moments(x, sw.w1, sw.total1), _moments(x, sw.w0, sw.total0)
+    t, p, _ = dummy_regression_t(g1, g0)
+    var_ratio_cobalt = _divide(_cobalt_variance(g1, sw.sum_sq1), _cobalt_variance(g0, sw.sum_sq0))
+    if order is None:
+        ecdf = (abs(g1.mean - g0.mean),) * 2
+    else:
+        in_sample = order[sw.w[order] > 0]
+        w = sw.w[in_sample]
+        signed = np.where(treated[in_sample], w / sw.ecdf_total1, -w / sw.ecdf_total0)
+        ecdf = ecdf_differences(x[in_sample], signed)
+    return g1, g0, t, p, var_ratio_cobalt, ecdf
+
+
+def _per_covariate(design: Design, s: Samples, sd_denom: str) -> tuple[pd.DataFrame, dict]:
+    samples = {"unmatched": _SampleWeights.of(s.treated, np.ones(len(s.treated))), "matched": _SampleWeights.of(s.treated, s.weight)}
     bounds = {
         "unmatched": _variance_ratio_bounds(int(s.treated.sum())),
         "matched": _variance_ratio_bounds(int((s.treated & s.on_support).sum())),
     }
-    for sample, w in (("unmatched", ones), ("matched", s.weight)):
-        m1, v1, m0, v0 = moments[sample]
-        out[f"mean_treated_{sample}"] = m1
-        out[f"mean_control_{sample}"] = m0
-        out[f"pct_bias_{sample}"] = 100.0 * _divide(m1 - m0, bias_den)
-        out[f"t_{sample}"], out[f"p_{sample}"], _ = dummy_regression_t(xv, s.treated, w)
-        vr = np.where(binary, np.nan, _divide(v1, v0))
-        lo, hi = bounds[sample]
-        out[f"var_ratio_{sample}"] = vr
-        out[f"var_ratio_flag_{sample}"] = np.where(binary, False, (vr < lo) | (vr > hi))
-        out[f"smd_{sample}"] = np.where(binary, m1 - m0, _divide(m1 - m0, smd_den))
-        cv1 = _cobalt_variance(xv, np.where(s.treated, w, 0.0))
-        cv0 = _cobalt_variance(xv, np.where(s.treated, 0.0, w))
-        out[f"var_ratio_cobalt_{sample}"] = np.where(binary, np.nan, _divide(cv1, cv0))
-        ecdf = np.array([ecdf_differences(xv[:, j], s.treated, w) for j in range(xv.shape[1])])
-        out[f"ecdf_mean_{sample}"] = np.where(binary, np.abs(m1 - m0), ecdf[:, 0])
-        out[f"ecdf_max_{sample}"] = np.where(binary, np.abs(m1 - m0), ecdf[:, 1])
-    out["pct_reduction"] = 100.0 * (
-        1.0 - _divide(np.abs(out["pct_bias_matched"]), np.abs(out["pct_bias_unmatched"]))
-    )
-    table = pd.DataFrame(out, index=pd.Index(x.columns, name="covariate"))
-    table = table[list(PSTEST_COLUMNS) + list(COBALT_COLUMNS)]
-    return table, bounds
+    rows = []
+    for j in range(len(design.columns)):
+        x = design.column(j)
+        binary = bool(np.all((x == 0) | (x == 1)))
+        order = None if binary else np.argsort(x, kind="stable")
+        stats_u, stats_m = (_column_statistics(x, s.treated, order, samples[k]) for k in SAMPLES)
+        g1u, g0u = stats_u[0], stats_u[1]
+        bias_den = np.sqrt((g1u.var + g0u.var) / 2.0)
+        smd_den = {"treated": np.sqrt(g1u.var), "control": np.sqrt(g0u.var), "pooled": bias_den}[sd_denom]
+        row: dict[str, Any] = {"binary": binary}
+        for sample, (g1, g0, t, p, vr_cobalt, (ecdf_mean, ecdf_max)) in zip(SAMPLES, (stats_u, stats_m)):
+            diff = g1.mean - g0.mean
+            vr = np.nan if binary else _divide(g1.var, g0.var)
+            lo, hi = bounds[sample]
+            row[f"mean_treated_{sample}"] = g1.mean
+            row[f"mean_control_{sample}"] = g0.mean
+            row[f"pct_bias_{sample}"] = 100.0 * _divide(diff, bias_den)
+            row[f"t_{sample}"], row[f"p_{sample}"] = t, p
+            row[f"var_ratio_{sample}"] = vr
+            row[f"var_ratio_flag_{sample}"] = False if binary else bool((vr < lo) | (vr > hi))
+            row[f"smd_{sample}"] = diff if binary else _divide(diff, smd_den)
+            row[f"var_ratio_cobalt_{sample}"] = np.nan if binary else vr_cobalt
+            row[f"ecdf_mean_{sample}"], row[f"ecdf_max_{sample}"] = ecdf_mean, ecdf_max
+        row["pct_reduction"] = 100.0 * (
+            1.0 - _divide(abs(row["pct_bias_matched"]), abs(row["pct_bias_unmatched"]))
+        )
+        rows.append(row)
+    table = pd.DataFrame(rows, index=pd.Index(design.columns, name="covariate"))
+    return table[list(PSTEST_COLUMNS) + list(COBALT_COLUMNS)], bounds
 
 
 def _summary_rows(
-    table: pd.DataFrame, x: pd.DataFrame, s: _Samples
+    table: pd.DataFrame, design: Design, s: Samples
 ) -> tuple[pd.DataFrame, dict[str, ProbitRefit]]:
     ones = np.ones(len(s.treated))
     probits: dict[str, ProbitRefit] = {}
     rows = {}
     continuous = ~table["binary"].to_numpy()
     for sample, w in (("unmatched", ones), ("matched", s.weight)):
-        fit = probit_refit(x, s.treated, w, sample)
+        fit = probit_refit(design, s.treated, w, sample)
         probits[sample] = fit
         abs_bias = table[f"pct_bias_{sample}"].abs()
         b, r = rubin_b_r(np.nan_to_num(fit.index), s.treated, w) if not fit.separated else (np.nan, np.nan)
@@ -515,7 +421,7 @@ def _summary_rows(
     return summary, probits
 
 
-def _sample_sizes(s: _Samples) -> pd.DataFrame:
+def _sample_sizes(s: Samples) -> pd.DataFrame:
     matched = s.weight > 0
     sizes = {
         "unmatched": {
@@ -594,14 +500,14 @@ def balance(
     if not covariates:
         raise ValueError("balance needs at least one covariate")
     select_columns(data, {c: c for c in covariates})  # every unknown name in one ColumnNotFoundError
-    estimand = _resolve_estimand(matching_or_weights, estimand)
+    estimand = resolve_estimand(matching_or_weights, estimand)
     sd_denom = sd_denom or {"ATT": "treated", "ATU": "control"}[estimand]
     if sd_denom not in _SD_DENOMS:
         raise ValueError(f"sd_denom must be one of {_SD_DENOMS}, got {sd_denom!r}")
-    design = _expand_covariates(data, covariates, categorical, factors)
-    samples = _resolve_samples(data, matching_or_weights, treatment, on_support, estimand, reference_weight)
-    table, bounds = _per_covariate(design.x, samples, sd_denom)
-    summary, probits = _summary_rows(table, design.x, samples)
+    design = expand_covariates(data, covariates, categorical, factors)
+    samples = resolve_samples(data, matching_or_weights, treatment, on_support, estimand, reference_weight)
+    table, bounds = _per_covariate(design, samples, sd_denom)
+    summary, probits = _summary_rows(table, design, samples)
     return BalanceTable(
         table=table,
         summary_stats=summary,
@@ -617,50 +523,11 @@ def balance(
 
 
 # --------------------------------------------------------------------------------------------------
-# result object and renderers
-
-# (column, header, decimals) of each layout; headers follow the published tables and pstest.
-_PUBLISHED = (
-    ("mean_treated_unmatched", ("Mean Unmatched", "Treated"), 2),
-    ("mean_control_unmatched", ("Mean Unmatched", "Control"), 2),
-    ("mean_treated_matched", ("Mean Matched", "Treated"), 2),
-    ("mean_control_matched", ("Mean Matched", "Control"), 2),
-    ("pct_bias_matched", ("", "%bias"), 1),
-    ("t_matched", ("t-test", "t"), 2),
-    ("p_matched", ("t-test", "p>|t|"), 2),
-)
-_PSTEST = (  # per sample (U/M): the suffix is appended
-    ("mean_treated", ("Mean", "Treated"), 2),
-    ("mean_control", ("Mean", "Control"), 2),
-    ("pct_bias", ("", "%bias"), 1),
-    ("pct_reduction", ("%reduct", "|bias|"), 1),
-    ("t", ("t-test", "t"), 2),
-    ("p", ("t-test", "p>|t|"), 2),
-    ("var_ratio", ("", "V(T)/V(C)"), 2),
-)
-_COBALT = (
-    ("smd_unmatched", ("Diff", "Unmatched"), 3),
-    ("smd_matched", ("Diff", "Matched"), 3),
-    ("var_ratio_cobalt_unmatched", ("Var. ratio", "Unmatched"), 2),
-    ("var_ratio_cobalt_matched", ("Var. ratio", "Matched"), 2),
-    ("ecdf_mean_unmatched", ("eCDF mean", "Unmatched"), 3),
-    ("ecdf_mean_matched", ("eCDF mean", "Matched"), 3),
-    ("ecdf_max_unmatched", ("eCDF max (KS)", "Unmatched"), 3),
-    ("ecdf_max_matched", ("eCDF max (KS)", "Matched"), 3),
-)
-Layout = Literal["published", "pstest", "cobalt"]
-
-
-def _fmt(value: Any, decimals: int) -> str:
-    """Fixed decimals; NaN as an empty cell; no negative zero (``-0.00`` prints as ``0.00``)."""
-    if value is None or not np.isfinite(value):
-        return ""
-    text = f"{value:.{decimals}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
+# result object (its renderers: psm._balance_render)
 
 
 @dataclass(frozen=True, repr=False)
-class BalanceTable:
+class BalanceTable(BalanceRendering):
     """Result of :func:`balance`.
 
     Attributes
@@ -698,124 +565,7 @@ class BalanceTable:
             f"{self.summary_stats.loc['matched', 'mean_abs_bias']:.1f}>"
         )
 
-    # ---- views -----------------------------------------------------------------------------------
-    def label(self, covariate: str) -> str:
-        """Display name: ``labels`` entry, else the label of the parent factor plus ``=level``."""
-        if covariate in self.labels:
-            return self.labels[covariate]
-        parent = self.source.get(covariate, covariate)
-        if parent != covariate and parent in self.labels:
-            return self.labels[parent] + covariate[len(parent) :]
-        return covariate
-
     def to_frame(self, cobalt: bool = False) -> pd.DataFrame:
         """Tidy copy: one row per covariate, pstest columns (and the cobalt ones with ``cobalt=True``)."""
         columns = list(PSTEST_COLUMNS) + (list(COBALT_COLUMNS) if cobalt else [])
         return self.table[columns].copy()
-
-    def published(self) -> pd.DataFrame:
-        """The published layout (New Chance Table 1): unmatched and matched means, matched %bias, t, p."""
-        return self._layout_numbers(_PUBLISHED)
-
-    def _layout_numbers(self, spec: Sequence[tuple[str, tuple[str, str], int]]) -> pd.DataFrame:
-        frame = self.table[[c for c, _, _ in spec]].copy()
-        frame.columns = pd.MultiIndex.from_tuples([h for _, h, _ in spec])
-        frame.index = pd.Index([self.label(c) for c in self.table.index], name="Variable")
-        return frame
-
-    def formatted(self, layout: Layout = "published") -> pd.DataFrame:
-        """Strings rounded as the published tables: means 2 decimals, %bias 1, t and p 2."""
-        if layout == "pstest":
-            return self._pstest_strings()
-        spec = {"published": _PUBLISHED, "cobalt": _COBALT}.get(layout)
-        if spec is None:
-            raise ValueError(f"layout must be 'published', 'pstest' or 'cobalt', got {layout!r}")
-        numbers = self._layout_numbers(spec)
-        return pd.DataFrame(
-            {h: [_fmt(v, d) for v in numbers[h]] for (_, h, d) in spec}, index=numbers.index
-        )
-
-    def _pstest_strings(self) -> pd.DataFrame:
-        rows, keys = [], []
-        for cov, rec in self.table.iterrows():
-            for sample, tag in (("unmatched", "U"), ("matched", "M")):
-                cells = {}
-                for col, header, d in _PSTEST:
-                    name = col if col == "pct_reduction" else f"{col}_{sample}"
-                    show = not (col == "pct_reduction" and sample == "unmatched")
-                    text = _fmt(rec[name], d) if show else ""
-                    if col == "var_ratio" and rec[f"var_ratio_flag_{sample}"]:
-                        text += "*"
-                    cells[header] = text
-                rows.append(cells)
-                keys.append((self.label(cov), tag))
-        out = pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(keys, names=["Variable", "Sample"]))
-        out.columns = pd.MultiIndex.from_tuples(out.columns)
-        return out
-
-    def to_markdown(self, layout: Layout = "published") -> str:
-        """Markdown table (flattened two-row headers, e.g. ``Mean Unmatched: Treated``; ``|`` escaped)."""
-        frame = self.formatted(layout)
-        frame.columns = [": ".join(p for p in col if p).replace("|", "\\|") for col in frame.columns]
-        n_index = frame.index.nlevels
-        frame = frame.reset_index()
-        align = ("left",) * n_index + ("right",) * (frame.shape[1] - n_index)
-        return frame.to_markdown(index=False, disable_numparse=True, colalign=align)
-
-    def to_latex(self, layout: Layout = "published", **kwargs: Any) -> str:
-        """LaTeX tabular (pandas ``DataFrame.to_latex``; extra keyword arguments are passed on)."""
-        frame = self.formatted(layout)
-        kwargs.setdefault("column_format", "l" * frame.index.nlevels + "r" * frame.shape[1])
-        kwargs.setdefault("multicolumn_format", "c")
-        kwargs.setdefault("escape", True)  # %bias and p>|t| must not break LaTeX
-        return frame.to_latex(**kwargs)
-
-    def to_html(self, layout: Layout = "published", **kwargs: Any) -> str:
-        """HTML table (pandas ``DataFrame.to_html``)."""
-        return self.formatted(layout).to_html(**kwargs)
-
-    # ---- pstest-style text -----------------------------------------------------------------------
-    def summary(self) -> str:
-        """Text laid out like Stata's ``pstest, both`` output (table, footer, summary block)."""
-        names = [self.label(c) for c in self.table.index]
-        width = max(22, *(len(n) for n in names))
-        rule = "-" * (width + 4) + "+" + "-" * 34 + "+" + "-" * 15 + "+" + "-" * 10
-        lines = [
-            rule,
-            " " * (width - 8) + "  Unmatched |       Mean               %reduct |     t-test    |  V(T)/",
-            "Variable".ljust(width - 8) + "    Matched | Treated Control    %bias  |bias| |    t    p>|t| |  V(C)",
-            rule,
-        ]
-        for name, (_, r) in zip(names, self.table.iterrows()):
-            for sample, tag in (("unmatched", "U"), ("matched", "M")):
-                red = "" if sample == "unmatched" else _fmt(r["pct_reduction"], 1)
-                vr = _fmt(r[f"var_ratio_{sample}"], 2) + ("*" if r[f"var_ratio_flag_{sample}"] else "")
-                lines.append(
-                    f"{(name if tag == 'U' else '').ljust(width + 1)}{tag}  | "
-                    f"{stata_g(r[f'mean_treated_{sample}'], 7)} {stata_g(r[f'mean_control_{sample}'], 7)}  "
-                    f"{_fmt(r[f'pct_bias_{sample}'], 1):>7}{red:>8} |"
-                    f"{_fmt(r[f't_{sample}'], 2):>7}  {_fmt(r[f'p_{sample}'], 3):>5} |{vr:>6}"
-                )
-            lines.append(" " * (width + 4) + "|" + " " * 34 + "|" + " " * 15 + "|")
-        lines.append(rule)
-        b = self.var_ratio_bounds
-        lines.append(
-            f"* if variance ratio outside [{b.loc['unmatched', 'lower']:.2f}; {b.loc['unmatched', 'upper']:.2f}]"
-            f" for U and [{b.loc['matched', 'lower']:.2f}; {b.loc['matched', 'upper']:.2f}] for M"
-        )
-        lines += ["", "-" * 11 + "+" + "-" * 71]
-        lines.append(" Sample    | Ps R2   LR chi2   p>chi2   MeanBias   MedBias      B      R     %Var")
-        lines.append("-" * 11 + "+" + "-" * 71)
-        for sample, tag in (("unmatched", " Unmatched"), ("matched", " Matched  ")):
-            st = self.summary_stats.loc[sample]
-            row = (
-                f"{tag} | {_fmt(st['pseudo_r2'], 3):>6} {_fmt(st['lr_chi2'], 2):>9} {_fmt(st['p_chi2'], 3):>8}"
-                f"   {_fmt(st['mean_abs_bias'], 1):>6}    {_fmt(st['median_abs_bias'], 1):>6}"
-                f"    {_fmt(st['rubin_b'], 1):>6}{'*' if st['rubin_b_flag'] else ''}"
-            )
-            row = row.ljust(69) + f"{_fmt(st['rubin_r'], 2):>5}{'*' if st['rubin_r_flag'] else ''}"
-            lines.append(row.ljust(78) + f"{_fmt(st['pct_var_flagged'], 0):>3}")
-        lines.append("-" * 11 + "+" + "-" * 71)
-        lines.append("* if B>25%, R outside [0.5; 2]")
-        return "\n".join(lines)
-

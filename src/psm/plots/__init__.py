@@ -20,8 +20,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from psm._balance_inputs import is_matching, resolve_estimand, resolve_samples
+from psm.balance import BalanceTable
 from psm.plots import style
-from psm.balance import BalanceTable, _resolve_estimand, _resolve_samples, is_matching
 
 __all__ = ["bias_dotplot", "love_plot", "score_distribution"]
 
@@ -190,9 +191,9 @@ def score_distribution(
             raise TypeError("with a score Series, pass treatment= and weights= (Series on the same index)")
         score = matching_or_score
     frame = pd.DataFrame(index=score.index)
-    estimand = _resolve_estimand(matching_or_score, estimand)
+    estimand = resolve_estimand(matching_or_score, estimand)
     source = matching_or_score if weights is None else weights
-    samples = _resolve_samples(frame, source, treatment, on_support, estimand, "support")
+    samples = resolve_samples(frame, source, treatment, on_support, estimand, "support")
     s = score.to_numpy(dtype=float)
     tr, sup, w = samples.treated, samples.on_support, samples.weight
     edges = np.histogram_bin_edges(s, bins=bins)

@@ -1,0 +1,183 @@
+"""Rendering of a :class:`psm.balance.BalanceTable`: the published, pstest and cobalt layouts as strings,
+Markdown, LaTeX and HTML, and the text of Stata's ``pstest, both`` output.
+
+The statistics live in :mod:`psm.balance`; this module only rounds and lays them out. Numbers are rounded
+as the published tables (means 2 decimals, %bias 1, t and p 2); pstest's own text uses Stata's ``%9.0g``
+for means (:func:`psm._format.stata_g`). NaN prints as an empty cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from psm._format import stata_g
+
+# (column, header, decimals) of each layout; headers follow the published tables and pstest.
+_PUBLISHED = (
+    ("mean_treated_unmatched", ("Mean Unmatched", "Treated"), 2),
+    ("mean_control_unmatched", ("Mean Unmatched", "Control"), 2),
+    ("mean_treated_matched", ("Mean Matched", "Treated"), 2),
+    ("mean_control_matched", ("Mean Matched", "Control"), 2),
+    ("pct_bias_matched", ("", "%bias"), 1),
+    ("t_matched", ("t-test", "t"), 2),
+    ("p_matched", ("t-test", "p>|t|"), 2),
+)
+_PSTEST = (  # per sample (U/M): the suffix is appended
+    ("mean_treated", ("Mean", "Treated"), 2),
+    ("mean_control", ("Mean", "Control"), 2),
+    ("pct_bias", ("", "%bias"), 1),
+    ("pct_reduction", ("%reduct", "|bias|"), 1),
+    ("t", ("t-test", "t"), 2),
+    ("p", ("t-test", "p>|t|"), 2),
+    ("var_ratio", ("", "V(T)/V(C)"), 2),
+)
+_COBALT = (
+    ("smd_unmatched", ("Diff", "Unmatched"), 3),
+    ("smd_matched", ("Diff", "Matched"), 3),
+    ("var_ratio_cobalt_unmatched", ("Var. ratio", "Unmatched"), 2),
+    ("var_ratio_cobalt_matched", ("Var. ratio", "Matched"), 2),
+    ("ecdf_mean_unmatched", ("eCDF mean", "Unmatched"), 3),
+    ("ecdf_mean_matched", ("eCDF mean", "Matched"), 3),
+    ("ecdf_max_unmatched", ("eCDF max (KS)", "Unmatched"), 3),
+    ("ecdf_max_matched", ("eCDF max (KS)", "Matched"), 3),
+)
+Layout = Literal["published", "pstest", "cobalt"]
+
+
+def _fmt(value: Any, decimals: int) -> str:
+    """Fixed decimals; NaN as an empty cell; no negative zero (``-0.00`` prints as ``0.00``)."""
+    if value is None or not np.isfinite(value):
+        return ""
+    text = f"{value:.{decimals}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+class BalanceRendering:
+    """The views and renderers of :class:`~psm.balance.BalanceTable` (which supplies ``table``,
+    ``summary_stats``, ``var_ratio_bounds``, ``source`` and ``labels``)."""
+
+    table: pd.DataFrame
+    summary_stats: pd.DataFrame
+    var_ratio_bounds: pd.DataFrame
+    source: dict[str, str]
+    labels: dict[str, str]
+
+    def label(self, covariate: str) -> str:
+        """Display name: ``labels`` entry, else the label of the parent factor plus ``=level``."""
+        if covariate in self.labels:
+            return self.labels[covariate]
+        parent = self.source.get(covariate, covariate)
+        if parent != covariate and parent in self.labels:
+            return self.labels[parent] + covariate[len(parent) :]
+        return covariate
+
+    def published(self) -> pd.DataFrame:
+        """The published layout (New Chance Table 1): unmatched and matched means, matched %bias, t, p."""
+        return self._layout_numbers(_PUBLISHED)
+
+    def _layout_numbers(self, spec: Sequence[tuple[str, tuple[str, str], int]]) -> pd.DataFrame:
+        frame = self.table[[c for c, _, _ in spec]].copy()
+        frame.columns = pd.MultiIndex.from_tuples([h for _, h, _ in spec])
+        frame.index = pd.Index([self.label(c) for c in self.table.index], name="Variable")
+        return frame
+
+    def formatted(self, layout: Layout = "published") -> pd.DataFrame:
+        """Strings rounded as the published tables: means 2 decimals, %bias 1, t and p 2."""
+        if layout == "pstest":
+            return self._pstest_strings()
+        spec = {"published": _PUBLISHED, "cobalt": _COBALT}.get(layout)
+        if spec is None:
+            raise ValueError(f"layout must be 'published', 'pstest' or 'cobalt', got {layout!r}")
+        numbers = self._layout_numbers(spec)
+        return pd.DataFrame(
+            {h: [_fmt(v, d) for v in numbers[h]] for (_, h, d) in spec}, index=numbers.index
+        )
+
+    def _pstest_strings(self) -> pd.DataFrame:
+        rows, keys = [], []
+        for cov, rec in self.table.iterrows():
+            for sample, tag in (("unmatched", "U"), ("matched", "M")):
+                cells = {}
+                for col, header, d in _PSTEST:
+                    name = col if col == "pct_reduction" else f"{col}_{sample}"
+                    show = not (col == "pct_reduction" and sample == "unmatched")
+                    text = _fmt(rec[name], d) if show else ""
+                    if col == "var_ratio" and rec[f"var_ratio_flag_{sample}"]:
+                        text += "*"
+                    cells[header] = text
+                rows.append(cells)
+                keys.append((self.label(cov), tag))
+        out = pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(keys, names=["Variable", "Sample"]))
+        out.columns = pd.MultiIndex.from_tuples(out.columns)
+        return out
+
+    def to_markdown(self, layout: Layout = "published") -> str:
+        """Markdown table (flattened two-row headers, e.g. ``Mean Unmatched: Treated``; ``|`` escaped)."""
+        frame = self.formatted(layout)
+        frame.columns = [": ".join(p for p in col if p).replace("|", "\\|") for col in frame.columns]
+        n_index = frame.index.nlevels
+        frame = frame.reset_index()
+        align = ("left",) * n_index + ("right",) * (frame.shape[1] - n_index)
+        return frame.to_markdown(index=False, disable_numparse=True, colalign=align)
+
+    def to_latex(self, layout: Layout = "published", **kwargs: Any) -> str:
+        """LaTeX tabular (pandas ``DataFrame.to_latex``; extra keyword arguments are passed on)."""
+        frame = self.formatted(layout)
+        kwargs.setdefault("column_format", "l" * frame.index.nlevels + "r" * frame.shape[1])
+        kwargs.setdefault("multicolumn_format", "c")
+        kwargs.setdefault("escape", True)  # %bias and p>|t| must not break LaTeX
+        return frame.to_latex(**kwargs)
+
+    def to_html(self, layout: Layout = "published", **kwargs: Any) -> str:
+        """HTML table (pandas ``DataFrame.to_html``)."""
+        return self.formatted(layout).to_html(**kwargs)
+
+    # ---- pstest-style text -----------------------------------------------------------------------
+    def summary(self) -> str:
+        """Text laid out like Stata's ``pstest, both`` output (table, footer, summary block)."""
+        names = [self.label(c) for c in self.table.index]
+        width = max(22, *(len(n) for n in names))
+        rule = "-" * (width + 4) + "+" + "-" * 34 + "+" + "-" * 15 + "+" + "-" * 10
+        lines = [
+            rule,
+            " " * (width - 8) + "  Unmatched |       Mean               %reduct |     t-test    |  V(T)/",
+            "Variable".ljust(width - 8) + "    Matched | Treated Control    %bias  |bias| |    t    p>|t| |  V(C)",
+            rule,
+        ]
+        for name, (_, r) in zip(names, self.table.iterrows()):
+            for sample, tag in (("unmatched", "U"), ("matched", "M")):
+                red = "" if sample == "unmatched" else _fmt(r["pct_reduction"], 1)
+                vr = _fmt(r[f"var_ratio_{sample}"], 2) + ("*" if r[f"var_ratio_flag_{sample}"] else "")
+                lines.append(
+                    f"{(name if tag == 'U' else '').ljust(width + 1)}{tag}  | "
+                    f"{stata_g(r[f'mean_treated_{sample}'], 7)} {stata_g(r[f'mean_control_{sample}'], 7)}  "
+                    f"{_fmt(r[f'pct_bias_{sample}'], 1):>7}{red:>8} |"
+                    f"{_fmt(r[f't_{sample}'], 2):>7}  {_fmt(r[f'p_{sample}'], 3):>5} |{vr:>6}"
+                )
+            lines.append(" " * (width + 4) + "|" + " " * 34 + "|" + " " * 15 + "|")
+        lines.append(rule)
+        b = self.var_ratio_bounds
+        lines.append(
+            f"* if variance ratio outside [{b.loc['unmatched', 'lower']:.2f}; {b.loc['unmatched', 'upper']:.2f}]"
+            f" for U and [{b.loc['matched', 'lower']:.2f}; {b.loc['matched', 'upper']:.2f}] for M"
+        )
+        lines += ["", "-" * 11 + "+" + "-" * 71]
+        lines.append(" Sample    | Ps R2   LR chi2   p>chi2   MeanBias   MedBias      B      R     %Var")
+        lines.append("-" * 11 + "+" + "-" * 71)
+        for sample, tag in (("unmatched", " Unmatched"), ("matched", " Matched  ")):
+            st = self.summary_stats.loc[sample]
+            row = (
+                f"{tag} | {_fmt(st['pseudo_r2'], 3):>6} {_fmt(st['lr_chi2'], 2):>9} {_fmt(st['p_chi2'], 3):>8}"
+                f"   {_fmt(st['mean_abs_bias'], 1):>6}    {_fmt(st['median_abs_bias'], 1):>6}"
+                f"    {_fmt(st['rubin_b'], 1):>6}{'*' if st['rubin_b_flag'] else ''}"
+            )
+            row = row.ljust(69) + f"{_fmt(st['rubin_r'], 2):>5}{'*' if st['rubin_r_flag'] else ''}"
+            lines.append(row.ljust(78) + f"{_fmt(st['pct_var_flagged'], 0):>3}")
+        lines.append("-" * 11 + "+" + "-" * 71)
+        lines.append("* if B>25%, R outside [0.5; 2]")
+        return "\n".join(lines)
+
