@@ -97,9 +97,10 @@ def newton(x: np.ndarray, y: np.ndarray, link: str, start: CrossProducts, maxite
     """statsmodels' ``Probit``/``Logit`` ``.fit(method="newton")`` (unweighted); see the module docstring."""
     params = _solve(start.xwx, start.xwq) / (2.0 * _density_at_zero(link))
     step, iterations, perfect, singular = params, 1, False, False
+    q = 2.0 * y - 1.0
     with _one_blas_thread(len(x)):
         while iterations < maxiter and np.any(np.abs(step) > TOL):
-            ev = _evaluate(x, y, None, params, link, fisher=False)
+            ev = _evaluate(x, q, None, params, link, fisher=False)
             perfect |= ev.perfect
             try:
                 step = _solve(ev.information, ev.score)
@@ -109,7 +110,7 @@ def newton(x: np.ndarray, y: np.ndarray, link: str, start: CrossProducts, maxite
             params = params + step
             iterations += 1
     index = x @ params
-    perfect |= _perfect_prediction(index, y, link)
+    perfect |= bool(np.min(q * index) >= _perfect_z(link))
     converged = iterations < maxiter and not singular
     return BinaryFit(params, index, iterations, converged, perfect, singular, float("nan"))
 
@@ -122,9 +123,10 @@ def irls(
     deviance = -2.0 * np.log(0.75) * total  # at mu_0 every row has probability 3/4 of its outcome
     params = _solve(start.xwx, start.xwq) * _irls_start_constant(link)
     perfect = converged = singular = False
+    q = 2.0 * y - 1.0
     with _one_blas_thread(len(x)):
         for iterations in range(1, maxiter + 1):
-            ev = _evaluate(x, y, weights, params, link, fisher=True)
+            ev = _evaluate(x, q, weights, params, link, fisher=True)
             perfect |= ev.perfect
             converged = abs(-2.0 * ev.llf - deviance) <= TOL
             if converged or iterations == maxiter:
@@ -141,7 +143,7 @@ def irls(
 def observed_information(x: np.ndarray, y: np.ndarray, link: str, params: np.ndarray) -> np.ndarray:
     """``H(b)``, minus the Hessian of the log-likelihood (its inverse is the MLE's covariance)."""
     with _one_blas_thread(len(x)):
-        return _evaluate(x, y, None, params, link, fisher=False).information
+        return _evaluate(x, 2.0 * y - 1.0, None, params, link, fisher=False).information
 
 
 def cdf(index: np.ndarray, link: str) -> np.ndarray:
@@ -177,53 +179,63 @@ def _irls_start_constant(link: str) -> float:
 
 def _link_terms(z: np.ndarray, link: str, fisher: bool) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Per row: ``log F(z)`` (only for ``fisher``), ``lambda = f(z)/F(z)`` and the information weight
-    (expected with ``fisher``, else observed)."""
+    (expected with ``fisher``, else observed). Arithmetic in place: this is the per-row cost of a pass."""
     if link == "logit":
         prob = special.expit(z)
-        return (-np.logaddexp(0.0, -z) if fisher else None), 1.0 - prob, prob * (1.0 - prob)
+        lam = 1.0 - prob
+        return (-np.logaddexp(0.0, -z) if fisher else None), lam, prob * lam
     prob = special.ndtr(z)
-    density = np.exp(-0.5 * z * z) / _SQRT_2PI
+    density = np.multiply(z, z)
+    density *= -0.5
+    np.exp(density, out=density)
+    density *= 1.0 / _SQRT_2PI
     with np.errstate(divide="ignore", invalid="ignore"):
         lam = density / prob
     tail = z < -5.0  # F(z) < 3e-7 and underflowing from z = -38: lambda from log_ndtr there
     if tail.any():
         lam[tail] = np.exp(-0.5 * z[tail] ** 2 - _LOG_SQRT_2PI - special.log_ndtr(z[tail]))
     if not fisher:  # lambda (lambda + z) > 0 for the probit; clip rounding below zero in the far left tail
-        return None, lam, np.maximum(lam * (lam + z), 0.0)
+        weight = lam + z
+        weight *= lam
+        return None, lam, np.maximum(weight, 0.0, out=weight)
     with np.errstate(divide="ignore"):
         log_prob = np.log(prob)
     if tail.any():
         log_prob[tail] = special.log_ndtr(z[tail])
     # f^2 / (F (1 - F)) = lambda f / (1 - F), 1 - F floored at eps as statsmodels' link cleaning does
-    return log_prob, lam, lam * density / np.maximum(1.0 - prob, _EPS)
+    np.subtract(1.0, prob, out=prob)
+    np.maximum(prob, _EPS, out=prob)
+    density *= lam
+    density /= prob
+    return log_prob, lam, density
 
 
 def _evaluate(
-    x: np.ndarray, y: np.ndarray, weights: np.ndarray | None, params: np.ndarray, link: str, fisher: bool
+    x: np.ndarray, q: np.ndarray, weights: np.ndarray | None, params: np.ndarray, link: str, fisher: bool
 ) -> _Evaluation:
     """Score, information (expected with ``fisher``, else observed), log-likelihood (``fisher`` only, else
-    NaN) and the perfect-prediction flag at ``params``, block by block."""
+    NaN) and the perfect-prediction flag at ``params``, block by block (``q = 2y - 1``)."""
     k = x.shape[1]
     score, information, llf, lowest = np.zeros(k), np.zeros((k, k)), 0.0, np.inf
     for rows in _blocks(len(x)):
         block = x[rows]
-        q = 2.0 * y[rows] - 1.0
-        z = q * (block @ params)
+        z = block @ params
+        z *= q[rows]
         lowest = min(lowest, float(z.min()))
         log_prob, lam, weight = _link_terms(z, link, fisher)
-        w = 1.0 if weights is None else weights[rows]
-        score += block.T @ (w * q * lam)
-        information += block.T @ (block * (w * weight)[:, None])
+        lam *= q[rows]
+        if weights is not None:
+            lam *= weights[rows]
+            weight *= weights[rows]
+        score += block.T @ lam
+        information += block.T @ (block * weight[:, None])
         if fisher:
-            llf += float(np.sum(w * log_prob))
+            llf += float(log_prob.sum() if weights is None else log_prob @ weights[rows])
     return _Evaluation(score, information, llf if fisher else float("nan"), perfect=lowest >= _perfect_z(link))
 
 
 def _perfect_z(link: str) -> float:
-    """``F^-1(1 - 1e-8)``: every ``z_i`` at least this means ``|F(x_i'b) - y_i| <= 1e-8`` for all rows."""
+    """``F^-1(1 - 1e-8)``: statsmodels' perfect-prediction test ``np.allclose(F(x'b) - y, 0)``, i.e.
+    ``|F(x_i'b) - y_i| <= 1e-8`` for every row, holds exactly when ``min_i z_i`` is at least this."""
     return float(special.ndtri(1.0 - _PERFECT)) if link == "probit" else float(np.log((1.0 - _PERFECT) / _PERFECT))
 
-
-def _perfect_prediction(index: np.ndarray, y: np.ndarray, link: str) -> bool:
-    """statsmodels' check ``np.allclose(F(x'b) - y, 0)``, as ``min_i q_i x_i'b >= F^-1(1 - 1e-8)``."""
-    return bool(np.min((2.0 * y - 1.0) * index) >= _perfect_z(link))

@@ -140,10 +140,11 @@ class _GroupMoments:
         return _divide(self.ss, self.total - 1.0)
 
 
-def _moments(x: np.ndarray, w: np.ndarray, total: float) -> _GroupMoments:
+def _moments(x: np.ndarray, w: np.ndarray, total: float, scratch: np.ndarray | None = None) -> _GroupMoments:
+    """Moments of ``x`` under weights ``w`` (summing to ``total``); ``scratch``, if given, holds ``(x - mean)^2``."""
     mean = _divide(w @ x, total)
-    centred = x - mean
-    return _GroupMoments(total, mean, float(w @ (centred * centred)))
+    centred = np.subtract(x, mean, out=scratch)
+    return _GroupMoments(total, mean, float(w @ np.multiply(centred, centred, out=centred)))
 
 
 def iweighted_mean_var(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
@@ -309,48 +310,55 @@ def _variance_ratio_bounds(n_treated: int) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class _SampleWeights:
-    """One sample's weights split by group, with the totals every column shares (``ecdf_total*``: the
-    group totals over the units with ``w > 0``, summed in row order as the eCDF normalises them)."""
+    """One sample's weights split by group, the totals every column shares, and each unit's signed eCDF
+    weight (``w / W1`` treated, ``-w / W0`` controls, the totals over the units with ``w > 0`` summed in row
+    order as the eCDF normalises them; None for the units outside when every unit is in)."""
 
-    w: np.ndarray
     w1: np.ndarray
     w0: np.ndarray
     total1: float
     total0: float
     sum_sq1: float
     sum_sq0: float
-    ecdf_total1: float
-    ecdf_total0: float
+    signed: np.ndarray
+    positive: np.ndarray | None
 
     @classmethod
     def of(cls, treated: np.ndarray, w: np.ndarray) -> _SampleWeights:
         w1, w0 = np.where(treated, w, 0.0), np.where(treated, 0.0, w)
         positive = w > 0
+        ecdf1, ecdf0 = float(w[positive & treated].sum()), float(w[positive & ~treated].sum())
         return cls(
-            w, w1, w0, float(w1.sum()), float(w0.sum()), float(w1 @ w1), float(w0 @ w0),
-            float(w[positive & treated].sum()), float(w[positive & ~treated].sum()),
+            w1, w0, float(w1.sum()), float(w0.sum()), float(w1 @ w1), float(w0 @ w0),
+            signed=np.where(treated, w / ecdf1, -w / ecdf0),
+            positive=None if positive.all() else positive,
         )
 
 
 def _column_statistics(
-    x: np.ndarray, treated: np.ndarray, order: np.ndarray | None, sw: _SampleWeights
+    x: np.ndarray, order: np.ndarray | None, sw: _SampleWeights, scratch: np.ndarray
 ) -> tuple[_GroupMoments, _GroupMoments, float, float, float, tuple[float, float]]:
     """Moments of both groups, the t-test, cobalt's variance ratio and the eCDF differences of one column.
 
     ``order`` sorts ``x`` ascending, ties in row order (None for a binary column, whose eCDF differences
-    are ``|p1 - p0|``).
+    are ``|p1 - p0|``); ``scratch`` is a work array as long as ``x``.
     """
-    g1, g0 = _moments(x, sw.w1, sw.total1), _moments(x, sw.w0, sw.total0)
+    g1, g0 = _moments(x, sw.w1, sw.total1, scratch), _moments(x, sw.w0, sw.total0, scratch)
     t, p, _ = dummy_regression_t(g1, g0)
     var_ratio_cobalt = _divide(_cobalt_variance(g1, sw.sum_sq1), _cobalt_variance(g0, sw.sum_sq0))
     if order is None:
         ecdf = (abs(g1.mean - g0.mean),) * 2
     else:
-        in_sample = order[sw.w[order] > 0]
-        w = sw.w[in_sample]
-        signed = np.where(treated[in_sample], w / sw.ecdf_total1, -w / sw.ecdf_total0)
-        ecdf = ecdf_differences(x[in_sample], signed)
+        in_sample = order if sw.positive is None else order[sw.positive[order]]
+        ecdf = ecdf_differences(x[in_sample], sw.signed[in_sample])
     return g1, g0, t, p, var_ratio_cobalt, ecdf
+
+
+def _ascending(x: np.ndarray) -> np.ndarray:
+    """``np.argsort(x, kind="stable")``; integer values that fit 16 bits take numpy's radix sort (same order)."""
+    if -(2**15) <= x.min() and x.max() < 2**15 and np.array_equal(x, np.rint(x)):
+        return np.argsort(x.astype(np.int16), kind="stable")
+    return np.argsort(x, kind="stable")
 
 
 def _per_covariate(design: Design, s: Samples, sd_denom: str) -> tuple[pd.DataFrame, dict]:
@@ -359,12 +367,12 @@ def _per_covariate(design: Design, s: Samples, sd_denom: str) -> tuple[pd.DataFr
         "unmatched": _variance_ratio_bounds(int(s.treated.sum())),
         "matched": _variance_ratio_bounds(int((s.treated & s.on_support).sum())),
     }
-    rows = []
+    rows, scratch = [], np.empty(len(s.treated))
     for j in range(len(design.columns)):
         x = design.column(j)
         binary = bool(np.all((x == 0) | (x == 1)))
-        order = None if binary else np.argsort(x, kind="stable")
-        stats_u, stats_m = (_column_statistics(x, s.treated, order, samples[k]) for k in SAMPLES)
+        order = None if binary else _ascending(x)
+        stats_u, stats_m = (_column_statistics(x, order, samples[k], scratch) for k in SAMPLES)
         g1u, g0u = stats_u[0], stats_u[1]
         bias_den = np.sqrt((g1u.var + g0u.var) / 2.0)
         smd_den = {"treated": np.sqrt(g1u.var), "control": np.sqrt(g0u.var), "pooled": bias_den}[sd_denom]
