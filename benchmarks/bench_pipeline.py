@@ -1,99 +1,115 @@
-"""Benchmark: the whole ``psm.psmatch2`` job on offender-like data.
+"""Benchmark: the whole ``psm.psmatch2`` job against numpy baselines timed in the same run.
 
-Stages timed in one process: propensity fit (probit, 7 covariates), matching (1:1 with
-replacement, psmatch2 defaults), effect (psmatch2's Lechner SE and the Abadie-Imbens SE),
-then the one-call ``psm.psmatch2``. Targets (issue 2): the whole job under 2x the score fit
-alone; peak memory under 2 GB at 1,000,000 rows. The Abadie-Imbens SE on its own is timed
-against the matching (target under 3x the matching time).
+    PYTHONPATH=src python benchmarks/bench_pipeline.py                          # 1,000,000 rows, 9 covariates
+    PYTHONPATH=src python benchmarks/bench_pipeline.py --rows 10000000 --repeat 1
+    PYTHONPATH=src python benchmarks/bench_pipeline.py --dowhy                  # also DoWhy, if installed
 
-    python benchmarks/bench_pipeline.py                 # 1,000,000 rows
-    python benchmarks/bench_pipeline.py --rows 10000000 --repeat 1
+Data: :func:`baselines.offender_like` (9 offender-like covariates, probit treatment). Rows, each the best
+of ``--repeat`` runs:
 
-Times are the best of ``--repeat`` runs (default 2) for the fit and the whole job.
+* the numpy measuring stick (:func:`baselines.numpy_probit` on a ready design matrix) and
+  ``psm.fit_propensity`` (probit; from the data frame, with its design checks) -- target <= 1.5x the stick;
+* ``psm.match`` (1:1 with replacement, psmatch2's defaults) and ``psm.effect`` (ATT with psmatch2's and the
+  Abadie-Imbens SE);
+* the whole job ``psm.psmatch2`` and the numpy floor pipeline (:func:`baselines.floor_pipeline`) -- target
+  <= 1.3x the floor; with ``--dowhy`` DoWhy's propensity-score matching of the same ATT -- target >= 10x
+  slower than psm;
+* peak memory of the whole job: the most memory it holds at once beyond its input (tracemalloc, in a
+  separate untimed run), against the size of its design matrix (n x p float64) -- target < 3x.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
-import time
+import gc
+import tracemalloc
 
 import numpy as np
-import pandas as pd
-from scipy import stats
 
 import psm
-from psm.effects import _abadie_imbens_se, _MatchedFrame
+from baselines import (
+    best_time,
+    covariate_names,
+    design_matrix,
+    floor_pipeline,
+    numpy_probit,
+    offender_like,
+)
 
-COVARIATES = ["age", "ethnicity", "employment", "substance_marker", "mh_marker", "offence_type", "offending_history"]
+
+def peak_gb(fn) -> float:
+    """Peak memory allocated while ``fn()`` runs, above what was allocated before (tracemalloc, which
+    numpy reports its arrays to)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 1024**3
+    finally:
+        tracemalloc.stop()
 
 
-def offender_like(n: int, seed: int = 2020) -> pd.DataFrame:
-    """n rows shaped like the New Chance analysis file (published PSM codings)."""
-    rng = np.random.default_rng(seed)
-    d = pd.DataFrame(
-        {
-            "age": rng.uniform(18, 70, n).round(2),
-            "ethnicity": rng.integers(0, 2, n, dtype=np.int8),
-            "employment": (rng.random(n) < 0.3).astype(np.int8),
-            "substance_marker": (rng.random(n) < 0.4).astype(np.int8),
-            "mh_marker": (rng.random(n) < 0.5).astype(np.int8),
-            "offence_type": rng.integers(1, 4, n, dtype=np.int8),
-            "offending_history": rng.poisson(3, n).astype(np.int16),
-        }
+def dowhy_att(data, covariates: list[str]) -> float:
+    """DoWhy's propensity-score matching estimate of the ATT (its default logistic score model)."""
+    from dowhy import CausalModel
+
+    model = CausalModel(data=data, treatment="treated", outcome="reoffended", common_causes=covariates)
+    estimand = model.identify_effect(proceed_when_unidentifiable=True)
+    return model.estimate_effect(
+        estimand, method_name="backdoor.propensity_score_matching", target_units="att"
+    ).value
+
+
+def run(rows: int, covariates: int, repeat: int, dowhy: bool) -> list[tuple[str, float, str]]:
+    data = offender_like(rows, covariates)
+    data["treated"] = data["treated"].astype(bool)  # DoWhy wants a boolean treatment; psm takes either
+    names = covariate_names(data)
+    design_gb = rows * (len(names) + 1) * 8 / 1024**3
+    memory = peak_gb(lambda: psm.psmatch2(data, "treated", names, "reoffended"))
+
+    x, t = design_matrix(data, names), data["treated"].to_numpy(dtype=float)
+    stick, b_stick = best_time(lambda: numpy_probit(x, t), repeat)
+    del x
+    fit, pm = best_time(lambda: psm.fit_propensity(data, "treated", names), repeat)
+    assert np.allclose(pm.params.to_numpy(), b_stick, rtol=0, atol=1e-8), "the stick and psm disagree"
+    matching, m = best_time(lambda: psm.match(data, "treated", pm.score), repeat)
+    effect, _ = best_time(lambda: psm.effect(data, "reoffended", m), repeat)
+    job, result = best_time(lambda: psm.psmatch2(data, "treated", names, "reoffended"), repeat)
+    floor, att_floor = best_time(lambda: floor_pipeline(data, names), repeat)
+    out = [
+        ("numpy IRLS measuring stick (probit)", stick, "1.00x"),
+        ("psm.fit_propensity (probit)", fit, f"{fit / stick:.2f}x the stick (target <= 1.5)"),
+        ("psm.match (1:1, replacement)", matching, ""),
+        ("psm.effect (psmatch2 SE + Abadie-Imbens SE)", effect, ""),
+        ("numpy floor pipeline (IRLS + argsort match + ATT)", floor, "1.00x"),
+        ("psm.psmatch2 (whole job)", job, f"{job / floor:.2f}x the floor (target <= 1.3)"),
+    ]
+    if dowhy:
+        seconds, att = best_time(lambda: dowhy_att(data, names), 1)
+        out.append(("DoWhy propensity_score_matching (ATT)", seconds, f"psm {seconds / job:.1f}x faster (target >= 10)"))
+        print(f"ATT: psm {result.effect.matched.difference:.5f}, DoWhy {att:.5f}")
+    out.append(
+        ("peak memory of the whole job (GB)", memory,
+         f"{memory / design_gb:.2f}x its {design_gb:.2f} GB design matrix (target < 3)")
     )
-    index = (-0.9 + 0.012 * (d.age - 35) + 0.25 * d.mh_marker + 0.2 * d.substance_marker
-             - 0.15 * d.employment + 0.05 * d.offending_history + 0.1 * (d.offence_type == 2))
-    d["treated"] = (rng.random(n) < stats.norm.cdf(index)).astype(np.int8)
-    d["reoffended"] = (rng.random(n) < 0.35 - 0.05 * d.treated + 0.02 * d.offending_history.clip(0, 5)).astype(float)
-    return d
-
-
-def peak_rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # Linux: KiB
-
-
-def timed(label: str, fn, times: dict, repeat: int = 1):
-    """Best of ``repeat`` wall-clock runs (the machine's cores are shared)."""
-    best = np.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    times[label] = best
-    print(f"{label:<34} {times[label]:8.2f} s   (peak RSS so far {peak_rss_gb():.2f} GB)", flush=True)
+    print(f"ATT: psm {result.effect.matched.difference:.5f} (SE {result.effect.matched.se:.5f}, "
+          f"AI {result.effect.se_ai:.5f}); floor {att_floor:.5f}")
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=2, help="best of N for the fit and the whole job")
+    parser.add_argument("--covariates", type=int, default=9, help="9 offender-like, then extra ones")
+    parser.add_argument("--repeat", type=int, default=2, help="best of this many runs")
+    parser.add_argument("--dowhy", action="store_true", help="also time DoWhy (needs `pip install dowhy`)")
     args = parser.parse_args()
-    times: dict[str, float] = {}
-
-    data = timed(f"generate {args.rows:,} rows", lambda: offender_like(args.rows), times)
-    rss_data = peak_rss_gb()
-    print(f"treated share {data.treated.mean():.3f}; covariates: {', '.join(COVARIATES)}\n")
-
-    pm = timed("1. propensity fit (probit)", lambda: psm.fit_propensity(data, "treated", COVARIATES), times, args.repeat)
-    m = timed("2. match (1:1, replacement)", lambda: psm.match(data, "treated", pm.score), times)
-    e = timed("3. effect (Lechner + AI SE)", lambda: psm.effect(data, "reoffended", m), times)
-    frame = _MatchedFrame.from_matching(m, data["reoffended"].to_numpy(dtype=float))
-    timed("   AI SE alone (Var.calc=0)", lambda: _abadie_imbens_se(frame, "ATT"), times)
-    timed("   AI SE alone (Var.calc=1)", lambda: _abadie_imbens_se(frame, "ATT", var_calc=1), times)
-    r = timed("psm.psmatch2 (whole job)", lambda: psm.psmatch2(data, "treated", COVARIATES, "reoffended"), times, args.repeat)
-
-    whole = times["psm.psmatch2 (whole job)"]
-    fit = times["1. propensity fit (probit)"]
-    print()
-    print(f"ATT {r.effect.matched.difference:.5f}  SE(psmatch2) {r.effect.matched.se:.5f}  SE(AI) {r.effect.se_ai:.5f}")
-    print(f"whole job / score fit alone      {whole / fit:6.2f}x   (target < 2x)")
-    print(f"stages 1+2+3 / score fit          {(fit + times['2. match (1:1, replacement)'] + times['3. effect (Lechner + AI SE)']) / fit:6.2f}x")
-    print(f"AI SE (Var.calc=0) / matching     {times['   AI SE alone (Var.calc=0)'] / times['2. match (1:1, replacement)']:6.2f}x   (target < 3x)")
-    print(f"AI SE (Var.calc=1) / matching     {times['   AI SE alone (Var.calc=1)'] / times['2. match (1:1, replacement)']:6.2f}x")
-    print(f"peak RSS {peak_rss_gb():.2f} GB (after generating the data: {rss_data:.2f} GB)  (target < 2 GB at 1M rows)")
-    assert e.matched.difference == r.effect.matched.difference
+    rows = run(args.rows, args.covariates, args.repeat, args.dowhy)
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{args.rows:,} rows, {args.covariates} covariates, best of {args.repeat}")
+    print(f"{'benchmark':<{width}}  {'seconds':>8}  ratio")
+    for label, seconds, note in rows:
+        print(f"{label:<{width}}  {seconds:8.2f}  {note}")
 
 
 if __name__ == "__main__":
