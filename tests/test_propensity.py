@@ -40,6 +40,22 @@ def test_probit_and_logit_equal_statsmodels_fit():
 
 
 @pytest.mark.parametrize("link", ["probit", "logit"])
+def test_coefficients_and_standard_errors_equal_statsmodels_newton_to_1e8(link):
+    d = offenders(n=3000, seed=11)
+    x = pd.DataFrame({
+        "Intercept": 1.0, "age": d.age, "marker": d.marker * 1.0, "history": d.history * 1.0,
+        "offence[T.property]": (d.offence == "property") * 1.0, "offence[T.violent]": (d.offence == "violent") * 1.0,
+    })
+    ref = (sm.Probit if link == "probit" else sm.Logit)(d.treated * 1.0, x).fit(method="newton", disp=False)
+    pm = psm.fit_propensity(d, "treated", ["age", "marker", "history", "offence"], link=link)
+    assert (pm.params - ref.params).abs().max() <= 1e-8
+    assert np.allclose(pm.bse, ref.bse, rtol=1e-8, atol=0)
+    assert np.allclose(pm.linear_predictor, ref.fittedvalues, rtol=0, atol=1e-8)
+    assert (pm.result.params - ref.params).abs().max() <= 1e-8  # statsmodels restarted at our estimate
+    assert pm.nobs == 3000
+
+
+@pytest.mark.parametrize("link", ["probit", "logit"])
 def test_saturated_binary_model_by_hand(link):
     # one 0/1 covariate: the MLE fits the two cell proportions exactly.
     # x=0: 2 of 8 treated (p0 = 1/4); x=1: 6 of 8 treated (p1 = 3/4)
@@ -107,6 +123,25 @@ def test_binary_marker_value_with_only_controls_is_separation():
     d.loc[d.marker == 1, "treated"] = 0
     with pytest.raises(SeparationError, match=r"marker == 1: all \d+ row\(s\) are controls"):
         psm.fit_propensity(d, "treated", ["age", "marker"])
+
+
+def test_two_valued_non_integer_column_is_checked_for_separation():
+    d = offenders()
+    d["dose"] = np.where(d.marker == 1, 0.7, 0.3)
+    d.loc[d.dose == 0.7, "treated"] = 1
+    with pytest.raises(SeparationError, match=r"dose == 0.7: all \d+ row\(s\) are treated"):
+        psm.fit_propensity(d, "treated", ["age", "dose"])
+
+
+def test_a_third_value_close_to_an_end_makes_a_column_not_binary():
+    d = offenders()
+    d["flag"] = np.where(d.age > 30, 1.0, 0.0)
+    d.loc[d.flag == 1, "treated"] = 1
+    d.loc["p0", ["flag", "treated"]] = [1.0, 1]
+    with pytest.raises(SeparationError, match=r"flag == 1: all \d+ row\(s\) are treated"):
+        psm.fit_propensity(d, "treated", ["history", "flag"])
+    d.loc["p0", ["flag", "treated"]] = [1 - 1e-9, 0]  # a control just below 1: three values, no such cell
+    psm.fit_propensity(d, "treated", ["history", "flag"])
 
 
 def test_continuous_complete_separation_names_the_column():

@@ -29,7 +29,8 @@ listing them; ``dropna=True`` drops them (listwise deletion, as psmatch2's
 from __future__ import annotations
 
 import ast
-from collections.abc import Hashable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -84,9 +85,14 @@ class PropensityModel:
         Reference (left-out) level of each expanded categorical column.
     n_dropped : int
         Rows dropped for missing values (``dropna=True``); ``dropped`` lists their labels.
+    nobs : int
+        Number of rows in the estimation sample.
     result : statsmodels ``BinaryResults``
         statsmodels' fit of the same model, started at ``params`` (it stops after one step that
         moves no coefficient by more than 1e-8); built on first access, for its summary table.
+
+    ``bse`` and ``result`` rebuild the design matrix from the estimation sample when first asked for,
+    so the model does not hold an n x p matrix between the fit and those calls.
     """
 
     score: pd.Series
@@ -99,18 +105,15 @@ class PropensityModel:
     reference: Mapping[str, object]
     n_dropped: int
     dropped: tuple[Hashable, ...]
-    _design: np.ndarray = field(repr=False, compare=False)
-    _treated: np.ndarray = field(repr=False, compare=False)
-    _rows: pd.Index = field(repr=False, compare=False)
-
-    @property
-    def nobs(self) -> int:
-        """Number of rows in the estimation sample."""
-        return len(self._treated)
+    nobs: int
+    _inputs: Callable[[], tuple[_Design, pd.Series]] = field(repr=False, compare=False)
 
     @cached_property
     def bse(self) -> pd.Series:
-        information = _binary_mle.observed_information(self._design, self._treated, self.link, self.params.to_numpy())
+        design, treated = self._inputs()
+        information = _binary_mle.observed_information(
+            design.x, treated.to_numpy(dtype=float), self.link, self.params.to_numpy()
+        )
         covariance = scipy.linalg.cho_solve(scipy.linalg.cho_factor(information), np.eye(len(information)))
         return pd.Series(np.sqrt(np.diag(covariance)), index=self.params.index)
 
@@ -118,9 +121,10 @@ class PropensityModel:
     def result(self):
         import statsmodels.api as sm
 
+        design, treated = self._inputs()
         model_cls = sm.Probit if self.link == "probit" else sm.Logit
-        exog = pd.DataFrame(self._design, index=self._rows, columns=list(self.design_columns), copy=False)
-        endog = pd.Series(self._treated, index=self._rows, name=self.treatment)
+        exog = pd.DataFrame(design.x, index=treated.index, columns=list(design.columns), copy=False)
+        endog = treated.astype(float).rename(self.treatment)
         return model_cls(endog, exog).fit(start_params=self.params.to_numpy(), method="newton", disp=False)
 
     def summary(self):
@@ -188,15 +192,10 @@ def fit_propensity(
     select_columns(data, {str(c): c for c in [*categorical, *(reference or {})]})
     frame = select_columns(data, {c: c for c in [treatment, *spec.variables]})
     sample, dropped = drop_missing(frame, dropna=dropna)
-    treated = treatment_indicator(sample[treatment])
-    require_both_groups(treated, what="in the propensity-model sample")
-    keep = ~frame.isna().any(axis=1).to_numpy()
-
-    if spec.rhs is None:
-        design = _list_design(sample, spec.variables, categorical, reference or {})
-    else:
-        design = _formula_design(sample, spec.rhs)
+    inputs = functools.partial(_inputs, sample, treatment, spec, categorical, reference or {})
+    design, treated = inputs()
     x, t = design.x, treated.to_numpy(dtype=float)
+    keep = ~frame.isna().any(axis=1).to_numpy()
     low, high = x.min(axis=0), x.max(axis=0)
     _check_constant(design.columns, low, high)
     start = _binary_mle.cross_products(x, t)
@@ -215,10 +214,20 @@ def fit_propensity(
         reference=design.reference,
         n_dropped=len(dropped),
         dropped=tuple(dropped),
-        _design=x,
-        _treated=t,
-        _rows=sample.index,
+        nobs=len(t),
+        _inputs=inputs,
     )
+
+
+def _inputs(
+    sample: pd.DataFrame, treatment: str, spec: _Spec, categorical: Sequence[str], reference: Mapping[str, object]
+) -> tuple[_Design, pd.Series]:
+    """The design matrix and the 0/1 treatment of the estimation sample."""
+    treated = treatment_indicator(sample[treatment])
+    require_both_groups(treated, what="in the propensity-model sample")
+    if spec.rhs is None:
+        return _list_design(sample, spec.variables, categorical, reference), treated
+    return _formula_design(sample, spec.rhs), treated
 
 
 def _aligned(values: np.ndarray, keep: np.ndarray, index: pd.Index, name: str) -> pd.Series:
