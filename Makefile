@@ -25,6 +25,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_matching.py
 	$(PY) benchmarks/bench_pipeline.py
+	$(PY) benchmarks/bench_balance.py
 
 clean-venv:
 	rm -rf $(VENV)

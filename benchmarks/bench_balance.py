@@ -13,6 +13,7 @@ the cobalt statistics and the two probit refits) -- target: under the whole job'
 from __future__ import annotations
 
 import argparse
+import sys
 
 import psm
 from baselines import best_time, covariate_names, offender_like
@@ -29,16 +30,16 @@ def main() -> None:
     data = offender_like(args.rows, args.covariates)
     names = covariate_names(data)
     job, result = best_time(lambda: psm.psmatch2(data, "treated", names, "reoffended"), args.repeat)
-    seconds, table = best_time(lambda: psm.balance(data, names, result.matching), args.repeat)
+    seconds, _ = best_time(lambda: psm.balance(data, names, result.matching), args.repeat)
     memory = peak_gb(lambda: psm.balance(data, names, result.matching))
     rows = [
         ("psm.psmatch2 (whole job)", job, "1.00x"),
         ("psm.balance (pstest + cobalt statistics)", seconds, f"{seconds / job:.2f}x the whole job"),
         ("peak memory of psm.balance (GB)", memory, "tracemalloc, beyond its input"),
     ]
-    print(table.summary().splitlines()[-4:-2][0])
     width = max(len(r[0]) for r in rows)
     print(f"\n{args.rows:,} rows, {args.covariates} covariates, best of {args.repeat}")
+    print("command: PYTHONPATH=src python " + " ".join(sys.argv))
     print(f"{'benchmark':<{width}}  {'seconds':>8}  ratio")
     for label, value, note in rows:
         print(f"{label:<{width}}  {value:8.2f}  {note}")

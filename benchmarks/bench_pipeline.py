@@ -21,6 +21,7 @@ of ``--repeat`` runs:
 from __future__ import annotations
 
 import argparse
+import sys
 import gc
 import tracemalloc
 
@@ -86,7 +87,8 @@ def run(rows: int, covariates: int, repeat: int, dowhy: bool) -> list[tuple[str,
     ]
     if dowhy:
         seconds, att = best_time(lambda: dowhy_att(data, names), 1)
-        out.append(("DoWhy propensity_score_matching (ATT)", seconds, f"psm {seconds / job:.1f}x faster (target >= 10)"))
+        note = f"psm {seconds / job:.1f}x faster (target >= 10)"
+        out.append(("DoWhy propensity_score_matching (ATT)", seconds, note))
         print(f"ATT: psm {result.effect.matched.difference:.5f}, DoWhy {att:.5f}")
     out.append(
         ("peak memory of the whole job (GB)", memory,
@@ -107,6 +109,7 @@ def main() -> None:
     rows = run(args.rows, args.covariates, args.repeat, args.dowhy)
     width = max(len(r[0]) for r in rows)
     print(f"\n{args.rows:,} rows, {args.covariates} covariates, best of {args.repeat}")
+    print("command: PYTHONPATH=src python " + " ".join(sys.argv))
     print(f"{'benchmark':<{width}}  {'seconds':>8}  ratio")
     for label, seconds, note in rows:
         print(f"{label:<{width}}  {seconds:8.2f}  {note}")

@@ -79,6 +79,7 @@ def main() -> None:
         r = results[-1]
         print(f"{rows:>12,} rows  job {r['job']:7.2f} s  balance {r['balance']:7.2f} s  "
               f"floor {r['floor']:7.2f} s  peak {r['peak_gb']:5.2f} GB", flush=True)
+    print("\ncommand: PYTHONPATH=src python " + " ".join(sys.argv))
     print("\n| rows | whole job (s) | balance (s) | numpy floor (s) | job / floor | peak memory (GB) |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:

@@ -174,7 +174,10 @@ def dummy_regression_t(g1: _GroupMoments, g0: _GroupMoments) -> tuple[float, flo
 
 
 def _cobalt_variance(g: _GroupMoments, sum_w2: float) -> float:
-    """cobalt ``col.w.v``: ``sum(u (x - m)^2) / (1 - sum(u^2))``, ``u = w / W``; i.e. ``SS / W / (1 - sum(w^2) / W^2)``."""
+    """cobalt ``col.w.v``: ``sum(u (x - m)^2) / (1 - sum(u^2))``, ``u = w / W``.
+
+    That is ``SS / W / (1 - sum(w^2) / W^2)`` from the group's sum of squares about its mean.
+    """
     return _divide(g.ss / g.total, 1.0 - sum_w2 / g.total**2)
 
 
@@ -362,7 +365,10 @@ def _ascending(x: np.ndarray) -> np.ndarray:
 
 
 def _per_covariate(design: Design, s: Samples, sd_denom: str) -> tuple[pd.DataFrame, dict]:
-    samples = {"unmatched": _SampleWeights.of(s.treated, np.ones(len(s.treated))), "matched": _SampleWeights.of(s.treated, s.weight)}
+    samples = {
+        "unmatched": _SampleWeights.of(s.treated, np.ones(len(s.treated))),
+        "matched": _SampleWeights.of(s.treated, s.weight),
+    }
     bounds = {
         "unmatched": _variance_ratio_bounds(int(s.treated.sum())),
         "matched": _variance_ratio_bounds(int((s.treated & s.on_support).sum())),

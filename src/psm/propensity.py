@@ -29,10 +29,9 @@ listing them; ``dropna=True`` drops them (listwise deletion, as psmatch2's
 from __future__ import annotations
 
 import ast
-import functools
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 import pandas as pd
@@ -192,7 +191,7 @@ def fit_propensity(
     select_columns(data, {str(c): c for c in [*categorical, *(reference or {})]})
     frame = select_columns(data, {c: c for c in [treatment, *spec.variables]})
     sample, dropped = drop_missing(frame, dropna=dropna)
-    inputs = functools.partial(_inputs, sample, treatment, spec, categorical, reference or {})
+    inputs = partial(_inputs, sample, treatment, spec, categorical, reference or {})
     design, treated = inputs()
     x, t = design.x, treated.to_numpy(dtype=float)
     keep = ~frame.isna().any(axis=1).to_numpy()
@@ -509,7 +508,8 @@ def _fit(x: np.ndarray, t: np.ndarray, columns: Sequence[str], link: str, start,
     """Newton-Raphson from ``start``; SeparationError when it stops short of a finite maximum."""
     fit = _binary_mle.newton(x, t, link, start, maxiter)
     if fit.perfect_prediction:
-        _raise_divergent(fit.params, x, columns, "perfect prediction (every fitted probability within 1e-8 of the treatment)")
+        reason = "perfect prediction (every fitted probability within 1e-8 of the treatment)"
+        _raise_divergent(fit.params, x, columns, reason)
     if fit.singular:
         _raise_divergent(fit.params, x, columns, f"a singular information matrix after {fit.iterations} iterations")
     if not fit.converged:
