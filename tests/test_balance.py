@@ -215,6 +215,19 @@ def test_integer_iweights_equal_replicated_rows() -> None:
     assert bt.table.loc["x", "p_matched"] == pytest.approx(res.pvalue)
 
 
+def test_collinear_covariate_is_omitted_from_the_probit_as_stata_does(example: pd.DataFrame) -> None:
+    # z2 = 1 - z is collinear with the constant and z: Stata keeps the earlier columns and omits z2
+    df = example.assign(z2=1 - example.z, x2=2 * example.x + 3)
+    bt = balance(df, ["x", "z", "z2", "x2"], df["w"], treatment="t")
+    for sample in ("unmatched", "matched"):
+        refit = bt.probit[sample]
+        assert refit.omitted == ("z2", "x2") and refit.df == 2
+        assert list(refit.params.index) == ["_cons", "x", "z"]
+    plain = balance(example, ["x", "z"], example["w"], treatment="t")
+    assert bt.probit["matched"].params.to_numpy() == pytest.approx(plain.probit["matched"].params.to_numpy(), abs=1e-12)
+    assert bt.summary_stats.loc["matched", "lr_chi2"] == pytest.approx(plain.summary_stats.loc["matched", "lr_chi2"])
+
+
 def test_rubin_b_and_r_on_the_linear_index(bt: BalanceTable, example: pd.DataFrame) -> None:
     for sample, w in (("unmatched", np.ones(9)), ("matched", example.w.to_numpy())):
         p = bt.probit[sample].params

@@ -242,7 +242,8 @@ def _independent_columns(gram: np.ndarray) -> list[int]:
     squared relative residual is ``c_jj - c_jK c_KK^-1 c_Kj``.
     """
     norms = np.sqrt(np.diag(gram))
-    scaled = gram / np.outer(*(2 * [np.where(norms > 0, norms, 1.0)]))
+    scale = np.where(norms > 0, norms, 1.0)
+    scaled = gram / np.outer(scale, scale)
     kept = [0]
     for j in range(1, len(gram)):
         explained = scaled[j, kept] @ scipy.linalg.solve(scaled[np.ix_(kept, kept)], scaled[kept, j], assume_a="pos")
