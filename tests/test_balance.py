@@ -410,23 +410,23 @@ def test_missing_weight_means_unmatched(example: pd.DataFrame, bt: BalanceTable)
 # renderers
 
 
-def test_published_layout_and_rounding(bt: BalanceTable) -> None:
-    pub = bt.published()
-    assert list(pub.columns) == [
-        ("Mean Unmatched", "Treated"), ("Mean Unmatched", "Control"), ("Mean Matched", "Treated"),
-        ("Mean Matched", "Control"), ("", "%bias"), ("t-test", "t"), ("t-test", "p>|t|"),
-    ]
-    text = bt.formatted("published")
-    assert text.loc["x", ("Mean Unmatched", "Treated")] == "4.25"
-    assert text.loc["x", ("Mean Matched", "Treated")] == "2.33"
-    assert text.loc["x", ("", "%bias")] == f"{100 * (7 / 3 - 2.5) / SD_U:.1f}" == "-4.9"
-    assert text.loc["x", ("t-test", "t")] == "-0.11"
-    assert text.loc["x", ("t-test", "p>|t|")] == f"{bt.table.loc['x', 'p_matched']:.2f}"
+def test_pstest_layout_and_rounding(bt: BalanceTable) -> None:
+    text = bt.formatted()
+    assert list(text.index.names) == ["Variable", "Sample"]
+    assert text.loc[("x", "U"), ("Mean", "Treated")] == "4.25"
+    assert text.loc[("x", "M"), ("Mean", "Treated")] == "2.33"
+    assert text.loc[("x", "M"), ("", "%bias")] == f"{100 * (7 / 3 - 2.5) / SD_U:.1f}" == "-4.9"
+    assert text.loc[("x", "M"), ("t-test", "t")] == "-0.11"
+    assert text.loc[("x", "M"), ("t-test", "p>|t|")] == f"{bt.table.loc['x', 'p_matched']:.2f}"
+    assert text.loc[("x", "U"), ("%reduct", "|bias|")] == ""  # %reduct only on the matched row
+    with pytest.raises(ValueError, match="'pstest' or 'cobalt'"):
+        bt.formatted("published")
 
 
 def test_markdown_latex_html(bt: BalanceTable) -> None:
     md = bt.to_markdown()
-    assert md.splitlines()[0].count("|") - md.splitlines()[0].count("\\|") == 9  # 8 columns + edges
+    header = md.splitlines()[0]
+    assert header.count("|") - header.count("\\|") == 10  # Variable, Sample and 7 statistics: 9 columns, 10 bars
     assert "| x " in md and "-4.9" in md
     latex = bt.to_latex()
     assert "\\%bias" in latex and "\\begin{tabular}" in latex

@@ -1,9 +1,11 @@
-"""Rendering of a :class:`psm.balance.BalanceTable`: the published, pstest and cobalt layouts as strings,
-Markdown, LaTeX and HTML, and the text of Stata's ``pstest, both`` output.
+"""Rendering of a :class:`psm.balance.BalanceTable`: the pstest and cobalt layouts as strings, Markdown,
+LaTeX and HTML, and the text of Stata's ``pstest, both`` output.
 
-The statistics live in :mod:`psm.balance`; this module only rounds and lays them out. Numbers are rounded
-as the published tables (means 2 decimals, %bias 1, t and p 2); pstest's own text uses Stata's ``%9.0g``
-for means (:func:`psm._format.stata_g`). NaN prints as an empty cell.
+The statistics live in :mod:`psm.balance`; this module only rounds and lays them out. Layout strings use
+fixed decimals (means 2, %bias and %reduct 1, t, p and variance ratios 2; cobalt's differences and eCDF
+statistics 3); pstest's own text uses Stata's ``%9.0g`` for means (:func:`psm._format.stata_g`). NaN
+prints as an empty cell. Applications that print balance in a layout of their own build it from
+:attr:`~psm.balance.BalanceTable.table`.
 """
 
 from __future__ import annotations
@@ -16,16 +18,7 @@ import pandas as pd
 
 from psm._format import stata_g
 
-# (column, header, decimals) of each layout; headers follow the published tables and pstest.
-_PUBLISHED = (
-    ("mean_treated_unmatched", ("Mean Unmatched", "Treated"), 2),
-    ("mean_control_unmatched", ("Mean Unmatched", "Control"), 2),
-    ("mean_treated_matched", ("Mean Matched", "Treated"), 2),
-    ("mean_control_matched", ("Mean Matched", "Control"), 2),
-    ("pct_bias_matched", ("", "%bias"), 1),
-    ("t_matched", ("t-test", "t"), 2),
-    ("p_matched", ("t-test", "p>|t|"), 2),
-)
+# (column, header, decimals) of each layout; headers follow pstest and cobalt.
 _PSTEST = (  # per sample (U/M): the suffix is appended
     ("mean_treated", ("Mean", "Treated"), 2),
     ("mean_control", ("Mean", "Control"), 2),
@@ -45,7 +38,7 @@ _COBALT = (
     ("ecdf_max_unmatched", ("eCDF max (KS)", "Unmatched"), 3),
     ("ecdf_max_matched", ("eCDF max (KS)", "Matched"), 3),
 )
-Layout = Literal["published", "pstest", "cobalt"]
+Layout = Literal["pstest", "cobalt"]
 
 
 def _fmt(value: Any, decimals: int) -> str:
@@ -75,23 +68,19 @@ class BalanceRendering:
             return self.labels[parent] + covariate[len(parent) :]
         return covariate
 
-    def published(self) -> pd.DataFrame:
-        """The published layout (New Chance Table 1): unmatched and matched means, matched %bias, t, p."""
-        return self._layout_numbers(_PUBLISHED)
-
     def _layout_numbers(self, spec: Sequence[tuple[str, tuple[str, str], int]]) -> pd.DataFrame:
         frame = self.table[[c for c, _, _ in spec]].copy()
         frame.columns = pd.MultiIndex.from_tuples([h for _, h, _ in spec])
         frame.index = pd.Index([self.label(c) for c in self.table.index], name="Variable")
         return frame
 
-    def formatted(self, layout: Layout = "published") -> pd.DataFrame:
-        """Strings rounded as the published tables: means 2 decimals, %bias 1, t and p 2."""
+    def formatted(self, layout: Layout = "pstest") -> pd.DataFrame:
+        """Strings at fixed decimals: ``"pstest"`` (one row per covariate and sample, U/M) or ``"cobalt"``."""
         if layout == "pstest":
             return self._pstest_strings()
-        spec = {"published": _PUBLISHED, "cobalt": _COBALT}.get(layout)
-        if spec is None:
-            raise ValueError(f"layout must be 'published', 'pstest' or 'cobalt', got {layout!r}")
+        if layout != "cobalt":
+            raise ValueError(f"layout must be 'pstest' or 'cobalt', got {layout!r}")
+        spec = _COBALT
         numbers = self._layout_numbers(spec)
         return pd.DataFrame(
             {h: [_fmt(v, d) for v in numbers[h]] for (_, h, d) in spec}, index=numbers.index
@@ -115,7 +104,7 @@ class BalanceRendering:
         out.columns = pd.MultiIndex.from_tuples(out.columns)
         return out
 
-    def to_markdown(self, layout: Layout = "published") -> str:
+    def to_markdown(self, layout: Layout = "pstest") -> str:
         """Markdown table (flattened two-row headers, e.g. ``Mean Unmatched: Treated``; ``|`` escaped)."""
         frame = self.formatted(layout)
         frame.columns = [": ".join(p for p in col if p).replace("|", "\\|") for col in frame.columns]
@@ -124,7 +113,7 @@ class BalanceRendering:
         align = ("left",) * n_index + ("right",) * (frame.shape[1] - n_index)
         return frame.to_markdown(index=False, disable_numparse=True, colalign=align)
 
-    def to_latex(self, layout: Layout = "published", **kwargs: Any) -> str:
+    def to_latex(self, layout: Layout = "pstest", **kwargs: Any) -> str:
         """LaTeX tabular (pandas ``DataFrame.to_latex``; extra keyword arguments are passed on)."""
         frame = self.formatted(layout)
         kwargs.setdefault("column_format", "l" * frame.index.nlevels + "r" * frame.shape[1])
@@ -132,7 +121,7 @@ class BalanceRendering:
         kwargs.setdefault("escape", True)  # %bias and p>|t| must not break LaTeX
         return frame.to_latex(**kwargs)
 
-    def to_html(self, layout: Layout = "published", **kwargs: Any) -> str:
+    def to_html(self, layout: Layout = "pstest", **kwargs: Any) -> str:
         """HTML table (pandas ``DataFrame.to_html``)."""
         return self.formatted(layout).to_html(**kwargs)
 
