@@ -29,6 +29,7 @@ from psm.matching import Matching, match
 from psm.propensity import PropensityModel, fit_propensity
 from psm.psmatch2 import PSMatch2Result, psmatch2
 from psm.support import common_support
+from psm.teffects import TeffectsResult, teffects_psmatch
 from psm.sensitivity import (
     MHBounds,
     McNemarBounds,
@@ -77,6 +78,8 @@ __all__ = [
     "fit_propensity",
     "match",
     "psmatch2",
+    "TeffectsResult",
+    "teffects_psmatch",
     # sensitivity (Rosenbaum bounds)
     "MHBounds",
     "McNemarBounds",
