@@ -25,6 +25,7 @@ from psm.errors import (
     SingularDesignError,
 )
 from psm.effects import Effect, EffectRow, effect
+from psm.kernel import KernelMatching, kernel_match
 from psm.matching import Matching, match
 from psm.propensity import PropensityModel, fit_propensity
 from psm.psmatch2 import PSMatch2Result, psmatch2
@@ -66,6 +67,7 @@ __all__ = [
     "InvalidTreatmentError",
     "InvalidValuesError",
     "InvalidWeightsError",
+    "KernelMatching",
     "Matching",
     "MissingValuesError",
     "NoControlsOnSupportError",
@@ -77,6 +79,7 @@ __all__ = [
     "common_support",
     "effect",
     "fit_propensity",
+    "kernel_match",
     "match",
     "psmatch2",
     "TeffectsResult",

@@ -59,11 +59,13 @@ from psm._format import stata_g
 from psm._validation import drop_missing, numeric_values, resolve_column
 from psm.ai2016 import ai2016
 from psm.errors import EmptyGroupError
+from psm.kernel import KernelMatching
 from psm.propensity import PropensityModel
 from psm.support import ESTIMANDS
 
 APPROX_SE = ("v4.0.12", "v4.1.0")
 CI_METHODS = ("psmatch2", "ai", "ai2016")
+KERNEL_AI_NOTE = "not defined for kernel or radius matching; psm.bootstrap_se gives a bootstrap SE"
 PSMATCH2_NOTE = "Note: S.E. does not take into account that the propensity score is estimated."
 
 _AVAILABLE = {"ATT": ("ATT",), "ATU": ("ATU",), "ATE": ("ATT", "ATU", "ATE")}
@@ -242,12 +244,14 @@ def effect(
     frame = _MatchedFrame.from_matching(matching, numeric_values(y))
     rows = _psmatch2_rows(frame, matching, y, _AVAILABLE[matching.estimand], approx_se)
     values = frame.y
-    if matching.replace:
+    if isinstance(matching, KernelMatching):
+        parts = None
+    elif matching.replace:
         parts = [tie_aware_parts(matching, values, name) for name in _DIRECTIONS[estimand]]
     else:
         parts = [frame.direction(name) for name in _DIRECTIONS[estimand]]
-    se_ai = abadie_imbens_se(parts, values, frame.score, frame.treated, frame.on_support, estimand,
-                             var_calc=int(ai_var_calc), sample=ai_sample)
+    se_ai = np.nan if parts is None else abadie_imbens_se(
+        parts, values, frame.score, frame.treated, frame.on_support, estimand, var_calc=int(ai_var_calc), sample=ai_sample)
     se_2016 = np.nan if propensity is None else _adjusted_se(matching, values, propensity, estimand, vce_k)
     return Effect(
         outcome=name,
@@ -255,7 +259,7 @@ def effect(
         unmatched=_unmatched_row(frame.y, frame.treated),
         rows=rows,
         se_ai=se_ai,
-        ai_method=ai_method(int(ai_var_calc), ai_sample),
+        ai_method=KERNEL_AI_NOTE if parts is None else ai_method(int(ai_var_calc), ai_sample),
         approx_se=approx_se,
         n_on_support=frame.counts(on_support=True),
         n_off_support=frame.counts(on_support=False),
@@ -315,11 +319,20 @@ def _rematch(matching, keep: np.ndarray):
 
     treated = matching.treated[keep]
     frame = pd.DataFrame({treated.name: treated.astype(int)}, index=treated.index)
-    options = {
-        k: getattr(matching, k)
-        for k in ("k", "replace", "caliper", "common_support", "ties", "order", "seed", "estimand", "descending")
-    }
+    if isinstance(matching, KernelMatching):
+        size = {"caliper": matching.bandwidth} if matching.method == "radius" else {
+            "kernel": matching.kernel, "bandwidth": matching.bandwidth}
+        options = {"method": matching.method, "common_support": matching.common_support,
+                   "estimand": matching.estimand, **size}
+    else:
+        options = {
+            k: getattr(matching, k)
+            for k in ("k", "replace", "caliper", "common_support", "ties", "order", "seed", "estimand", "descending")
+        }
     return match(frame, treated.name, matching.score[keep], **options)
+
+
+_NO_PAIRS = pd.DataFrame({"treated": [], "control": [], "weight": [], "direction": []})
 
 
 @dataclass(frozen=True)
@@ -339,7 +352,8 @@ class _MatchedFrame:
     @classmethod
     def from_matching(cls, matching, y: np.ndarray) -> _MatchedFrame:
         index = matching.treated.index
-        pairs = matching.pairs
+        # kernel matchings need no pairs here (no Abadie-Imbens SE); skip building them
+        pairs = _NO_PAIRS if isinstance(matching, KernelMatching) else matching.pairs
         return cls(
             y=y,
             treated=matching.treated.to_numpy(dtype=bool),

@@ -58,6 +58,7 @@ from psm._validation import (
     treatment_indicator,
 )
 from psm.errors import NoControlsOnSupportError
+from psm.kernel import KernelMatching, kernel_match
 from psm.support import ESTIMANDS, support_mask
 
 DIRECTIONS = ("ATT", "ATU")
@@ -248,8 +249,17 @@ def match(
     estimand: str = "ATT",
     descending: bool = False,
     dropna: bool = False,
-) -> Matching:
+    method: str = "nearest",
+    kernel: str = "epan",
+    bandwidth: float | None = None,
+) -> Matching | KernelMatching:
     """Nearest-neighbour matching on a one-dimensional score with psmatch2 v4.0.12 rules.
+
+    ``method="kernel"`` (psmatch2 ``kernel``, with ``kernel`` and ``bandwidth``) and
+    ``method="radius"`` (psmatch2 ``radius caliper()``) return a
+    :class:`psm.kernel.KernelMatching` from :func:`psm.kernel.kernel_match` instead; the
+    nearest-neighbour options ``k``, ``replace``, ``ties``, ``order``, ``seed`` and
+    ``descending`` do not apply to them.
 
     Parameters
     ----------
@@ -281,6 +291,16 @@ def match(
     NoControlsOnSupportError (no focal unit of some direction could be matched),
     ValueError / TypeError for invalid options or a non-numeric score.
     """
+    if method != "nearest":
+        nearest_only = {"k": k != 1, "replace": not replace, "ties": ties, "order": order is not None,
+                        "seed": seed is not None, "descending": descending}
+        given = [name for name, changed in nearest_only.items() if changed]
+        if given:
+            raise ValueError(f"method={method!r} does not take the nearest-neighbour option(s) {', '.join(given)}")
+        return kernel_match(data, treatment, score, method=method, kernel=kernel, bandwidth=bandwidth,
+                            caliper=caliper, common_support=common_support, estimand=estimand, dropna=dropna)
+    if bandwidth is not None or kernel != "epan":
+        raise ValueError("kernel= and bandwidth= apply to method='kernel' only")
     _check_options(k, replace, caliper, ties, order, seed, estimand, descending)
     names = {"treatment": column_label(treatment), "score": column_label(score)}
     frame = select_columns(data, {"treatment": treatment, "score": score})
