@@ -470,3 +470,31 @@ def test_se_ai2016_is_refused_where_it_does_not_apply():
     with pytest.raises(ValueError, match="with replacement"):
         psm.effect(d, "bweight", psm.match(d, "mbsmoke", model.score, replace=False), propensity=model)
     assert np.isnan(psm.effect(d, "bweight", psm.match(d, "mbsmoke", model.score)).se_ai2016)
+
+
+# R reference with k > 1 and tied scores: Matching 4.10-8 on the MatchIt LaLonde data
+# (psm.datasets.lalonde()), score = logit propensity on age, educ, married, nodegree rounded
+# to multiples of 1/256 (109 distinct values, many ties):
+#   Match(Y=re78, Tr=treat, X=score, estimand=E, M=M, ties=TRUE, distance.tolerance=0,
+#         tolerance=0, Var.calc=V)$se
+R_LALONDE_SE = [  # estimand, M, Var.calc, se
+    ("ATT", 2, 0, 877.732901404968), ("ATT", 2, 2, 795.396867803125),
+    ("ATT", 3, 0, 855.153553607710), ("ATT", 3, 2, 788.992068825041),
+    ("ATE", 2, 0, 822.480999249112), ("ATE", 3, 2, 809.786550129978),
+    ("ATC", 2, 2, 1000.091649620260), ("ATC", 3, 0, 896.090184571287),
+]
+
+
+@pytest.fixture(scope="module")
+def lalonde_rounded():
+    d = psm.datasets.lalonde()
+    model = psm.fit_propensity(d, "treat", ["age", "educ", "married", "nodegree"], link="logit")
+    return d.assign(score=np.round(model.score * 256) / 256)
+
+
+@pytest.mark.parametrize(("estimand", "k", "var_calc", "r_se"), R_LALONDE_SE)
+def test_ai_se_with_k_neighbours_and_ties_equals_r_matching(lalonde_rounded, estimand, k, var_calc, r_se):
+    d = lalonde_rounded
+    m = psm.match(d, "treat", "score", k=k, ties=True, estimand="ATE")
+    e = psm.effect(d, "re78", m, {"ATC": "ATU"}.get(estimand, estimand), ai_var_calc=var_calc)
+    assert e.se_ai == pytest.approx(r_se, rel=1e-11)
