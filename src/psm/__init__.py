@@ -24,6 +24,7 @@ from psm.errors import (
     SeparationError,
     SingularDesignError,
 )
+from psm.bootstrap import BootstrapSE, bootstrap_se
 from psm.effects import Effect, EffectRow, effect
 from psm.kernel import KernelMatching, kernel_match
 from psm.matching import Matching, match
@@ -55,6 +56,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BalanceTable",
+    "BootstrapSE",
+    "bootstrap_se",
     "balance",
     "datasets",
     "plots",

@@ -320,10 +320,7 @@ def _rematch(matching, keep: np.ndarray):
     treated = matching.treated[keep]
     frame = pd.DataFrame({treated.name: treated.astype(int)}, index=treated.index)
     if isinstance(matching, KernelMatching):
-        size = {"caliper": matching.bandwidth} if matching.method == "radius" else {
-            "kernel": matching.kernel, "bandwidth": matching.bandwidth}
-        options = {"method": matching.method, "common_support": matching.common_support,
-                   "estimand": matching.estimand, **size}
+        options = matching.options()
     else:
         options = {
             k: getattr(matching, k)

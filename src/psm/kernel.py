@@ -121,6 +121,12 @@ class KernelMatching:
     def n_dropped(self) -> int:
         return len(self.dropped)
 
+    def options(self) -> dict:
+        """The :func:`kernel_match` keyword arguments that reproduce this matching."""
+        size = {"caliper": self.bandwidth} if self.method == "radius" else {
+            "kernel": self.kernel, "bandwidth": self.bandwidth}
+        return {"method": self.method, "common_support": self.common_support, "estimand": self.estimand, **size}
+
     def matched_outcome(self, y: pd.Series, direction: str | None = None) -> pd.Series:
         """psmatch2 ``_<outcome>``: kernel-weighted mean outcome of each focal unit's candidates.
 
