@@ -44,14 +44,14 @@ def nearest_ranges(p: np.ndarray, c: np.ndarray, m: int) -> tuple[np.ndarray, np
     lo = r - (d_left <= d[:, None]).sum(axis=1)
     hi = r + (d_right <= d[:, None]).sum(axis=1)
     gstart, gend = value_groups(c)
-    lo = _widen(lo, lambda pos: (pos > 0) & (p - c[np.maximum(pos - 1, 0)] <= d),
+    lo = move_while(lo, lambda pos: (pos > 0) & (p - c[np.maximum(pos - 1, 0)] <= d),
                 lambda pos: pos - 1 if gstart is None else gstart[pos - 1])
-    hi = _widen(hi, lambda pos: (pos < n) & (c[np.minimum(pos, n - 1)] - p <= d),
+    hi = move_while(hi, lambda pos: (pos < n) & (c[np.minimum(pos, n - 1)] - p <= d),
                 lambda pos: pos + 1 if gend is None else gend[pos])
     return lo, hi
 
 
-def _widen(pos: np.ndarray, more, step) -> np.ndarray:
+def move_while(pos: np.ndarray, more, step) -> np.ndarray:
     """Move each ``pos`` by ``step`` (a whole run of equal scores) while ``more`` holds."""
     pos = pos.copy()
     go = more(pos)

@@ -29,23 +29,26 @@ errors are for nearest-neighbour matching only. Kernel matching is a smooth func
 the data, so the bootstrap is valid for it (:func:`psm.bootstrap_se`), unlike for
 nearest-neighbour matching.
 
-Speed: candidates are sorted once; each focal unit's window ``|dif| <= h`` is found by
-``searchsorted``, and the kernel is evaluated only inside it, in blocks of focal units (no
-n_focal x n_candidates array). The cost is the number of (focal, candidate) pairs inside
-the windows, about n_focal * n_candidates * 2h for uniform scores; the normal kernel has
-no window and costs n_focal * n_candidates.
+Speed: candidates are sorted once and each focal unit's window ``|dif| <= h`` is found by
+``searchsorted`` (no n_focal x n_candidates array). The epan, biweight and uniform kernels
+(and so radius matching) are polynomials in u inside the window, so their window sums come
+from prefix sums of powers of the score: O(n log n) whatever h. The tricube kernel (|u|^3)
+and the normal kernel (no window) are evaluated pair by pair, in blocks of focal units:
+their cost is the number of pairs, about n_focal * n_candidates * 2h for uniform scores
+(tricube) or n_focal * n_candidates (normal).
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable
+from math import comb
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from psm._neighbours import expand
+from psm._neighbours import expand, move_while
 from psm._validation import (
     column_label,
     drop_missing,
@@ -62,6 +65,8 @@ METHODS = ("kernel", "radius")
 DEFAULT_BANDWIDTH = 0.06
 _PASSES = {"ATT": ("ATT",), "ATU": ("ATU",), "ATE": ("ATU", "ATT")}  # psmatch2 runs controls first
 _BLOCK_PAIRS = 1 << 21
+# kernels that are polynomials in u = dif/h inside |dif| <= h: coefficients of u^0, u^1, ...
+_POLYNOMIAL = {"epan": (1.0, 0.0, -1.0), "biweight": (1.0, 0.0, -2.0, 0.0, 1.0), "uniform": (1.0,)}
 
 
 def kernel_weight(kernel: str, dif: np.ndarray, h: float) -> np.ndarray:
@@ -284,32 +289,64 @@ def _direction(scores, focal, cands, kernel, h) -> tuple[_Windows, np.ndarray]:
     """
     focal = focal[np.argsort(scores[focal], kind="stable")]
     p, c = scores[focal], scores[cands]
-    if kernel == "normal":
-        lo, hi = np.zeros(len(p), dtype=np.intp), np.full(len(p), len(c), dtype=np.intp)
-    else:  # a slightly wider window; the kernel's exact |dif| <= h test trims it
-        slack = 4 * np.finfo(float).eps * (np.abs(p) + h)
-        lo = np.searchsorted(c, p - h - slack, side="left")
-        hi = np.searchsorted(c, p + h + slack, side="right")
+    lo, hi = _exact_windows(p, c, kernel, h)
     total = _window_sums(p, c, lo, hi, kernel, h, None)
     inv = np.where(total > 0, 1.0 / np.where(total > 0, total, 1.0), 0.0)
-    received_sorted = np.zeros(len(c))
-    for start, stop, rows, pos in _blocks(lo, hi):
-        k = kernel_weight(kernel, c[pos] - p[rows], h) * inv[rows]
-        first = lo[start:stop].min()
-        received_sorted[first:first + int(pos.max() - first) + 1] += np.bincount(pos - first, weights=k)
+    if kernel in _POLYNOMIAL:  # symmetric kernel: the candidates' windows over the focal units
+        c_lo, c_hi = _exact_windows(c, p, kernel, h)
+        received_sorted = _polynomial_sums(c, p, c_lo, c_hi, kernel, h, inv)
+    else:
+        received_sorted = np.zeros(len(c))
+        for start, stop, rows, pos in _blocks(lo, hi):
+            k = kernel_weight(kernel, c[pos] - p[rows], h) * inv[rows]
+            first = lo[start:stop].min()
+            received_sorted[first:first + int(pos.max() - first) + 1] += np.bincount(pos - first, weights=k)
     received = np.zeros(len(scores))
     received[cands] = received_sorted
     return _Windows(focal, cands, lo, hi, total), received
 
 
+def _exact_windows(p, c, kernel, h) -> tuple[np.ndarray, np.ndarray]:
+    """``[lo, hi)`` in sorted ``c`` of the candidates with ``|c - p| <= h`` (exactly as
+    psmatch2 tests it); the whole of ``c`` for the normal kernel."""
+    n = len(c)
+    if kernel == "normal" or not n:
+        return np.zeros(len(p), dtype=np.intp), np.full(len(p), n, dtype=np.intp)
+    slack = 4 * np.finfo(float).eps * (np.abs(p) + h)
+    lo = np.searchsorted(c, p - h - slack, side="left")
+    hi = np.searchsorted(c, p + h + slack, side="right")
+    lo = move_while(lo, lambda pos: (pos < hi) & (np.abs(c[np.minimum(pos, n - 1)] - p) > h), lambda pos: pos + 1)
+    hi = move_while(hi, lambda pos: (pos > lo) & (np.abs(c[np.maximum(pos - 1, 0)] - p) > h), lambda pos: pos - 1)
+    return lo, hi
+
+
 def _window_sums(p, c, lo, hi, kernel, h, values) -> np.ndarray:
-    """sum_{j in [lo_i, hi_i)} K((c_j - p_i)/h) * values_j (values None: 1), block by block."""
+    """sum_{j in [lo_i, hi_i)} K((c_j - p_i)/h) * values_j (values None: 1)."""
+    if kernel in _POLYNOMIAL:
+        return _polynomial_sums(p, c, lo, hi, kernel, h, values)
     out = np.zeros(len(p))
     for start, stop, rows, pos in _blocks(lo, hi):
         k = kernel_weight(kernel, c[pos] - p[rows], h)
         if values is not None:
             k = k * values[pos]
         out[start:stop] = np.bincount(rows - start, weights=k, minlength=stop - start)
+    return out
+
+
+def _polynomial_sums(p, c, lo, hi, kernel, h, values) -> np.ndarray:
+    """The same sums for a kernel that is a polynomial in u inside its window, in O(n):
+    with z = (s - s0)/h, sum_j sum_m a_m (z_j - z_i)^m v_j = sum_r [sum_m a_m C(m, r)
+    (-z_i)^(m-r)] * (prefix sums of z^r v over the window)."""
+    coef = _POLYNOMIAL[kernel]
+    s0 = 0.5 * (c[0] + c[-1]) if len(c) else 0.0
+    zc, zp = (c - s0) / h, (p - s0) / h
+    v = np.ones(len(c)) if values is None else values
+    out = np.zeros(len(p))
+    for r in range(len(coef)):
+        prefix = np.concatenate([[0.0], np.cumsum(zc**r * v)])
+        window = prefix[hi] - prefix[lo]
+        factor = sum(a * comb(m, r) * (-zp) ** (m - r) for m, a in enumerate(coef) if m >= r and a)
+        out += factor * window
     return out
 
 
