@@ -160,3 +160,11 @@ def test_equals_the_loop_reference(seed, kernel, h, estimand):
     assert np.allclose(np.nan_to_num(got, nan=-99), np.nan_to_num(out, nan=-99), rtol=1e-10, atol=1e-12)
     expected_w = np.where(m.on_support, weight, 0.0)
     assert np.allclose(m.weights.to_numpy(), expected_w, rtol=1e-10, atol=1e-12)
+
+
+def test_psmatch2_reaches_kernel_matching():
+    d = DATA.assign(x=[0.1, 0.5, 0.9, 1.8, 0.2, 0.8, 1.0])
+    res = psm.psmatch2(d, "treat", ["x"], "y", method="kernel", kernel="biweight", bandwidth=0.3)
+    direct = psm.kernel_match(d, "treat", res.propensity.score, kernel="biweight", bandwidth=0.3)
+    assert res.effect.matched.difference == pytest.approx(psm.effect(d, "y", direct).matched.difference)
+    assert "Kernel matching, biweight kernel" in res.matching.summary()

@@ -8,6 +8,9 @@ becomes ::
     psm.psmatch2(data, "treat", ["x1", "x2"], ["y1", "y2"], link="probit", k=1,
                  replace=True, caliper=None, common_support=False, ties=False, ate=False)
 
+and ``psmatch2 ..., kernel kerneltype(epan) bwidth(0.06)`` / ``radius caliper(0.05)`` become
+``method="kernel", kernel="epan", bandwidth=0.06`` / ``method="radius", caliper=0.05``.
+
 Estimation sample (psmatch2 ``marksample``/``markout``, ado l.56-57): rows with a missing
 treatment, covariate or ANY of the outcomes are left out -- listwise deletion, so several
 outcomes share the intersection sample. Stata does it silently; here it raises
@@ -25,6 +28,7 @@ import pandas as pd
 
 from psm._validation import drop_missing, select_columns
 from psm.effects import Effect, TextTable, effect, psmatch2_table
+from psm.kernel import KernelMatching
 from psm.matching import Matching, match
 from psm.propensity import PropensityModel, covariate_columns, fit_propensity
 
@@ -34,7 +38,7 @@ class PSMatch2Result:
     """What ``psmatch2`` leaves behind: the score model, the matching and one Effect per outcome."""
 
     propensity: PropensityModel
-    matching: Matching
+    matching: Matching | KernelMatching
     effects: Mapping[str, Effect]
     data: pd.DataFrame = field(repr=False)  # the estimation sample (psmatch2 ``touse``)
     n_dropped: int = 0
@@ -78,6 +82,9 @@ def psmatch2(
     ai_sample: bool = False,
     categorical: Sequence[str] = (),
     reference: Mapping[str, object] | None = None,
+    method: str = "nearest",
+    kernel: str = "epan",
+    bandwidth: float | None = None,
 ) -> PSMatch2Result:
     """Fit the score, match, and estimate effects in one call (psmatch2 defaults).
 
@@ -100,6 +107,10 @@ def psmatch2(
         Passed to :func:`psm.effect`.
     categorical, reference
         Passed to :func:`psm.fit_propensity`.
+    method, kernel, bandwidth
+        ``method="kernel"`` is psmatch2 ``kernel kerneltype() bwidth()``, ``method="radius"``
+        psmatch2 ``radius caliper()``; passed to :func:`psm.match` (nearest-neighbour options
+        must then stay at their defaults).
     """
     outcomes = [outcome] if isinstance(outcome, str) else list(outcome)
     if not outcomes:
@@ -115,6 +126,7 @@ def psmatch2(
     matching = match(
         sample, treatment, propensity.score, k=k, replace=replace, caliper=caliper,
         common_support=common_support, ties=ties, order=order, seed=seed, estimand=match_estimand, descending=descending,
+        method=method, kernel=kernel, bandwidth=bandwidth,
     )
     effects = {
         name: effect(sample, name, matching, estimand, approx_se=approx_se,
