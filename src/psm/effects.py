@@ -46,7 +46,7 @@ another score); it is computed as ``teffects psmatch`` would on the units on sup
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,9 +54,9 @@ import pandas as pd
 from scipy import stats
 
 from psm._ai2006 import DIRECTIONS as _DIRECTIONS
-from psm._ai2006 import abadie_imbens_se, ai_method, tie_aware_parts
+from psm._ai2006 import abadie_imbens_se, ai_method, bias_adjusted_parts, tie_aware_parts
 from psm._format import stata_g
-from psm._validation import drop_missing, numeric_values, resolve_column
+from psm._validation import drop_missing, numeric_values, resolve_column, select_columns
 from psm.ai2016 import ai2016
 from psm.errors import EmptyGroupError
 from psm.kernel import KernelMatching
@@ -117,6 +117,8 @@ class Effect:
     matchings, as psmatch2's ``ate``). ``se_ai`` is the Abadie-Imbens (2006) SE of
     ``matched``; ``se_ai2016`` the Abadie-Imbens (2016) SE adjusted for the estimated score
     (NaN unless :func:`effect` was given ``propensity=``), from ``ai2016_vce_k`` neighbours.
+    ``bias_corrected`` and ``se_bias_corrected``: the Abadie-Imbens (2011) regression
+    bias-corrected estimate of ``estimand`` and its AI SE (NaN unless ``bias_adjust=``).
     """
 
     outcome: str
@@ -132,6 +134,8 @@ class Effect:
     dropped: tuple[Hashable, ...] = field(default=(), repr=False)
     se_ai2016: float = np.nan
     ai2016_vce_k: int | None = None
+    bias_corrected: float = np.nan
+    se_bias_corrected: float = np.nan
 
     @property
     def matched(self) -> EffectRow:
@@ -197,6 +201,7 @@ def effect(
     dropna: bool = False,
     propensity: PropensityModel | None = None,
     vce_k: int = 2,
+    bias_adjust: Sequence[Hashable] | None = None,
 ) -> Effect:
     """Estimate the effect of the treatment on ``outcome`` from a :class:`psm.Matching`.
 
@@ -250,8 +255,18 @@ def effect(
         parts = [tie_aware_parts(matching, values, name) for name in _DIRECTIONS[estimand]]
     else:
         parts = [frame.direction(name) for name in _DIRECTIONS[estimand]]
-    se_ai = np.nan if parts is None else abadie_imbens_se(
-        parts, values, frame.score, frame.treated, frame.on_support, estimand, var_calc=int(ai_var_calc), sample=ai_sample)
+    ai = {"var_calc": int(ai_var_calc), "sample": ai_sample}
+    common = (values, frame.score, frame.treated, frame.on_support, estimand)
+    se_ai = np.nan if parts is None else abadie_imbens_se(parts, *common, **ai)[1]
+    bc, se_bc = np.nan, np.nan
+    if bias_adjust is not None:
+        if parts is None:
+            raise ValueError("bias_adjust applies to nearest-neighbour matching, not to kernel or radius matching")
+        z = select_columns(data.loc[matching.treated.index], {str(c): c for c in bias_adjust})
+        drop_missing(z)  # raises MissingValuesError listing the rows
+        zmat = np.column_stack([numeric_values(z[c]) for c in z.columns])
+        adjusted = bias_adjusted_parts(parts, values, zmat, frame.treated)
+        bc, se_bc = abadie_imbens_se(adjusted, *common, **ai)
     se_2016 = np.nan if propensity is None else _adjusted_se(matching, values, propensity, estimand, vce_k)
     return Effect(
         outcome=name,
@@ -267,6 +282,8 @@ def effect(
         dropped=tuple(dropped),
         se_ai2016=se_2016,
         ai2016_vce_k=None if propensity is None else int(vce_k),
+        bias_corrected=bc,
+        se_bias_corrected=se_bc,
     )
 
 
@@ -481,6 +498,11 @@ def psmatch2_table(effects: list[Effect]) -> TextTable:
             f"Abadie-Imbens (2006) S.E. of {eff.estimand} for {eff.outcome}: {stata_g(eff.se_ai, 11).strip()}  "
             f"z = {eff.t_ai:.2f}  p = {eff.p_ai:.3g}  [{eff.ai_method}]"
         )
+        if np.isfinite(eff.bias_corrected):
+            lines.append(
+                f"Bias-corrected (Abadie-Imbens 2011) {eff.estimand} for {eff.outcome}: "
+                f"{stata_g(eff.bias_corrected, 11).strip()}  S.E. {stata_g(eff.se_bias_corrected, 11).strip()}"
+            )
         if np.isfinite(eff.se_ai2016):
             lines.append(
                 f"Abadie-Imbens (2016) S.E. of {eff.estimand} for {eff.outcome}, adjusted for the estimated score: "
