@@ -157,9 +157,11 @@ def test_equals_the_loop_reference(seed, kernel, h, estimand):
         assert np.isnan(out[d.t.to_numpy() == 1]).all() or np.isnan(out[d.t.to_numpy() == 0]).all()
         return
     got = m.matched_outcome(d.y).to_numpy()
-    assert np.allclose(np.nan_to_num(got, nan=-99), np.nan_to_num(out, nan=-99), rtol=1e-10, atol=1e-12)
+    # prefix sums of score powers (epan, biweight, uniform) lose a few digits: 1e-10 absolute
+    assert np.allclose(np.nan_to_num(got, nan=-99), np.nan_to_num(out, nan=-99), rtol=1e-10, atol=1e-10)
+    assert (m.on_support.to_numpy()[d.t.to_numpy() == 1] == ~np.isnan(out[d.t.to_numpy() == 1])).all()
     expected_w = np.where(m.on_support, weight, 0.0)
-    assert np.allclose(m.weights.to_numpy(), expected_w, rtol=1e-10, atol=1e-12)
+    assert np.allclose(m.weights.to_numpy(), expected_w, rtol=1e-10, atol=1e-10)
 
 
 def test_psmatch2_reaches_kernel_matching():

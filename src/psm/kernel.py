@@ -66,6 +66,7 @@ DEFAULT_BANDWIDTH = 0.06
 _PASSES = {"ATT": ("ATT",), "ATU": ("ATU",), "ATE": ("ATU", "ATT")}  # psmatch2 runs controls first
 _BLOCK_PAIRS = 1 << 21
 # kernels that are polynomials in u = dif/h inside |dif| <= h: coefficients of u^0, u^1, ...
+_DIRECT_BELOW = 0.01  # mean kernel weight in a window below which its sums are taken pair by pair
 _POLYNOMIAL = {"epan": (1.0, 0.0, -1.0), "biweight": (1.0, 0.0, -2.0, 0.0, 1.0), "uniform": (1.0,)}
 
 
@@ -96,6 +97,7 @@ class _Windows:
     lo: np.ndarray
     hi: np.ndarray
     total: np.ndarray
+    direct: np.ndarray | None  # rows summed pair by pair (polynomial kernels)
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,7 @@ class KernelMatching:
             win = self._windows[name]
             ok = win.total > 0
             sums = _window_sums(score[win.focal], score[win.cands], win.lo, win.hi, self.kernel, self.bandwidth,
-                                values[win.cands])
+                                values[win.cands], win.direct)
             out[win.focal[ok]] = sums[ok] / win.total[ok]
         return pd.Series(out, index=self.score.index, name=f"_{y.name}" if y.name is not None else None)
 
@@ -250,7 +252,7 @@ def kernel_match(
         focal_group = t if direction == "ATT" else ~t
         focal = np.flatnonzero(focal_group & common)
         cands = np.flatnonzero(~focal_group & common)
-        cands = cands[np.argsort(scores[cands], kind="stable")]
+        cands = cands[np.argsort(scores[cands])]
         win, received = _direction(scores, focal, cands, kern, h)
         windows[direction] = win
         on_support[win.focal[win.total <= 0]] = False
@@ -285,25 +287,39 @@ def _direction(scores, focal, cands, kernel, h) -> tuple[_Windows, np.ndarray]:
     """Windows, kernel sums and the weight every candidate receives (sum_i w_ij).
 
     Focal units are taken in score order, so the windows move monotonically and each block
-    of them touches one contiguous run of candidates.
+    of them touches one contiguous run of candidates. With a polynomial kernel, focal units
+    whose kernel sum is small against their window's size (only candidates near its edge,
+    where prefix-sum differences lose digits) are summed pair by pair instead.
     """
-    focal = focal[np.argsort(scores[focal], kind="stable")]
+    focal = focal[np.argsort(scores[focal])]
     p, c = scores[focal], scores[cands]
     lo, hi = _exact_windows(p, c, kernel, h)
     total = _window_sums(p, c, lo, hi, kernel, h, None)
+    direct = None
+    if kernel in _POLYNOMIAL:
+        direct = total < _DIRECT_BELOW * (hi - lo)
+        total = _window_sums(p, c, lo, hi, kernel, h, None, direct)
     inv = np.where(total > 0, 1.0 / np.where(total > 0, total, 1.0), 0.0)
-    if kernel in _POLYNOMIAL:  # symmetric kernel: the candidates' windows over the focal units
+    if direct is None:
+        received_sorted = _pairwise_received(p, c, lo, hi, kernel, h, inv)
+    else:  # symmetric kernel: the candidates' windows over the focal units
         c_lo, c_hi = _exact_windows(c, p, kernel, h)
-        received_sorted = _polynomial_sums(c, p, c_lo, c_hi, kernel, h, inv)
-    else:
-        received_sorted = np.zeros(len(c))
-        for start, stop, rows, pos in _blocks(lo, hi):
-            k = kernel_weight(kernel, c[pos] - p[rows], h) * inv[rows]
-            first = lo[start:stop].min()
-            received_sorted[first:first + int(pos.max() - first) + 1] += np.bincount(pos - first, weights=k)
+        received_sorted = _polynomial_sums(c, p, c_lo, c_hi, kernel, h, np.where(direct, 0.0, inv))
+        rows = np.flatnonzero(direct)
+        received_sorted += _pairwise_received(p[rows], c, lo[rows], hi[rows], kernel, h, inv[rows])
     received = np.zeros(len(scores))
     received[cands] = received_sorted
-    return _Windows(focal, cands, lo, hi, total), received
+    return _Windows(focal, cands, lo, hi, total, direct), received
+
+
+def _pairwise_received(p, c, lo, hi, kernel, h, inv) -> np.ndarray:
+    """sum_i K((c_j - p_i)/h) inv_i for every sorted candidate j, pair by pair."""
+    out = np.zeros(len(c))
+    for start, stop, rows, pos in _blocks(lo, hi):
+        k = kernel_weight(kernel, c[pos] - p[rows], h) * inv[rows]
+        first = lo[start:stop].min()
+        out[first:first + int(pos.max() - first) + 1] += np.bincount(pos - first, weights=k)
+    return out
 
 
 def _exact_windows(p, c, kernel, h) -> tuple[np.ndarray, np.ndarray]:
@@ -320,10 +336,19 @@ def _exact_windows(p, c, kernel, h) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def _window_sums(p, c, lo, hi, kernel, h, values) -> np.ndarray:
-    """sum_{j in [lo_i, hi_i)} K((c_j - p_i)/h) * values_j (values None: 1)."""
-    if kernel in _POLYNOMIAL:
-        return _polynomial_sums(p, c, lo, hi, kernel, h, values)
+def _window_sums(p, c, lo, hi, kernel, h, values, direct=None) -> np.ndarray:
+    """sum_{j in [lo_i, hi_i)} K((c_j - p_i)/h) * values_j (values None: 1); by prefix sums for
+    a polynomial kernel except the rows in ``direct``, pair by pair otherwise."""
+    if kernel not in _POLYNOMIAL:
+        return _pairwise_sums(p, c, lo, hi, kernel, h, values)
+    out = _polynomial_sums(p, c, lo, hi, kernel, h, values)
+    if direct is not None and direct.any():
+        rows = np.flatnonzero(direct)
+        out[rows] = _pairwise_sums(p[rows], c, lo[rows], hi[rows], kernel, h, values)
+    return out
+
+
+def _pairwise_sums(p, c, lo, hi, kernel, h, values) -> np.ndarray:
     out = np.zeros(len(p))
     for start, stop, rows, pos in _blocks(lo, hi):
         k = kernel_weight(kernel, c[pos] - p[rows], h)
@@ -342,8 +367,11 @@ def _polynomial_sums(p, c, lo, hi, kernel, h, values) -> np.ndarray:
     zc, zp = (c - s0) / h, (p - s0) / h
     v = np.ones(len(c)) if values is None else values
     out = np.zeros(len(p))
+    zr_v = v.astype(float, copy=True)  # z^r v, r = 0, 1, ...
     for r in range(len(coef)):
-        prefix = np.concatenate([[0.0], np.cumsum(zc**r * v)])
+        if r:
+            zr_v *= zc
+        prefix = np.concatenate([[0.0], np.cumsum(zr_v)])
         window = prefix[hi] - prefix[lo]
         factor = sum(a * comb(m, r) * (-zp) ** (m - r) for m, a in enumerate(coef) if m >= r and a)
         out += factor * window
