@@ -25,7 +25,21 @@ def test_matched_sample_is_treated_on_support_and_used_controls(run):
     assert m.loc[m["treated"] == 0, "weight"].sum() == len(treated)
 
 
-def test_sign_test_bound_at_gamma_one_is_the_binomial_test_of_the_discordant_pairs(run):
+def test_bounds_use_component_strata_and_label_the_stata_reproduction(run):
+    from psm.sensitivity import component_counts, mh_bounds
+
+    y = run.sample[run.outcome]
+    assert run.matching.pairs["control"].duplicated().any()  # controls are reused here
+    bias = robustness.hidden_bias(run, gamma=[1.0, 2.0])
+    expected = mh_bounds(component_counts(run.matching, y), [1.0, 2.0], moments="exact")
+    np.testing.assert_allclose(bias.table["mh_components"], expected.p_worst)
+    # no sign test: the pairs share controls, so they are not independent pairs
+    assert set(bias.critical.index) == {"mh_components", "mh_mhbounds_stata"}
+    assert (bias.table.loc[2.0] >= bias.table.loc[1.0]).all()
+
+
+def test_sign_test_bound_at_gamma_one_is_the_binomial_test_of_disjoint_pairs():
+    run = analysis.run_analysis(make_file(n=300, seed=5), "total", spec=analysis.Specification(replace=False))
     m = run.matching.pairs
     y = run.sample[run.outcome]
     yt, yc = y.loc[m["treated"]].to_numpy(), y.loc[m["control"]].to_numpy()
@@ -34,9 +48,11 @@ def test_sign_test_bound_at_gamma_one_is_the_binomial_test_of_the_discordant_pai
     expected = stats.binom.sf(max(b, c) - 1, b + c, 0.5)
     bias = robustness.hidden_bias(run, gamma=[1.0, 2.0])
     assert bias.table.loc[1.0, "mcnemar"] == pytest.approx(expected)
-    # hidden bias can only make the worst case worse
-    assert (bias.table.loc[2.0] >= bias.table.loc[1.0]).all()
-    assert set(bias.critical.index) == {"mh_exact", "mh_mhbounds", "mcnemar"}
+    # disjoint pairs are their own components: the component bounds are the per-pair ones
+    from psm.sensitivity import matched_set_counts, mh_bounds
+
+    per_pair = mh_bounds(matched_set_counts(run.matching, y), [1.0, 2.0], moments="exact")
+    np.testing.assert_allclose(bias.table["mh_components"], per_pair.p_worst)
 
 
 def test_no_sign_test_for_matched_sets_larger_than_pairs():
@@ -73,7 +89,7 @@ def test_critical_gamma_sentence_covers_every_case(run):
     bias = robustness.hidden_bias(run, gamma=[1.0])
     for value, words in ((1.0, "not significant"), (np.inf, "every"), (1.8, "1.80")):
         changed = robustness.HiddenBias(bias.table, bias.critical.copy(), 0.05)
-        changed.critical["mh_exact"] = value
+        changed.critical["mh_components"] = value
         assert words in robustness.critical_gamma_text(changed)
 
 
@@ -88,7 +104,7 @@ def test_simulated_truth_sits_beside_the_estimates_of_the_committed_synthetic_da
     seed = load_dataset(folder).synthetic_seed
     assert seed == synthetic.DEFAULT_SEED
     runs = analysis.main_analyses(files)
-    equal = analysis.run_analysis(files, "total", spec=analysis.Specification(follow_up="equal"))
+    equal = analysis.run_analysis(files, "total", spec=analysis.Specification(follow_up="pair"))
     table = robustness.simulated_truth(runs, seed, equal_total=equal)
     truth = synthetic.true_effects(synthetic.synthesize(seed))
     assert list(table.index) == [*runs, "total (equal follow-up)"]

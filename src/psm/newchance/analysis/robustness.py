@@ -4,10 +4,10 @@ Built on :mod:`psm.sensitivity` and :mod:`psm.survival`, for an
 :class:`~psm.newchance.analysis.specification.AnalysisResult` (usually the published specification, total window):
 
 - :func:`hidden_bias`: Rosenbaum bounds for the binary reoffending outcome — Mantel–Haenszel bounds
-  with one stratum per matched set (exact moments, Rosenbaum 2002 §4; and the large-sample moments
-  Stata's ``mhbounds`` prints, Becker & Caliendo 2007), and the sign-test (McNemar) bounds of the 1:1
-  pairs; the worst-case one-sided p for Γ = 1…3 and the critical Γ at which the effect stops being
-  significant at 5%.
+  on independent strata (the connected components of the matched graph, exact moments, Rosenbaum
+  2002 §4), beside a reproduction of Stata's ``mhbounds`` output (Becker & Caliendo 2007) and, for
+  disjoint 1:1 pairs only, the sign-test (McNemar) bounds; the worst-case one-sided p for Γ = 1…3
+  and the critical Γ at which the effect stops being significant at 5%.
 - :func:`reoffence_frequency`: reoffences per person, and per person-year of follow-up (the groups'
   follow-up differs), for the matched treated and their matched controls (weights as frequencies),
   as the Justice Data Lab reports frequency.
@@ -25,6 +25,7 @@ import pandas as pd
 from psm.newchance.analysis.specification import AnalysisResult
 from psm.sensitivity import (
     DEFAULT_GAMMA,
+    component_counts,
     matched_set_counts,
     mcnemar_bounds,
     mh_bounds,
@@ -64,23 +65,32 @@ class HiddenBias:
 def hidden_bias(run: AnalysisResult, gamma=DEFAULT_GAMMA, alpha: float = 0.05) -> HiddenBias:
     """Worst-case p-values under hidden bias Γ for the run's binary outcome.
 
-    Columns: ``mh_exact`` (Mantel–Haenszel, exact conditional moments, one stratum per matched set),
-    ``mh_mhbounds`` (the same with mhbounds' large-sample moments; documented as biased for 1:1
-    sets in :func:`psm.sensitivity.mh_bounds`), and ``mcnemar`` (sign test on the pairs; only for
-    1:1 matching — NaN otherwise).
+    Columns:
+
+    * ``mh_components`` — the result: Mantel–Haenszel bounds with exact conditional moments
+      (Rosenbaum 2002 §4.4) on independent strata, the connected components of the matched graph
+      (:func:`psm.sensitivity.component_counts`): with replacement one comparison woman serves
+      several treated women, so one stratum per treated woman would count her once per use, as if
+      each use were a new person, and the strata would not be independent;
+    * ``mh_mhbounds_stata`` — a reproduction of what Stata's ``mhbounds`` prints after psmatch2
+      (one stratum per treated woman, large-sample moments; Becker & Caliendo 2007), shown for
+      comparison with a Stata run, not a result: it shares controls between strata and its moments
+      are biased for small sets (:func:`psm.sensitivity.mh_bounds`);
+    * ``mcnemar`` — the exact sign test on the pairs, only when the matching is made of disjoint
+      1:1 pairs (no control used twice, no ties); absent otherwise.
     """
     y = run.sample[run.outcome]
-    counts = matched_set_counts(run.matching, y)
     results = {
-        "mh_exact": mh_bounds(counts, gamma, alpha=alpha, moments="exact"),
-        "mh_mhbounds": mh_bounds(counts, gamma, alpha=alpha, moments="mhbounds"),
+        "mh_components": mh_bounds(component_counts(run.matching, y), gamma, alpha=alpha, moments="exact"),
+        "mh_mhbounds_stata": mh_bounds(matched_set_counts(run.matching, y), gamma, alpha=alpha, moments="mhbounds"),
     }
     table = pd.DataFrame({name: r.p_worst for name, r in results.items()},
-                         index=pd.Index(results["mh_exact"].gamma, name="gamma"))
+                         index=pd.Index(results["mh_components"].gamma, name="gamma"))
     critical = {name: r.critical_gamma for name, r in results.items()}
-    if run.spec.k == 1 and not run.matching.ties:
-        pairs = pair_outcomes(run.matching, y)
-        sign = mcnemar_bounds(pairs["y_treated"], pairs["y_control"], gamma, alpha=alpha)
+    pairs = run.matching.pairs
+    if run.spec.k == 1 and not run.matching.ties and not pairs["control"].duplicated().any():
+        disjoint = pair_outcomes(run.matching, y)
+        sign = mcnemar_bounds(disjoint["y_treated"], disjoint["y_control"], gamma, alpha=alpha)
         table["mcnemar"] = sign.p_upper
         critical["mcnemar"] = sign.critical_gamma
     return HiddenBias(table, pd.Series(critical, name="critical_gamma"), alpha)
@@ -142,14 +152,14 @@ def logrank_frame(result: TimeToReoffence) -> pd.DataFrame:
 
 
 def critical_gamma_text(bias: HiddenBias) -> str:
-    """One sentence for the report on the exact Mantel–Haenszel critical Γ."""
-    g = bias.critical["mh_exact"]
+    """One sentence for the report on the critical Γ of the component-strata bounds."""
+    g = bias.critical["mh_components"]
     if g == np.inf:
         return f"The effect stays significant at {bias.alpha:.0%} for every Γ examined."
     if not np.isfinite(g) or g <= 1:
         return f"The effect is not significant at {bias.alpha:.0%} even without hidden bias (Γ = 1)."
     return (f"The effect stays significant at {bias.alpha:.0%} until hidden bias reaches Γ = {g:.2f} "
-            "(exact Mantel–Haenszel bounds): an unobserved covariate would have to change the odds of "
+            "(exact Mantel–Haenszel bounds, each comparison woman counted once): an unobserved covariate would have to change the odds of "
             f"referral by a factor of {g:.2f} between two matched women to explain it away.")
 
 
