@@ -61,28 +61,44 @@ def test_no_sign_test_for_matched_sets_larger_than_pairs():
     assert "mcnemar" not in bias.table
 
 
-def test_frequency_is_the_weighted_mean_count_per_group(run):
+def test_frequency_is_a_rate_ratio_clustered_on_the_person(run):
     m = robustness.matched_sample(run)
     table = robustness.reoffence_frequency(run)
     treated, control = m[m["treated"] == 1], m[m["treated"] == 0]
+    years = m["follow_up_days"] / robustness.DAYS_PER_YEAR
+    row = table.loc["reoffences per person-year"]
+    # rates are weighted counts over weighted person-years, not means of individual ratios
+    rate_c = (control["weight"] * control["reoffence_count"]).sum() / (control["weight"] * years[control.index]).sum()
+    rate_t = treated["reoffence_count"].sum() / years[treated.index].sum()
+    assert row["rate_control"] == pytest.approx(rate_c)
+    assert row["rate_ratio"] == pytest.approx(rate_t / rate_c)
     per_person = table.loc["reoffences per person"]
-    assert per_person["mean_treated"] == pytest.approx(treated["reoffence_count"].mean())
-    assert per_person["mean_control"] == pytest.approx(np.average(control["reoffence_count"], weights=control["weight"]))
-    years = control["follow_up_days"] / robustness.DAYS_PER_YEAR
-    assert table.loc["reoffences per person-year", "mean_control"] == pytest.approx(
-        np.average(control["reoffence_count"] / years, weights=control["weight"]))
-    assert per_person["df"] == pytest.approx(m["weight"].sum() - 2)
+    assert per_person["rate_control"] == pytest.approx(np.average(control["reoffence_count"], weights=control["weight"]))
+    # one cluster per person: reused controls are counted once
+    assert row["people"] == len(m)
+    assert row["effective_controls"] < len(control) < control["weight"].sum()
 
 
-def test_time_to_reoffence_counts_weighted_first_reoffences(run):
+def test_time_to_reoffence_counts_weighted_first_reoffences_and_clusters_the_cox_model(run):
+    from statsmodels.duration.hazard_regression import PHReg
+
     m = robustness.matched_sample(run)
     result = robustness.time_to_first_reoffence(run)
     frame = result.to_frame()
     events = m["days_to_reoffence"].notna()
     assert frame.loc["treated (matched)", "events"] == pytest.approx(m.loc[events & (m["treated"] == 1), "weight"].sum())
     assert frame.loc["matched controls", "events"] == pytest.approx(m.loc[events & (m["treated"] == 0), "weight"].sum())
-    lr = robustness.logrank_frame(result)
-    assert lr.loc["log-rank", "p"] == pytest.approx(stats.chi2.sf(lr.loc["log-rank", "chi2"], 1))
+    tests = robustness.logrank_frame(result)
+    lr = tests.loc["log-rank (weights as people)"]
+    assert lr["p"] == pytest.approx(stats.chi2.sf(lr["chi2"], 1))
+    # 1:1 with replacement: whole-number weights, so the Cox fit is PHReg on repeated rows, one
+    # cluster per person
+    rows = np.repeat(np.arange(len(m)), m["weight"].astype(int))
+    duration = np.fmin(m["days_to_reoffence"].fillna(np.inf), m["follow_up_days"]).to_numpy()[rows]
+    fit = PHReg(duration, m["treated"].to_numpy(dtype=float)[rows][:, None],
+                status=events.to_numpy(dtype=float)[rows], ties="breslow").fit(groups=rows)
+    assert tests.loc["Cox, SE clustered on the person", "hazard_ratio"] == pytest.approx(np.exp(fit.params[0]))
+    assert tests.loc["Cox, SE clustered on the person", "se_log"] == pytest.approx(fit.bse[0])
 
 
 def test_critical_gamma_sentence_covers_every_case(run):

@@ -9,10 +9,11 @@ Built on :mod:`psm.sensitivity` and :mod:`psm.survival`, for an
   disjoint 1:1 pairs only, the sign-test (McNemar) bounds; the worst-case one-sided p for Γ = 1…3
   and the critical Γ at which the effect stops being significant at 5%.
 - :func:`reoffence_frequency`: reoffences per person, and per person-year of follow-up (the groups'
-  follow-up differs), for the matched treated and their matched controls (weights as frequencies),
-  as the Justice Data Lab reports frequency.
-- :func:`time_to_first_reoffence`: Kaplan–Meier curves and the log-rank test for the same matched
-  sample, each person censored at her own follow-up (index date to extract date).
+  follow-up differs), for the matched treated and their matched controls, as rate ratios from a
+  weighted Poisson model with SEs clustered on the person (a reused comparison woman is one person).
+- :func:`time_to_first_reoffence`: Kaplan–Meier curves for the same matched sample, each person
+  censored at her own follow-up (index date to extract date), with a Cox hazard ratio clustered on
+  the person and, for reference, the weighted log-rank test.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from psm.clustered import RatioEstimate, cox_hazard_ratio, rate_ratio
 from psm.newchance.analysis.specification import AnalysisResult
 from psm.sensitivity import (
     DEFAULT_GAMMA,
@@ -34,7 +36,6 @@ from psm.sensitivity import (
 from psm.survival import (
     KaplanMeier,
     LogRankTest,
-    event_frequency,
     kaplan_meier,
     log_rank_test,
     time_to_event,
@@ -97,28 +98,41 @@ def hidden_bias(run: AnalysisResult, gamma=DEFAULT_GAMMA, alpha: float = 0.05) -
 
 
 def reoffence_frequency(run: AnalysisResult) -> pd.DataFrame:
-    """Reoffences per person and per person-year, matched treated vs matched controls.
+    """Reoffences per person and per person-year, matched treated vs matched controls, as rate ratios.
 
-    Per person counts every reoffence up to the extract date, so it inherits the groups' unequal
-    follow-up (``inconsistencies.md`` §5); per person-year divides each count by the person's
-    follow-up in years. Columns: mean_treated, mean_control, difference, se, t, p, df
-    (:func:`psm.survival.event_frequency`: weighted regression, df = Σw − 2).
+    Each row is a weighted Poisson model of the reoffence count (:func:`psm.clustered.rate_ratio`),
+    matching weights as weights and standard errors clustered on the person — a comparison woman
+    used by several treated women is one person, not several. "per person-year" has the log of
+    the follow-up in years as offset, so the rate is Σ w·reoffences / Σ w·years in each group (not
+    a mean of individual ratios, which short follow-ups dominate); "per person" has none and
+    inherits the groups' unequal follow-up. Columns: ``rate_treated``, ``rate_control``,
+    ``rate_ratio``, ``ci_low``, ``ci_high``, ``p``, ``se_log`` (clustered), ``naive_se_log``
+    (weights taken as independent people, for comparison), ``people``, ``effective_controls``.
     """
     m = matched_sample(run)
     years = m["follow_up_days"] / DAYS_PER_YEAR
-    rows = {
-        "reoffences per person": event_frequency(m["reoffence_count"], m["treated"], m["weight"]),
-        "reoffences per person-year": event_frequency(m["reoffence_count"] / years, m["treated"], m["weight"]),
-    }
-    return pd.concat({name: r.to_frame().iloc[0] for name, r in rows.items()}, axis=1).T.rename_axis("outcome")
+    rows = {}
+    for name, exposure in (("reoffences per person", pd.Series(1.0, index=m.index)),
+                           ("reoffences per person-year", years)):
+        r = rate_ratio(m["reoffence_count"], exposure, m["treated"], m.index, m["weight"])
+        rates = {g: float((part["weight"] * part["reoffence_count"]).sum() / (part["weight"] * exposure[part.index]).sum())
+                 for g, part in m.groupby("treated")}
+        rows[name] = {"rate_treated": rates[1], "rate_control": rates[0], "rate_ratio": r.ratio,
+                      "ci_low": r.ci_low, "ci_high": r.ci_high, "p": r.p, "se_log": r.se,
+                      "naive_se_log": r.naive_se, "people": r.n_clusters,
+                      "effective_controls": r.effective_controls}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("outcome")
 
 
 @dataclass(frozen=True)
 class TimeToReoffence:
-    """Kaplan–Meier curves and log-rank test of the matched sample (days from the index date)."""
+    """Kaplan–Meier curves, log-rank test and Cox hazard ratio of the matched sample (days from the
+    index date). The log-rank test takes the weights as people; ``cox`` clusters on the person and
+    is the test to read when comparison women are reused."""
 
     km: KaplanMeier
     logrank: LogRankTest
+    cox: RatioEstimate
 
     def to_frame(self, at_days=(30, 90, 182, 365, 730)) -> pd.DataFrame:
         """Per group: people, weighted people, weighted first reoffences, median days, S(t) at ``at_days``."""
@@ -133,22 +147,31 @@ class TimeToReoffence:
 
 
 def time_to_first_reoffence(run: AnalysisResult) -> TimeToReoffence:
-    """Kaplan–Meier and log-rank for the matched treated and their matched controls."""
+    """Kaplan–Meier, log-rank and Cox (:func:`psm.clustered.cox_hazard_ratio`, SE clustered on the
+    person) for the matched treated and their matched controls."""
     m = matched_sample(run)
     durations = time_to_event(m["days_to_reoffence"], m["follow_up_days"])
     km = kaplan_meier(durations["duration"], durations["event"], m["treated"], m["weight"])
     test = log_rank_test(durations["duration"], durations["event"], m["treated"], m["weight"])
-    return TimeToReoffence(km, test)
+    cox = cox_hazard_ratio(durations["duration"], durations["event"], m["treated"], m.index, m["weight"])
+    return TimeToReoffence(km, test, cox)
 
 
 def logrank_frame(result: TimeToReoffence) -> pd.DataFrame:
-    """The log-rank test as a one-row table (observed and expected first reoffences per group)."""
-    lr = result.logrank
-    row = {"chi2": lr.chisq, "df": lr.df, "p": lr.pvalue}
+    """The tests of time to first reoffence as a table: the Cox hazard ratio with its SE clustered on
+    the person (the result), and the weighted log-rank test (weights as people, for reference)."""
+    lr, cox = result.logrank, result.cox
+    rows = {
+        "Cox, SE clustered on the person": {
+            "hazard_ratio": cox.ratio, "ci_low": cox.ci_low, "ci_high": cox.ci_high, "p": cox.p,
+            "se_log": cox.se, "naive_se_log": cox.naive_se, "people": cox.n_clusters,
+            "effective_controls": cox.effective_controls},
+        "log-rank (weights as people)": {"chi2": lr.chisq, "df": lr.df, "p": lr.pvalue},
+    }
     for g in lr.observed.index:
-        row[f"observed {GROUP_LABELS.get(g, g)}"] = lr.observed[g]
-        row[f"expected {GROUP_LABELS.get(g, g)}"] = lr.expected[g]
-    return pd.DataFrame([row], index=pd.Index(["log-rank"], name="test"))
+        rows["log-rank (weights as people)"][f"observed {GROUP_LABELS.get(g, g)}"] = lr.observed[g]
+        rows["log-rank (weights as people)"][f"expected {GROUP_LABELS.get(g, g)}"] = lr.expected[g]
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("test")
 
 
 def critical_gamma_text(bias: HiddenBias) -> str:
