@@ -165,7 +165,7 @@ def test_true_effects_are_reductions_and_windows_need_no_follow_up_correction(de
     assert list(truth["n_treated"]) == [410, 407, 396, 380, 348, 248]
     windows = truth.drop(index="total")
     assert np.allclose(windows["att"], windows["published_contrast"])
-    # the published total contrast adds the controls' longer follow-up to the effect (inconsistencies §5)
+    # the published total contrast adds the controls' longer follow-up to the effect (docs/evaluation.md §5)
     assert truth.loc["total", "published_contrast"] < truth.loc["total", "att"]
 
 

@@ -1,6 +1,6 @@
 """The specification grid: how the total-reoffending ATT moves with each analysis choice.
 
-Every combination of the choices a reviewer may question (issue 7; ``Specification`` fields):
+Every combination of the choices a reviewer may question (``Specification`` fields):
 
 - link: probit (published) vs logit;
 - offence type: the number 1/2/3 (published) vs categories;

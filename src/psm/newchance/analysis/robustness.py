@@ -105,8 +105,8 @@ def reoffence_frequency(run: AnalysisResult) -> pd.DataFrame:
     used by several treated women is one person, not several. "per person-year" has the log of
     the follow-up in years as offset, so the rate is Σ w·reoffences / Σ w·years in each group (not
     a mean of individual ratios, which short follow-ups dominate); "per person" has none and
-    inherits the groups' unequal follow-up. Columns: ``rate_treated``, ``rate_control``,
-    ``rate_ratio``, ``ci_low``, ``ci_high``, ``p``, ``se_log`` (clustered), ``naive_se_log``
+    inherits the groups' unequal follow-up (``docs/evaluation.md`` §5). Columns: ``rate_treated``,
+    ``rate_control``, ``rate_ratio``, ``ci_low``, ``ci_high``, ``p``, ``se_log`` (clustered), ``naive_se_log``
     (weights taken as independent people, for comparison), ``people``, ``effective_controls``.
     """
     m = matched_sample(run)

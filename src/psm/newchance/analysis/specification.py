@@ -8,7 +8,7 @@ Published specification (Part B §3.4 and §1.4; inferred details marked):
   by data order (psmatch2 defaults);
 - ``common`` support — inferred: the matched treated means differ from the unmatched ones in Table 1,
   which 1:1 matching with replacement cannot produce unless treated were dropped
-  (``../shared/reference/methodology.md`` §1.3, ``inconsistencies.md`` §6);
+  (``docs/evaluation.md`` §6);
 - listwise deletion of people with a missing covariate (psmatch2's ``marksample``);
 - one run per follow-up window on the people eligible for it (:mod:`psm.newchance.preparation.outcomes`);
 - sub-groups with the reduced covariate sets of footnote 8 (:func:`psm.newchance.published.numbers.subgroup_covariates`).
@@ -187,7 +187,7 @@ def run_analysis(
     window : the follow-up window whose eligible people form the sample.
     outcome_window : the outcome to analyse (default: the same window). The published sub-group rows
         for 6 and 12 months appear to use the window's sample with the *total* outcome
-        (``inconsistencies.md`` §3); ``outcome_window="total"`` reproduces that construction.
+        (``docs/evaluation.md`` §3); ``outcome_window="total"`` reproduces that construction.
     with_balance : compute the pstest balance table (``balance`` is None otherwise; the specification
         grid skips it for speed).
     """
