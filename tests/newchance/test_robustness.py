@@ -101,6 +101,18 @@ def test_time_to_reoffence_counts_weighted_first_reoffences_and_clusters_the_cox
     assert tests.loc["Cox, SE clustered on the person", "se_log"] == pytest.approx(fit.bse[0])
 
 
+def test_tie_orders_vary_only_the_tie_breaking(run):
+    import psm
+
+    table = robustness.tie_orders(run, n_orders=5, seed=3)
+    assert list(table["order"]) == ["data order", *["random order"] * 5, "ties=True"]
+    assert table.loc[0, "att"] == run.effect.matched.difference
+    again = psm.match(run.sample, "treated", run.matching.score, order="random", seed=4, common_support=True)
+    assert table.loc[2, "att"] == pytest.approx(psm.effect(run.sample, run.outcome, again).matched.difference)
+    tied = psm.match(run.sample, "treated", run.matching.score, ties=True, common_support=True)
+    assert table.iloc[-1]["att"] == pytest.approx(psm.effect(run.sample, run.outcome, tied).matched.difference)
+
+
 def test_critical_gamma_sentence_covers_every_case(run):
     bias = robustness.hidden_bias(run, gamma=[1.0])
     for value, words in ((1.0, "not significant"), (np.inf, "every"), (1.8, "1.80")):

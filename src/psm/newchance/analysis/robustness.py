@@ -174,6 +174,38 @@ def logrank_frame(result: TimeToReoffence) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("test")
 
 
+def tie_orders(run: AnalysisResult, n_orders: int = 100, seed: int = 20200710) -> pd.DataFrame:
+    """The ATT when ties between equal scores are broken otherwise than by data order.
+
+    psmatch2 takes, among equally close controls, the first in the data's sort order, which the
+    publication cannot tell us. Rows: ``"data order"`` (the run itself), ``n_orders`` rows
+    ``"random order"`` (the same matching with ``order="random"`` and seeds ``seed``, ``seed + 1``,
+    …) and ``"ties=True"`` (every equally close control kept, weights shared). Columns: ``order``,
+    ``seed``, ``att``, ``se_ai``. The run's outcome construction is kept (per-pair follow-up
+    included).
+    """
+    from psm.effects import effect
+    from psm.matching import match
+    from psm.newchance.analysis.pairs import pair_effect
+
+    m = run.matching
+    options = {"k": m.k, "replace": m.replace, "caliper": m.caliper, "common_support": m.common_support}
+    pair = run.spec.follow_up == "pair" and run.outcome == "reoffended_total"
+
+    def estimate(matching) -> tuple[float, float]:
+        result = effect(run.sample, run.outcome, matching)
+        if pair:
+            result, _ = pair_effect(run.sample, matching, result)
+        return result.matched.difference, result.se_ai
+
+    rows = [("data order", np.nan, run.effect.matched.difference, run.effect.se_ai)]
+    for s in range(seed, seed + n_orders):
+        rows.append(("random order", s, *estimate(match(run.sample, "treated", m.score, order="random", seed=s,
+                                                         ties=m.ties, **options))))
+    rows.append(("ties=True", np.nan, *estimate(match(run.sample, "treated", m.score, ties=True, **options))))
+    return pd.DataFrame(rows, columns=["order", "seed", "att", "se_ai"])
+
+
 def critical_gamma_text(bias: HiddenBias) -> str:
     """One sentence for the report on the critical Γ of the component-strata bounds."""
     g = bias.critical["mh_components"]
