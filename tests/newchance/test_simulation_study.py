@@ -55,3 +55,24 @@ def test_one_seed_through_the_cli_resumes_and_is_deterministic(tmp_path):
     assert "seed 3 done" not in out.getvalue().split("Wrote")[1]
     assert study.load_summary(tmp_path).loc["30d", "seeds"] == 1
 
+
+
+def test_committed_summary_is_the_summary_of_the_committed_runs():
+    runs = pd.read_csv(study.DATA_DIR / study.RUNS_FILE)
+    summary = study.load_summary()
+    assert list(summary.index) == list(study.ESTIMATORS)
+    assert (summary["seeds"] >= 200).all() and sorted(runs["seed"].unique()) == list(range(200))
+    again = study.summarise(runs)
+    pd.testing.assert_frame_equal(summary.drop(columns="recommended"), again.drop(columns="recommended"),
+                                  check_dtype=False, rtol=1e-5)
+
+
+def test_committed_study_meets_the_targets_of_the_recommended_estimators():
+    summary = study.load_summary()
+    recommended = summary[summary["recommended"]]
+    assert list(recommended.index) == list(study.RECOMMENDED)
+    assert recommended["bias"].abs().max() <= 0.01
+    assert recommended["coverage_ai"].between(0.92, 0.98).all()
+    # the published "total" construction overstates the reduction and its intervals under-cover
+    published = summary.loc["total (published)"]
+    assert published["bias"] < -0.05 and published["coverage_ai"] < 0.8
