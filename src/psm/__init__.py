@@ -28,6 +28,7 @@ from psm.effects import Effect, EffectRow, effect
 from psm.matching import Matching, match
 from psm.propensity import PropensityModel, fit_propensity
 from psm.psmatch2 import PSMatch2Result, psmatch2
+from psm.summary import Summary
 from psm.support import common_support
 from psm.sensitivity import (
     MHBounds,
@@ -73,6 +74,7 @@ __all__ = [
     "PropensityModel",
     "SeparationError",
     "SingularDesignError",
+    "Summary",
     "common_support",
     "effect",
     "fit_propensity",
