@@ -41,7 +41,7 @@ __all__ = [
     "mcnemar_bounds",
 ]
 
-#: Γ = 1.0, 1.1, …, 3.0 (the grid of issue 7).
+#: Γ = 1.0, 1.1, …, 3.0 (the grid of the New Chance robustness notebook).
 DEFAULT_GAMMA: tuple[float, ...] = tuple(float(g) for g in np.round(np.linspace(1.0, 3.0, 21), 10))
 #: Columns of a strata-count table, one row per stratum.
 COUNT_COLUMNS = ("n_treated", "n_control", "events_treated", "events_control")

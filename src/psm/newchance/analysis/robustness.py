@@ -90,7 +90,7 @@ def reoffence_frequency(run: AnalysisResult) -> pd.DataFrame:
     """Reoffences per person and per person-year, matched treated vs matched controls.
 
     Per person counts every reoffence up to the extract date, so it inherits the groups' unequal
-    follow-up (``inconsistencies.md`` §5); per person-year divides each count by the person's
+    follow-up (``docs/evaluation.md`` §5); per person-year divides each count by the person's
     follow-up in years. Columns: mean_treated, mean_control, difference, se, t, p, df
     (:func:`psm.survival.event_frequency`: weighted regression, df = Σw − 2).
     """
