@@ -220,7 +220,7 @@ def test_repr_is_compact():
 def test_summary_reports_support_table_and_options():
     text = psm.match(BASE, "t", "p", caliper=4 * E).summary()
     assert "caliper=0.25" in text and "estimand ATT" in text
-    assert "Treated          1          2          3" in text
+    assert "Treated              1           2      3" in text  # headers whole: Off support, On support
 
 
 def test_dropna_drops_and_reports_rows():

@@ -68,8 +68,23 @@ def test_results_share_the_summary_type() -> None:
                             link="logit")
     m = psm.match(df, "treat", ps.score)
     bt = psm.balance(df, ["age", "race", "re74"], m)
-    for s in (ps.summary(), bt.summary()):
+    eff = psm.effect(df, "re78", m)
+    every = (ps.summary(), m.summary(), bt.summary(), eff.summary(),
+             psm.psmatch2(df, "treat", ["age", "educ", "race"], "re78").summary())
+    for s in every:
         assert isinstance(s, Summary) and s.tables and "<table" in s._repr_html_()
+        assert "\\begin{tabular}" in s.as_latex() and s.as_markdown().startswith("**")
+    # the matching's support table has whole headers; the effect's numbers never run together
+    assert "Treatment  Off support  On support  Total" in m.summary()
+    for line in eff.summary().splitlines()[3:5]:
+        cells = line.split("|")[1].split()
+        assert len(cells) == 5 and all(c.replace(".", "").replace("-", "").isdigit() for c in cells)
+    frame = eff.summary().tables[0].frame
+    assert frame.loc[("re78", "ATT (AI)"), "S.E."] == f"{eff.se_ai:.8g}"
+    # one name for the confidence level: alpha, keyword-only
+    assert eff.ci(alpha=0.05)[1] - eff.ci(alpha=0.05)[0] > eff.ci(alpha=0.10)[1] - eff.ci(alpha=0.10)[0]
+    with pytest.raises(TypeError):
+        eff.ci(0.95)
     # the coefficient table gives statsmodels' numbers (Logit on the same design)
     coef = ps.summary().tables[1].frame
     assert coef.loc["race[T.white]", "coef"] == f"{ps.result.params['race[T.white]']:.4g}" == "-3.065"

@@ -59,6 +59,7 @@ from psm._validation import (
 )
 from psm.errors import NoControlsOnSupportError
 from psm.support import ESTIMANDS, support_mask
+from psm.summary import Summary, SummaryTable, format_number
 
 DIRECTIONS = ("ATT", "ATU")
 _PASSES = {"ATT": ("ATT",), "ATU": ("ATU",), "ATE": ("ATU", "ATT")}  # psmatch2 runs ATU first
@@ -184,38 +185,41 @@ class Matching:
             out[links.focal] = sums[links.focal]
         return pd.Series(out, index=self.score.index, name=f"_{y.name}" if y.name is not None else None)
 
-    def summary(self) -> str:
-        """Options, psmatch2's ``tab _treated _support`` and distance statistics."""
+    def summary(self) -> Summary:
+        """The options, psmatch2's ``tab _treated _support`` and the matches' distances, as a
+        :class:`~psm.summary.Summary`."""
         t = self.treated.to_numpy()
         s = self.on_support.to_numpy()
         cal = "none" if self.caliper is None else f"{self.caliper:g}"
-        lines = [
-            f"Nearest-neighbour matching on {self.score.name!r} (psmatch2 v4.0.12 rules)",
+        head = [
             f"estimand {self.estimand}, k={self.k}, replace={self.replace}, ties={self.ties}, "
             f"caliper={cal}, common support={self.common_support}, order={self.order or 'data'}"
             + (f", seed={self.seed}" if self.order == "random" else "")
             + (", descending" if self.descending else ""),
         ]
         if self.n_dropped:
-            lines.append(f"rows dropped for missing values: {self.n_dropped}")
-        lines += [
-            "",
-            f"{'':>10} {'Off suppo':>10} {'On suppor':>10} {'Total':>10}",
-            *(
-                f"{label:>10} {np.sum(g & ~s):>10} {np.sum(g & s):>10} {np.sum(g):>10}"
-                for label, g in (("Untreated", ~t), ("Treated", t))
-            ),
-            f"{'Total':>10} {np.sum(~s):>10} {np.sum(s):>10} {len(s):>10}",
-            "",
-        ]
+            head.append(f"rows dropped for missing values: {self.n_dropped}")
+        support = pd.DataFrame(
+            [[int(np.sum(g & ~s)), int(np.sum(g & s)), int(np.sum(g))]
+             for g in (~t, t, np.ones_like(t))],
+            index=pd.Index(["Untreated", "Treated", "Total"], name="Treatment"),
+            columns=["Off support", "On support", "Total"],
+        ).astype(str)
+        rows = {}
         for name, links in self._links.items():
             dist = self.pairs.loc[self.pairs["direction"] == name, "distance"]
-            used = len(np.unique(links.match))
-            lines.append(
-                f"{name}: {len(np.unique(links.focal))} units matched to {used} distinct units "
-                f"({len(links.focal)} links); distance mean {dist.mean():.6g}, max {dist.max():.6g}"
-            )
-        return "\n".join(lines)
+            rows[name] = {
+                "Matched units": str(len(np.unique(links.focal))),
+                "Distinct matches": str(len(np.unique(links.match))),
+                "Links": str(len(links.focal)),
+                "Mean distance": format_number(dist.mean(), 6, significant=True),
+                "Max distance": format_number(dist.max(), 6, significant=True),
+            }
+        distances = pd.DataFrame.from_dict(rows, orient="index")
+        distances.index.name = "Direction"
+        title = f"Nearest-neighbour matching on {self.score.name!r} (psmatch2 v4.0.12 rules)"
+        text = "\n".join([title, *head, SummaryTable(support).as_text(), SummaryTable(distances).as_text()])
+        return Summary(title, [("Common support", support), ("Matches", distances)], head, text=text)
 
     def __str__(self) -> str:
         return self.summary()
