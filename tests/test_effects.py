@@ -390,7 +390,7 @@ def test_estimand_needs_matching_direction():
     with pytest.raises(ValueError, match="estimand='ATE'"):
         psm.effect(d, "y", matched(d), "ATU")
     with pytest.raises(ValueError, match="estimand must be"):
-        psm.effect(d, "y", matched(d), "ATC")
+        psm.effect(d, "y", matched(d), "ATX")
     with pytest.raises(ValueError, match="approx_se"):
         psm.effect(d, "y", matched(d), approx_se="v5")
 

@@ -279,7 +279,7 @@ def test_empty_groups_and_no_match():
         ({"order": "sorted"}, "order must be"),
         ({"order": "random"}, "needs an integer seed"),
         ({"seed": 1}, "seed is only used"),
-        ({"estimand": "ATC"}, "estimand"),
+        ({"estimand": "ATX"}, "estimand"),  # "ATC" is MatchIt's name of ATU, accepted
         ({"descending": True}, "descending only applies"),
     ],
 )

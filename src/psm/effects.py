@@ -63,7 +63,7 @@ from psm._format import stata_g
 from psm.summary import Summary, SummaryTable, format_number
 from psm._validation import drop_missing, numeric_values, resolve_column
 from psm.errors import EmptyGroupError
-from psm.support import ESTIMANDS
+from psm.support import canonical_estimand
 
 APPROX_SE = ("v4.0.12", "v4.1.0")
 CI_METHODS = ("psmatch2", "ai")
@@ -196,7 +196,8 @@ def effect(
         From :func:`psm.match`. ``estimand="ATT"`` needs ATT pairs, ``"ATU"`` ATU pairs,
         ``"ATE"`` both (``psm.match(..., estimand="ATE")``, psmatch2's ``ate``).
     estimand : {"ATT", "ATU", "ATE"}
-        Which matched row is ``Effect.matched`` (and whose AI SE is ``se_ai``).
+        Which matched row is ``Effect.matched`` (and whose AI SE is ``se_ai``); "ATC" (MatchIt's
+        name) is accepted for ATU.
     approx_se : {"v4.0.12", "v4.1.0"}
         psmatch2 version whose approximate SE formulas fill the matched rows' ``se``
         (v4.0.12, the 2020 toolchain, has none for ATU/ATE: NaN).
@@ -209,8 +210,7 @@ def effect(
         With ``dropna=True`` they are dropped and the matching is re-run on the remaining
         rows with the same options -- psmatch2 deletes listwise *before* matching.
     """
-    if estimand not in ESTIMANDS:
-        raise ValueError(f"estimand must be one of {ESTIMANDS}, got {estimand!r}")
+    estimand = canonical_estimand(estimand)
     if approx_se not in APPROX_SE:
         raise ValueError(f"approx_se must be one of {APPROX_SE}, got {approx_se!r}")
     if int(ai_var_calc) != ai_var_calc or ai_var_calc < 0:
