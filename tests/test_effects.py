@@ -330,10 +330,10 @@ def brute_sigma2(d: pd.DataFrame, unit, j: int) -> F:
 def test_ci_and_to_frame():
     d = data_a()
     e = psm.effect(d, "y", matched(d))
-    lo, hi = e.ci(alpha=0.05)
+    lo, hi = e.ci(level=0.95)
     z = stats.norm.ppf(0.975)
     assert (lo, hi) == pytest.approx((4 / 3 - z * sqrt(17) / 3, 4 / 3 + z * sqrt(17) / 3))
-    lo_ai, hi_ai = e.ci(alpha=0.10, method="ai")
+    lo_ai, hi_ai = e.ci(level=0.90, method="ai")
     assert hi_ai - lo_ai == pytest.approx(2 * stats.norm.ppf(0.95) * e.se_ai)
     frame = e.to_frame()
     assert list(frame.index) == ["Unmatched", "ATT", "ATT (AI)"]

@@ -140,19 +140,19 @@ class Effect:
         """Two-sided p-value of ``t_ai`` from the standard normal (as R's summary.Match)."""
         return float(_two_sided_p(self.t_ai, None))
 
-    def ci(self, *, alpha: float = 0.05, method: str = "psmatch2") -> tuple[float, float]:
-        """Normal-theory ``1 - alpha`` interval: difference -/+ z_{1-alpha/2} * SE of the matched row.
+    def ci(self, level: float = 0.95, *, method: str = "psmatch2") -> tuple[float, float]:
+        """Normal-theory interval: difference -/+ z_{(1+level)/2} * SE of the matched row.
 
         ``method="psmatch2"`` uses the row's approximate SE, ``"ai"`` the Abadie-Imbens (2006) SE,
-        ``"ai2016"`` the SE adjusted for the estimated score. ``alpha`` is keyword-only and means what it
-        means across psm (and statsmodels): ``alpha=0.05`` gives the 95% interval.
+        ``"ai2016"`` the SE adjusted for the estimated score. ``level`` is the confidence level as
+        everywhere in psm (Stata's ``level(95)``): ``level=0.95`` gives the 95% interval.
         """
         if method not in CI_METHODS:
             raise ValueError(f"method must be one of {CI_METHODS}, got {method!r}")
-        if not 0 < alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+        if not 0 < level < 1:
+            raise ValueError(f"level must be in (0, 1), got {level!r}")
         se = {"psmatch2": self.matched.se, "ai": self.se_ai, "ai2016": self.se_ai2016}[method]
-        half = stats.norm.ppf(1.0 - alpha / 2) * se
+        half = stats.norm.ppf(0.5 + level / 2) * se
         return (self.matched.difference - half, self.matched.difference + half)
 
     def to_frame(self) -> pd.DataFrame:
