@@ -330,10 +330,10 @@ def brute_sigma2(d: pd.DataFrame, unit, j: int) -> F:
 def test_ci_and_to_frame():
     d = data_a()
     e = psm.effect(d, "y", matched(d))
-    lo, hi = e.ci(0.95)
+    lo, hi = e.ci(level=0.95)
     z = stats.norm.ppf(0.975)
     assert (lo, hi) == pytest.approx((4 / 3 - z * sqrt(17) / 3, 4 / 3 + z * sqrt(17) / 3))
-    lo_ai, hi_ai = e.ci(0.90, method="ai")
+    lo_ai, hi_ai = e.ci(level=0.90, method="ai")
     assert hi_ai - lo_ai == pytest.approx(2 * stats.norm.ppf(0.95) * e.se_ai)
     frame = e.to_frame()
     assert list(frame.index) == ["Unmatched", "ATT", "ATT (AI)"]
@@ -390,7 +390,7 @@ def test_estimand_needs_matching_direction():
     with pytest.raises(ValueError, match="estimand='ATE'"):
         psm.effect(d, "y", matched(d), "ATU")
     with pytest.raises(ValueError, match="estimand must be"):
-        psm.effect(d, "y", matched(d), "ATC")
+        psm.effect(d, "y", matched(d), "ATX")
     with pytest.raises(ValueError, match="approx_se"):
         psm.effect(d, "y", matched(d), approx_se="v5")
 

@@ -30,6 +30,7 @@ from psm.kernel import KernelMatching, kernel_match
 from psm.matching import Matching, match
 from psm.propensity import PropensityModel, fit_propensity
 from psm.psmatch2 import PSMatch2Result, psmatch2
+from psm.summary import Summary
 from psm.support import common_support
 from psm.teffects import TeffectsResult, teffects_psmatch
 from psm.sensitivity import (
@@ -79,6 +80,7 @@ __all__ = [
     "PropensityModel",
     "SeparationError",
     "SingularDesignError",
+    "Summary",
     "common_support",
     "effect",
     "fit_propensity",

@@ -57,11 +57,12 @@ from psm._ai2006 import DIRECTIONS as _DIRECTIONS
 from psm._ai2006 import abadie_imbens_se, ai_method, bias_adjusted_parts, tie_aware_parts
 from psm._format import stata_g
 from psm._validation import drop_missing, numeric_values, resolve_column, select_columns
+from psm.summary import Summary, SummaryTable, format_number
 from psm.ai2016 import ai2016
 from psm.errors import EmptyGroupError
 from psm.kernel import KernelMatching
 from psm.propensity import PropensityModel
-from psm.support import ESTIMANDS
+from psm.support import canonical_estimand
 
 APPROX_SE = ("v4.0.12", "v4.1.0")
 CI_METHODS = ("psmatch2", "ai", "ai2016")
@@ -69,13 +70,6 @@ KERNEL_AI_NOTE = "not defined for kernel or radius matching; psm.bootstrap_se gi
 PSMATCH2_NOTE = "Note: S.E. does not take into account that the propensity score is estimated."
 
 _AVAILABLE = {"ATT": ("ATT",), "ATU": ("ATU",), "ATE": ("ATT", "ATU", "ATE")}
-
-
-class TextTable(str):
-    """A printed table: ``print(x)`` or bare ``x`` in a notebook shows it as text."""
-
-    def __repr__(self) -> str:
-        return str(self)
 
 
 @dataclass(frozen=True)
@@ -150,11 +144,12 @@ class Effect:
         """Two-sided p-value of ``t_ai`` from the standard normal (as R's summary.Match)."""
         return float(_two_sided_p(self.t_ai, None))
 
-    def ci(self, level: float = 0.95, method: str = "psmatch2") -> tuple[float, float]:
-        """Normal-theory interval difference -/+ z_{(1+level)/2} * SE of the matched row.
+    def ci(self, level: float = 0.95, *, method: str = "psmatch2") -> tuple[float, float]:
+        """Normal-theory interval: difference -/+ z_{(1+level)/2} * SE of the matched row.
 
-        ``method="psmatch2"`` uses the row's approximate SE, ``"ai"`` the Abadie-Imbens (2006)
-        SE, ``"ai2016"`` the SE adjusted for the estimated score.
+        ``method="psmatch2"`` uses the row's approximate SE, ``"ai"`` the Abadie-Imbens (2006) SE,
+        ``"ai2016"`` the SE adjusted for the estimated score. ``level`` is the confidence level as
+        everywhere in psm (Stata's ``level(95)``): ``level=0.95`` gives the 95% interval.
         """
         if method not in CI_METHODS:
             raise ValueError(f"method must be one of {CI_METHODS}, got {method!r}")
@@ -178,12 +173,11 @@ class Effect:
         frame.insert(0, "outcome", self.outcome)
         return frame
 
-    def summary(self) -> TextTable:
-        """The psmatch2 table, the Abadie-Imbens SE and the treated x support counts.
-
-        See :func:`psmatch2_table` for the layout.
-        """
-        return psmatch2_table([self])
+    def summary(self) -> Summary:
+        """The psmatch2 table, the Abadie-Imbens SE and the treated x support counts, as a
+        :class:`~psm.summary.Summary` (text: :func:`psmatch2_table`'s layout; tables: the same numbers)."""
+        return Summary(f"Effect of the treatment on {self.outcome}", effect_tables([self]),
+                       text=psmatch2_table([self]))
 
 
 # ---------------------------------------------------------------------------- api
@@ -216,7 +210,8 @@ def effect(
         From :func:`psm.match`. ``estimand="ATT"`` needs ATT pairs, ``"ATU"`` ATU pairs,
         ``"ATE"`` both (``psm.match(..., estimand="ATE")``, psmatch2's ``ate``).
     estimand : {"ATT", "ATU", "ATE"}
-        Which matched row is ``Effect.matched`` (and whose AI SE is ``se_ai``).
+        Which matched row is ``Effect.matched`` (and whose AI SE is ``se_ai``); "ATC" (MatchIt's
+        name) is accepted for ATU.
     approx_se : {"v4.0.12", "v4.1.0"}
         psmatch2 version whose approximate SE formulas fill the matched rows' ``se``
         (v4.0.12, the 2020 toolchain, has none for ATU/ATE: NaN).
@@ -229,8 +224,7 @@ def effect(
         With ``dropna=True`` they are dropped and the matching is re-run on the remaining
         rows with the same options -- psmatch2 deletes listwise *before* matching.
     """
-    if estimand not in ESTIMANDS:
-        raise ValueError(f"estimand must be one of {ESTIMANDS}, got {estimand!r}")
+    estimand = canonical_estimand(estimand)
     if approx_se not in APPROX_SE:
         raise ValueError(f"approx_se must be one of {APPROX_SE}, got {approx_se!r}")
     if int(ai_var_calc) != ai_var_calc or ai_var_calc < 0:
@@ -470,7 +464,29 @@ def _two_sided_p(t: float, df: float | None) -> float:
     return float(2 * dist.sf(abs(t)))
 
 
-def psmatch2_table(effects: list[Effect]) -> TextTable:
+def effect_tables(effects: list[Effect]) -> list[SummaryTable]:
+    """The tables behind :func:`psmatch2_table`: every outcome's rows (``to_frame``, AI row included)
+    at Stata's ``%10.0g``-like precision, and the first effect's treated x support counts."""
+    frames = []
+    for eff in effects:
+        frame = eff.to_frame()
+        frames.append(pd.DataFrame({
+            "Treated": [stata_g(v, 10).strip() for v in frame["treated"]],
+            "Controls": [stata_g(v, 10).strip() for v in frame["control"]],
+            "Difference": [stata_g(v, 10).strip() for v in frame["difference"]],
+            "S.E.": [stata_g(v, 10).strip() for v in frame["se"]],
+            "T-stat": [format_number(v, 2) for v in frame["t"]],
+            "p": [format_number(v, 3) for v in frame["p"]],
+        }, index=pd.MultiIndex.from_arrays([[eff.outcome] * len(frame), frame.index], names=["Variable", "Sample"])))
+    first = effects[0]
+    support = pd.DataFrame(
+        [[str(first.n_off_support[g]), str(first.n_on_support[g]),
+          str(first.n_off_support[g] + first.n_on_support[g])] for g in ("control", "treated")],
+        index=pd.Index(["Untreated", "Treated"], name="Treatment"), columns=["Off support", "On support", "Total"])
+    return [SummaryTable(pd.concat(frames), "Effects"), SummaryTable(support, "Common support")]
+
+
+def psmatch2_table(effects: list[Effect]) -> str:
     """psmatch2 v4.0.12's output table for one or more outcomes matched alike.
 
     Header ``Variable Sample | Treated Controls Difference S.E. T-stat``; rows Unmatched,
@@ -511,13 +527,14 @@ def psmatch2_table(effects: list[Effect]) -> TextTable:
     if first.n_dropped:
         lines.append(f"{first.n_dropped} row(s) with a missing outcome dropped before matching.")
     lines += ["", _support_table(first.n_on_support, first.n_off_support)]
-    return TextTable("\n".join(lines))
+    return "\n".join(lines)
 
 
 def _table_line(label: str, row: EffectRow, means: bool = True) -> str:
+    # each number in 10 characters after a space (Stata's %10.0g-like), so columns never run together
     t = f"{row.t:7.2f}" if np.isfinite(row.t) else ".".rjust(7)
-    left = f"{stata_g(row.treated, 11)}  {stata_g(row.control, 11)}" if means else " " * 24
-    return f"{label} |{left}  {stata_g(row.difference, 11)}  {stata_g(row.se, 11)}  {t}"
+    left = f" {stata_g(row.treated, 10)}   {stata_g(row.control, 10)}" if means else " " * 24
+    return f"{label} |{left}   {stata_g(row.difference, 10)}   {stata_g(row.se, 10)}  {t}"
 
 
 def _support_table(on: Mapping[str, int], off: Mapping[str, int]) -> str:
