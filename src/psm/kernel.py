@@ -58,6 +58,7 @@ from psm._validation import (
     treatment_indicator,
 )
 from psm.errors import NoControlsOnSupportError
+from psm.summary import Summary, SummaryTable
 from psm.support import ESTIMANDS, support_mask
 
 KERNELS = ("epan", "normal", "biweight", "uniform", "tricube")
@@ -176,20 +177,20 @@ class KernelMatching:
                                        "direction": name}))
         return pd.concat(parts, ignore_index=True)
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
+        """Options and psmatch2's ``tab _treated _support``."""
         t, s = self.treated.to_numpy(), self.on_support.to_numpy()
         what = f"radius matching, caliper {self.bandwidth:g} (<=)" if self.method == "radius" else (
             f"kernel matching, {self.kernel} kernel, bandwidth {self.bandwidth:g}")
-        lines = [
-            f"{what[0].upper()}{what[1:]} on {self.score.name!r} (psmatch2 v4.0.12 rules)",
-            f"estimand {self.estimand}, common support={self.common_support}",
-            "",
-            f"{'':>10} {'Off suppo':>10} {'On suppor':>10} {'Total':>10}",
-            *(f"{label:>10} {np.sum(g & ~s):>10} {np.sum(g & s):>10} {np.sum(g):>10}"
-              for label, g in (("Untreated", ~t), ("Treated", t))),
-            f"{'Total':>10} {np.sum(~s):>10} {np.sum(s):>10} {len(s):>10}",
-        ]
-        return "\n".join(lines)
+        title = f"{what[0].upper()}{what[1:]} on {self.score.name!r} (psmatch2 v4.0.12 rules)"
+        head = [f"estimand {self.estimand}, common support={self.common_support}"]
+        support = pd.DataFrame(
+            [[int(np.sum(g & ~s)), int(np.sum(g & s)), int(np.sum(g))] for g in (~t, t, np.ones_like(t))],
+            index=pd.Index(["Untreated", "Treated", "Total"], name="Treatment"),
+            columns=["Off support", "On support", "Total"],
+        ).astype(str)
+        text = "\n".join([title, *head, SummaryTable(support).as_text()])
+        return Summary(title, [("Common support", support)], head, text=text)
 
     def __str__(self) -> str:
         return self.summary()
