@@ -245,6 +245,10 @@ def effect(
     values = frame.y
     if isinstance(matching, KernelMatching):
         parts = None
+    elif matching.metric == "mahalanobis":
+        if ai_var_calc:
+            raise ValueError("ai_var_calc > 0 needs a score; after Mahalanobis matching use ai_var_calc=0")
+        parts = [frame.direction(name) for name in _DIRECTIONS[estimand]]
     elif matching.replace:
         parts = [tie_aware_parts(matching, values, name) for name in _DIRECTIONS[estimand]]
     else:
@@ -332,6 +336,8 @@ def _rematch(matching, keep: np.ndarray):
     frame = pd.DataFrame({treated.name: treated.astype(int)}, index=treated.index)
     if isinstance(matching, KernelMatching):
         options = matching.options()
+    elif matching.metric == "mahalanobis":
+        raise ValueError("dropna=True cannot re-run a Mahalanobis matching: drop the rows and match again")
     else:
         options = {
             k: getattr(matching, k)
