@@ -420,12 +420,14 @@ def _psmatch2_rows(frame: _MatchedFrame, matching, y: pd.Series, names, approx_s
         if n1 == 0:
             raise EmptyGroupError("no treated unit on support: the ATT is not defined")
         y0_hat = matching.matched_outcome(y, "ATT").to_numpy(dtype=float)[T]
-        used = ~frame.treated & (w > 0)
+        used = ~frame.treated & (w != 0)  # psmatch2: _weight < . (local linear weights can be < 0)
         if approx_se == "v4.0.12":
             var0, wtot = _var(frame.y[used]), np.sum(w[~frame.treated] ** 2)
         else:
             var0, wtot = _var(frame.y[C]), np.sum(w[C] ** 2)
         se = np.sqrt(var1 / n1 + var0 * wtot / n1**2)
+        if isinstance(matching, KernelMatching) and matching.method == "llr" and matching.kernel == "tricube":
+            se = np.nan  # psmatch2 prints no S.E. after llr with the tricube kernel (ado l.480)
         rows["ATT"] = EffectRow.build("ATT", frame.y[T].mean(), y0_hat.mean(), frame.y[T].mean() - y0_hat.mean(),
                                       se, None, n1, int(used.sum()), f"approximate (psmatch2 {approx_se})")
     if "ATU" in names:
