@@ -93,3 +93,11 @@ def test_score_can_be_added_and_balance_accepts_it():
     assert table["mean_treated_matched"].tolist() == pytest.approx(d.loc[d.t == 1, ["x1", "x2"]].mean().tolist())
     with pytest.raises(ValueError, match="ai_var_calc"):
         psm.effect(d, "y", m, ai_var_calc=1)
+
+
+def test_psmatch2_reaches_mahalanobis_matching():
+    d = r_data()
+    res = psm.psmatch2(d, "t", ["x1", "x2"], "y", link="logit", mahalanobis=["x1", "x2", "x3"])
+    direct = psm.effect(d, "y", psm.mahalanobis_match(d, "t", ["x1", "x2", "x3"]))
+    assert res.effect.matched.difference == pytest.approx(R_MAHALANOBIS["ATT"][0], rel=1e-10)
+    assert res.effect.se_ai == pytest.approx(direct.se_ai)

@@ -29,6 +29,7 @@ import pandas as pd
 from psm._validation import drop_missing, select_columns
 from psm.effects import Effect, effect, effect_tables, psmatch2_table
 from psm.kernel import KernelMatching
+from psm.mahalanobis import mahalanobis_match
 from psm.summary import Summary
 from psm.matching import Matching, match
 from psm.propensity import PropensityModel, covariate_columns, fit_propensity
@@ -90,6 +91,7 @@ def psmatch2(
     method: str = "nearest",
     kernel: str = "epan",
     bandwidth: float | None = None,
+    mahalanobis: Sequence[str] | None = None,
 ) -> PSMatch2Result:
     """Fit the score, match, and estimate effects in one call (psmatch2 defaults).
 
@@ -116,11 +118,16 @@ def psmatch2(
         ``method="kernel"`` is psmatch2 ``kernel kerneltype() bwidth()``, ``method="radius"``
         psmatch2 ``radius caliper()``; passed to :func:`psm.match` (nearest-neighbour options
         must then stay at their defaults).
+    mahalanobis : list of columns, optional
+        psmatch2 ``mahalanobis(varlist)``: nearest-neighbour matching on these columns with
+        :func:`psm.mahalanobis_match` (``k``, ``caliper`` -- on the squared distance -- and the
+        estimand apply); the score is still fitted and reported. Add the score as a matching
+        variable by matching yourself (``psm.mahalanobis_match(data, t, [..., "ps"])``).
     """
     outcomes = [outcome] if isinstance(outcome, str) else list(outcome)
     if not outcomes:
         raise ValueError("give at least one outcome column")
-    used = [treatment, *covariate_columns(data, treatment, covariates), *outcomes]
+    used = [treatment, *covariate_columns(data, treatment, covariates), *outcomes, *(mahalanobis or [])]
     frame = select_columns(data, {c: c for c in dict.fromkeys(used)})
     _, dropped = drop_missing(frame, dropna=dropna)
     keep = ~frame.isna().any(axis=1).to_numpy()
@@ -128,11 +135,14 @@ def psmatch2(
 
     propensity = fit_propensity(sample, treatment, covariates, link, categorical=categorical, reference=reference)
     match_estimand = "ATE" if ate else estimand
-    matching = match(
-        sample, treatment, propensity.score, k=k, replace=replace, caliper=caliper,
-        common_support=common_support, ties=ties, order=order, seed=seed, estimand=match_estimand, descending=descending,
-        method=method, kernel=kernel, bandwidth=bandwidth,
-    )
+    if mahalanobis is not None:
+        matching = mahalanobis_match(sample, treatment, mahalanobis, k=k, caliper=caliper, estimand=match_estimand)
+    else:
+        matching = match(
+            sample, treatment, propensity.score, k=k, replace=replace, caliper=caliper,
+            common_support=common_support, ties=ties, order=order, seed=seed, estimand=match_estimand,
+            descending=descending, method=method, kernel=kernel, bandwidth=bandwidth,
+        )
     effects = {
         name: effect(sample, name, matching, estimand, approx_se=approx_se,
                      ai_var_calc=ai_var_calc, ai_sample=ai_sample)
