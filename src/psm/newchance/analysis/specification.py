@@ -21,7 +21,7 @@ matching without replacement, equal follow-up (per matched pair, or a median cut
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -221,11 +221,30 @@ def run_analysis(
         labels = {c: COVARIATE_LABELS.get(c, c) for c in columns}
         balance_frame = sample.assign(offence_type=data.loc[sample.index, "offence_type"]) if categorical else sample
         table = balance(balance_frame, list(covariates), matching, labels=labels, categorical="numeric")
+        if spec.missing == "indicators":
+            table = _observed_rows(table, data.loc[sample.index], covariates, matching, labels)
     return AnalysisResult(
         window=window, outcome=outcome, subgroup=subgroup.key if subgroup else "all", spec=spec,
         covariates=tuple(columns), n_window=len(data), n_dropped=int((~complete).sum()), sample=sample,
         propensity=propensity, matching=matching, effect=result_effect, balance=table,
     )
+
+
+def _observed_rows(table: BalanceTable, observed: pd.DataFrame, covariates: Sequence[str], matching: Matching,
+                   labels: Mapping[str, str]) -> BalanceTable:
+    """With missing-data indicators the score model sees 0 where a covariate is missing; balance must
+    describe the values observed. The row of each covariate with gaps is recomputed on the people
+    whose value is observed, with their matching weights (the summary block, pstest's probit on
+    all covariates, stays that of the model's design)."""
+    rows = table.table.copy()
+    for name in covariates:
+        seen = observed[name].notna()
+        if seen.all():
+            continue
+        part = balance(observed.loc[seen], [name], matching.weights[seen], treatment=matching.treated[seen].astype(int),
+                       on_support=matching.on_support[seen], labels=labels, categorical="numeric")
+        rows.loc[name] = part.table.loc[name]
+    return replace(table, table=rows)
 
 
 def _pick_file(files: AnalysisFile | Mapping[str, AnalysisFile], spec: Specification) -> AnalysisFile:
