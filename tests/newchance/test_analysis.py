@@ -139,3 +139,15 @@ def test_main_and_subgroup_runs_cover_every_published_cell():
     assert list(analysis.main_analyses(af)) == list(WINDOWS)
     runs = analysis.subgroup_analyses(af)
     assert set(runs) == {(g, w) for g in analysis.subgroups() for w in analysis.SUBGROUP_WINDOWS}
+
+
+def test_crime_precedence_reads_its_own_file():
+    af, other = make_file(), make_file(seed=4)
+    spec = analysis.Specification(crime_precedence="last_wins")
+    with pytest.raises(ValueError, match="last_wins"):
+        analysis.run_analysis(af, "total", spec=spec)
+    with pytest.raises(ValueError, match="published follow-up"):
+        analysis.run_analysis({"median": af, "last_wins": other}, "total",
+                              spec=analysis.Specification(crime_precedence="last_wins", follow_up="median"))
+    run = analysis.run_analysis({"published": af, "last_wins": other}, "total", spec=spec)
+    assert run.sample.index.equals(analysis.run_analysis(other, "total").sample.index)

@@ -10,7 +10,9 @@ Every combination of the choices a reviewer may question (``Specification`` fiel
   run with replacement only;
 - published follow-up vs equal follow-up per matched pair (the recommended construction) for the
   "total" outcome;
-- complete cases (published) vs missing-data indicators.
+- complete cases (published) vs missing-data indicators;
+- Violent before Property (published reading) vs the last matching category winning, for offence
+  descriptions that match both (the offence type covariate).
 
 Each cell reports the ATT with the Abadie–Imbens SE and its 95% interval (and psmatch2's SE for
 reference). :func:`forest_figure` draws them, the published specification highlighted.
@@ -38,6 +40,7 @@ CHOICES: dict[str, tuple] = {
     "replace": (True, False),
     "follow_up": ("published", "pair"),
     "missing": ("complete_cases", "indicators"),
+    "crime_precedence": ("violent_first", "last_wins"),
 }
 
 
@@ -56,8 +59,8 @@ def specification_grid(files: AnalysisFile | Mapping[str, AnalysisFile], window:
                        *, collapse: bool = True) -> pd.DataFrame:
     """Run every specification on ``window`` and tabulate the ATT, one row per distinct analysis.
 
-    ``files``: the mapping of :func:`psm.newchance.analysis.specification.load_files` (or a single
-    analysis file: the per-pair follow-up needs no other).
+    ``files``: the mapping of :func:`psm.newchance.analysis.specification.load_files` (the other
+    crime-type precedence needs its own prepared file).
     Columns: the choices, ``published`` (bool), ``n_treated_matched``, ``n_treated_off_support``,
     ``n_treated_eligible`` (treated in the estimation sample), ``all_treated`` (False where the row
     drops treated women — without replacement, a caliper or common support — and so estimates the
