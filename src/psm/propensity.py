@@ -126,6 +126,11 @@ class PropensityModel:
         endog = treated.astype(float).rename(self.treatment)
         return model_cls(endog, exog).fit(start_params=self.params.to_numpy(), method="newton", disp=False)
 
+    def design(self) -> pd.DataFrame:
+        """The design matrix X of the estimation sample (``"Intercept"`` first), rebuilt from the data."""
+        design, treated = self._inputs()
+        return pd.DataFrame(design.x, index=treated.index, columns=list(design.columns))
+
     def summary(self):
         """statsmodels' coefficient table with the link, reference levels and drops noted."""
         title = f"Propensity score: {self.link} of {self.treatment!r} (unpenalised MLE)"
