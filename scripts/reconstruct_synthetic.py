@@ -1,8 +1,9 @@
 """Offline search for the reconstruction of ``data/synthetic`` (not used at run time).
 
-Run: ``PYTHONPATH=src nice -n 19 python scripts/reconstruct_synthetic.py --minutes 60 --seed 1``.
-It prints progress, checkpoints its best state to ``--checkpoint`` (an ``.npz``) and finally writes the
-permutations it found to ``src/psm/newchance/data/reconstruction.yaml``, which
+Run: ``PYTHONPATH=src nice -n 19 python scripts/reconstruct_synthetic.py --minutes 60 --seed 1``
+(``--resume`` continues from the checkpoint, ``--window-means`` first fixes A1-A5's unmatched means).
+It prints progress, checkpoints its best state to ``--checkpoint`` (an ``.npz``); ``--write`` (or
+``--write-only``) stores the checkpoint's permutations in ``src/psm/newchance/data/reconstruction.yaml``, which
 :func:`psm.newchance.synthetic.reconstruction.reconstruct` applies to the structural simulation of
 :data:`psm.newchance.synthetic.DEFAULT_SEED`.
 
@@ -12,10 +13,14 @@ The search (simulated annealing, deterministic given ``--seed`` and the number o
   swaps one matching covariate (age, ethnicity, substance marker, MH marker, employment, offence type or
   offending history; each with its raw code) between two people of the same group, or swaps the whole
   reoffending history (first reoffence and later offences) between two people of the same group (the
-  treated: of the same engagement class, so that the section 3.4.1 rates stay; both histories must fit
-  inside both follow-ups). Every move keeps each group's unmatched means and variances of Table 1 and
-  its total number of reoffenders (22.0% and 44.5%), and changes the scores, the matches or the matched
-  outcomes. A move that would give someone an offending history longer than ``4 (age - 15) + 4`` is refused.
+  treated: of the same engagement class, so that the rates of section 3.4.1 stay; both histories must fit
+  inside both follow-ups; the treated window rates stay within RATE_BAND of Table 2's). Every move keeps
+  each group's unmatched means and variances of Table 1 and its total number of reoffenders (22.0% and
+  44.5%), and changes the scores, the matches or the matched outcomes. A move that would give someone an
+  offending history longer than ``4 (age - 15) + 4`` is refused. Treated ethnicity moves stay inside a
+  referral-date stratum (the White-only Ns of every window); with ``--window-means`` the treated values
+  of the other covariates are first placed in the strata that give A1-A5's unmatched means
+  (:meth:`Search.fix_window_means`), and treated moves then stay inside a stratum too.
 * **Objective.** The number of published cells of Table 1, A1–A5, Table 2 and the sub-group table
   (twice: window and total outcome) within the published rounding, minus a small penalty on the
   distance of the missed cells to their interval (a slope for the search), computed by
@@ -114,6 +119,7 @@ class Evaluator:
             blo, bhi = _targets(pub_balance[w], BALANCE)
             elo, ehi = _targets(_stages(t2, (w,)), EFFECT)
             run.lo, run.hi = np.concatenate([blo, elo]), np.concatenate([bhi, ehi])
+            run.before = np.r_[np.zeros(49, bool), np.ones(6, bool), np.zeros(6, bool)]
             self.runs.append(run)
         sub = tables.published_effect_table("subgroups")
         for key, group in subgroups().items():
@@ -122,6 +128,7 @@ class Evaluator:
                 run = Run(f"{key}/{w}", w, cols, [w, "total"], False, (COVARIATES.index(group.column), group.value))
                 lo, hi = _targets(_stages(sub, (key, w)), EFFECT)
                 run.lo, run.hi = np.concatenate([lo, lo]), np.concatenate([hi, hi])
+                run.before = np.tile(np.r_[np.ones(6, bool), np.zeros(6, bool)], 2)
                 self.runs.append(run)
         self.Y = self._outcomes()
         for run in self.runs:
@@ -221,18 +228,22 @@ class Evaluator:
 
     # -- objective ----------------------------------------------------------------------------------
     @staticmethod
-    def run_score(run: Run) -> tuple[int, float]:
-        v = run.values
-        hit = (v >= run.lo) & (v <= run.hi)
-        tol = np.maximum((run.hi - run.lo) / 2, 1e-9)
-        miss = np.where(hit, 0.0, np.minimum(np.maximum(run.lo - v, v - run.hi) / tol, 10.0))
+    def run_score(run: Run, only_before: bool = False) -> tuple[int, float]:
+        v, lo, hi = run.values, run.lo, run.hi
+        if only_before:
+            v, lo, hi = v[run.before], lo[run.before], hi[run.before]
+        hit = (v >= lo) & (v <= hi)
+        tol = np.maximum((hi - lo) / 2, 1e-9)
+        miss = np.where(hit, 0.0, np.minimum(np.maximum(lo - v, v - hi) / tol, 10.0))
         miss = np.where(np.isnan(miss), 10.0, miss)
         return int(hit.sum()), float(miss.sum())
 
-    def score(self) -> tuple[int, float]:
+    def score(self, only_before: bool = False) -> tuple[int, float]:
+        """Cells within rounding and the objective (cells minus the penalty); ``only_before``: the
+        before-matching rows alone (they depend on the counts only)."""
         hits, miss = 0, 0.0
         for run in self.runs:
-            h, m = self.run_score(run)
+            h, m = self.run_score(run, only_before)
             hits, miss = hits + h, miss + m
         return hits, hits - PENALTY * miss
 
@@ -315,6 +326,7 @@ class Search:
         # referral-date stratum (how many windows a woman is eligible for): ethnicity moves stay inside
         # it, so that the White-only Ns of every window and the A1-A5 ethnicity means stay as published
         self.stratum = sum(ev.eligible[w].astype(int) for w in WINDOWS)
+        self.fixed_strata = False  # True once fix_window_means has placed every covariate in its strata
         self.targets = {w: float(tables.published_effect_table("table_2").loc[(w, "before_matching"), "treated"])
                         for w in WINDOWS if w != "total"}
         self.classes = [np.flatnonzero(self.klass == k) for k in (0, 1, 2)]
@@ -325,6 +337,87 @@ class Search:
     def _violations(self, idx) -> int:
         X = self.ev.X
         return int((X[idx, 6] > 4 * (X[idx, 0] - 15) + 4).sum())
+
+    def fix_window_means(self, steps: int = 100_000) -> dict[str, float]:
+        """Place the treated covariate values in the referral-date strata so that every window's unmatched
+        treated mean (A1-A5) lies within its published rounding: a hill climb over swaps between two
+        treated women of different strata, one covariate at a time (ethnicity excepted: its strata are
+        fixed by the White-only Ns). Returns the remaining violation per covariate (0 = all met);
+        afterwards treated moves stay inside a stratum, which keeps every window mean."""
+        ev, rng = self.ev, self.rng
+        treated = np.flatnonzero(ev.treated)
+        windows = [w for w in WINDOWS if w != "total"]
+        member = np.array([ev.eligible[w][treated] for w in windows], dtype=float)
+        n = member.sum(1)
+        left = {}
+        for c, label in enumerate(tables.published_balance_table("total").index):
+            if c == 1:
+                continue
+            bounds = np.array([_interval(tables.published_balance_table(w).loc[label, "unmatched_treated"])
+                               for w in windows])
+            lo, hi = bounds[:, 0] * n, bounds[:, 1] * n
+            v = ev.X[treated, c].copy()
+            sums = member @ v
+            excess = lambda s: float(np.sum(np.maximum(0, lo - s) + np.maximum(0, s - hi)))  # noqa: E731
+            now = excess(sums)
+            for _ in range(steps):
+                if now == 0:
+                    break
+                a, b = rng.integers(len(treated), size=2)
+                if self.stratum[treated[a]] == self.stratum[treated[b]] or v[a] == v[b]:
+                    continue
+                d = v[b] - v[a]
+                trial = sums + member[:, a] * d - member[:, b] * d
+                new = excess(trial)
+                if new > now:
+                    continue
+                i, j = treated[a], treated[b]
+                before = self._violations([i, j]) if c in (0, 6) else 0
+                ev.X[[i, j], c] = ev.X[[j, i], c]
+                if c in (0, 6) and self._violations([i, j]) > before:
+                    ev.X[[i, j], c] = ev.X[[j, i], c]
+                    continue
+                v[[a, b]] = v[[b, a]]
+                self.origin[[i, j], c] = self.origin[[j, i], c]
+                sums, now = trial, new
+            left[label] = now
+        for run in ev.runs:
+            ev.refit(run)
+        self.hits, self.value = ev.score()
+        self.fixed_strata = True
+        return left
+
+    def fix_before_rows(self, steps: int = 40_000) -> int:
+        """Greedy reoffending moves for the before-matching rows alone (Table 2 and the sub-group table):
+        who reoffends among each group's women decides every sub-group's counts. Returns the cells of
+        those rows within rounding; the full objective is recomputed afterwards."""
+        ev = self.ev
+        _, value = ev.score(only_before=True)
+        for _ in range(steps):
+            klass = self.classes[self.rng.integers(3)]
+            i, j = self.rng.choice(klass, 2, replace=False)
+            if np.isfinite(ev.days[i]) == np.isfinite(ev.days[j]):
+                continue  # only moves that change who reoffends
+            if self.last[i] >= self.follow[j] or self.last[j] >= self.follow[i]:
+                continue
+            before = self.rate_violation() if ev.treated[i] else 0.0
+            ev.days[[i, j]] = ev.days[[j, i]]
+            self.last[[i, j]] = self.last[[j, i]]
+            runs = [r for r in ev.runs if ev.eligible[r.window][i] or ev.eligible[r.window][j]]
+            saved = [(r, r.values) for r in runs]
+            for r in runs:
+                r.values = ev.cells(r)
+            _, new = ev.score(only_before=True)
+            if new >= value and not (ev.treated[i] and self.rate_violation() > before + 1e-12):
+                value = new
+                self.origin[[i, j], 7] = self.origin[[j, i], 7]
+                continue
+            ev.days[[i, j]] = ev.days[[j, i]]
+            self.last[[i, j]] = self.last[[j, i]]
+            for r, values in saved:
+                r.values = values
+        self.hits, self.value = ev.score()
+        return ev.score(only_before=True)[0]
 
     def rate_violation(self) -> float:
         """How far the treated reoffending rates of the windows lie outside RATE_BAND of Table 2's
@@ -362,7 +455,7 @@ class Search:
             group = self.groups[rng.integers(2)]
             i, j = rng.choice(group, 2, replace=False)
             column = int(rng.integers(7))
-            if column == 1 and ev.treated[i] and self.stratum[i] != self.stratum[j]:
+            if ev.treated[i] and self.stratum[i] != self.stratum[j] and (column == 1 or self.fixed_strata):
                 return False
             if ev.X[i, column] == ev.X[j, column]:
                 return False
@@ -424,6 +517,10 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, default=Path("reconstruction_checkpoint.npz"))
     parser.add_argument("--resume", action="store_true", help="start from the checkpoint's state")
     parser.add_argument("--write", action="store_true", help="write the best state to the package data file")
+    parser.add_argument("--before-rows", action="store_true",
+                        help="first move reoffending greedily for the before-matching rows (counts only)")
+    parser.add_argument("--window-means", action="store_true",
+                        help="first place the treated covariates in the strata that give A1-A5's unmatched means")
     parser.add_argument("--write-only", action="store_true", help="no search: write the checkpoint's state")
     parser.add_argument("--verify", action="store_true", help="run the project's pipeline on the stored reconstruction")
     args = parser.parse_args()
@@ -445,6 +542,10 @@ def main() -> None:
         for run in ev.runs:
             ev.refit(run)
         search.hits, search.value = ev.score()
+    if args.window_means:
+        print(f"window means: remaining violation {search.fix_window_means()}", flush=True)
+    if args.before_rows:
+        print(f"before-matching rows: {search.fix_before_rows()} cells within rounding", flush=True)
     best = (search.hits, search.value)
     print(f"start: {search.hits} cells {ev.counts()}", flush=True)
     start, steps, accepted, saved_at = time.time(), 0, 0, 0.0

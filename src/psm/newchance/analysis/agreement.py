@@ -159,3 +159,64 @@ def before_matching_proofs() -> pd.DataFrame:
             add("Sub-group table", f"{key} {w}", str(a) if w == "total" else f"{lo}-{hi}", size,
                 published_sub.loc[(key, w, "before_matching")])
     return pd.DataFrame(rows)
+
+
+def unmatched_proofs() -> pd.DataFrame:
+    """Unmatched means of A1–A5 that contradict the numbers that win (Table 1's counts, the White-only Ns).
+
+    - A binary covariate with ``K`` treated women coded 1 (Table 1) has, in a window of ``n`` of the
+      410 treated, between ``K - (410 - n)`` and ``min(K, n)`` of them: a printed mean whose interval holds
+      none of those counts is unreachable.
+    - The comparison group is the same 362 women in every window, so its unmatched means equal Table 1's;
+      a window table printing another value that no count fits together with Table 1's is unreachable.
+    - A5's ethnicity: the White-only N of 12 months (458, consistent with Table 1's 286 White controls)
+      leaves ``248 - (458 - 286) = 76`` non-White treated women of 248.
+
+    Columns: ``table``, ``covariate``, ``column``, ``published``, ``reachable`` (the counts' means nearest
+    the interval) and ``reason``.
+    """
+    from psm.newchance.synthetic import design
+
+    n1, n0, _ = _design_sizes()
+    t, c = design.TREATED_COUNTS, design.COMPARISON_COUNTS
+    non_white = sum(k for (_, _, _, k) in design.REFERRAL_STRATA)
+    counts = {"Ethnicity": (non_white, c["non_white"]), "Substance Marker": (t["substance_yes"], c["substance_yes"]),
+              "MH marker": (t["mh_yes"], c["mh_yes"]), "Employment": (t["employed_or_no_data"], c["employed_or_no_data"])}
+    sums = {"Offence Type": (None, n0 + c["violent"] + 2 * c["property"])}
+    rows = []
+    table_1 = tables.published_balance_table("total")
+    for window, table_id in tables.BALANCE_TABLE_IDS.items():
+        if window == "total":
+            continue
+        published = tables.published_balance_table(window)
+        for label, (k1, k0) in {**counts, **sums}.items():
+            if k1 is not None:
+                n = n1[window]
+                lo_k, hi_k = max(0, k1 - (n1["total"] - n)), min(k1, n)
+                low, high = _row_interval(published.loc[label, "unmatched_treated"])
+                if hi_k / n < low or lo_k / n > high:
+                    rows.append({"table": table_id, "covariate": label, "column": "unmatched_treated",
+                                 "published": published.loc[label, "unmatched_treated"],
+                                 "reachable": f"{lo_k}/{n} to {hi_k}/{n} = {lo_k / n:.4f} to {hi_k / n:.4f}",
+                                 "reason": f"Table 1: {k1} of {n1['total']} treated"})
+            low, high = _row_interval(published.loc[label, "unmatched_control"])
+            if not low <= k0 / n0 <= high:
+                rows.append({"table": table_id, "covariate": label, "column": "unmatched_control",
+                             "published": published.loc[label, "unmatched_control"], "reachable": f"{k0 / n0:.4f}",
+                             "reason": f"the same {n0} controls as Table 1 ({table_1.loc[label, 'unmatched_control']})"})
+    twelve = n1["12m"]
+    white_controls = n0 - c["non_white"]
+    nw = twelve - (458 - white_controls)
+    low, high = _row_interval(tables.published_balance_table("12m").loc["Ethnicity", "unmatched_treated"])
+    if not low <= nw / twelve <= high:
+        rows.append({"table": "A5", "covariate": "Ethnicity", "column": "unmatched_treated",
+                     "published": tables.published_balance_table("12m").loc["Ethnicity", "unmatched_treated"],
+                     "reachable": f"{nw}/{twelve} = {nw / twelve:.4f}",
+                     "reason": f"White-only N 458 (12 months) with {white_controls} White controls"})
+    return pd.DataFrame(rows)
+
+
+def _row_interval(text) -> tuple[float, float]:
+    value, tolerance, _, _ = compare._published_cell(text, None)
+    slack = compare._FLOAT_SLACK * max(1.0, abs(value))
+    return value - tolerance - slack, value + tolerance + slack
