@@ -8,7 +8,7 @@ Each function's docstring gives its formulas and their sources (ado lines, paper
 the README has a tour, ``docs/decisions.md`` the judgement calls of the New Chance reproduction.
 """
 
-from psm import plots
+from psm import datasets, plots
 from psm.balance import BalanceTable, balance
 from psm.errors import (
     ColumnNotFoundError,
@@ -24,11 +24,15 @@ from psm.errors import (
     SeparationError,
     SingularDesignError,
 )
+from psm.bootstrap import BootstrapSE, bootstrap_se
 from psm.effects import Effect, EffectRow, effect
+from psm.kernel import KernelMatching, kernel_match
 from psm.matching import Matching, match
 from psm.propensity import PropensityModel, fit_propensity
 from psm.psmatch2 import PSMatch2Result, psmatch2
+from psm.summary import Summary
 from psm.support import common_support
+from psm.teffects import TeffectsResult, teffects_psmatch
 from psm.sensitivity import (
     MHBounds,
     McNemarBounds,
@@ -53,7 +57,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BalanceTable",
+    "BootstrapSE",
+    "bootstrap_se",
     "balance",
+    "datasets",
     "plots",
     "ColumnNotFoundError",
     "ConstantCovariateError",
@@ -64,6 +71,7 @@ __all__ = [
     "InvalidTreatmentError",
     "InvalidValuesError",
     "InvalidWeightsError",
+    "KernelMatching",
     "Matching",
     "MissingValuesError",
     "NoControlsOnSupportError",
@@ -72,11 +80,15 @@ __all__ = [
     "PropensityModel",
     "SeparationError",
     "SingularDesignError",
+    "Summary",
     "common_support",
     "effect",
     "fit_propensity",
+    "kernel_match",
     "match",
     "psmatch2",
+    "TeffectsResult",
+    "teffects_psmatch",
     # sensitivity (Rosenbaum bounds)
     "MHBounds",
     "McNemarBounds",

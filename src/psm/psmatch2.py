@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from psm._validation import drop_missing, select_columns
-from psm.effects import Effect, TextTable, effect, psmatch2_table
+from psm.effects import Effect, effect, effect_tables, psmatch2_table
+from psm.summary import Summary
 from psm.matching import Matching, match
 from psm.propensity import PropensityModel, covariate_columns, fit_propensity
 
@@ -47,12 +48,16 @@ class PSMatch2Result:
             raise ValueError(f"{len(self.effects)} outcomes; pick one from .effects: {list(self.effects)}")
         return next(iter(self.effects.values()))
 
-    def summary(self) -> TextTable:
-        """The score model's coefficient table, then psmatch2's effects table."""
-        head = [str(self.propensity.summary()), ""]
+    def summary(self) -> Summary:
+        """The score model's summary, then psmatch2's effects table, as one :class:`~psm.summary.Summary`."""
+        model = self.propensity.summary()
+        notes = list(model.notes)
         if self.n_dropped:
-            head.append(f"{self.n_dropped} row(s) with missing treatment/covariate/outcome values dropped (dropna=True).")
-        return TextTable("\n".join([*head, psmatch2_table(list(self.effects.values()))]))
+            notes.append(f"{self.n_dropped} row(s) with missing treatment/covariate/outcome values dropped (dropna=True).")
+        effects = list(self.effects.values())
+        text = "\n".join([str(model), "", *notes[len(model.notes):], psmatch2_table(effects)])
+        return Summary("psmatch2: propensity score, matching and effects",
+                       [*model.tables, *effect_tables(effects)], notes, text=text)
 
 
 def psmatch2(

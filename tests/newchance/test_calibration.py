@@ -37,7 +37,7 @@ MET = {
     "offences in 12 months before, mean", "offences in 12 months before, maximum",
     "offending history, minimum", "offending history, maximum",
     "reoffended overall, engaged (ongoing)", "reoffended overall, did not engage / one appointment",
-    # conflicts with the 91 reoffenders (inconsistencies §10) but happens to fall within 3 pp
+    # conflicts with the 91 reoffenders (docs/evaluation.md §10) but happens to fall within 3 pp
     "reoffended overall, did not engage / one appointment (level split)",
 }
 UNMET = {  # target -> status (the reason is in the table's note and in data/synthetic/README.md)
@@ -75,7 +75,7 @@ def test_unmet_targets_carry_their_documented_reason(table, target):
     row = table.set_index("target").loc[target]
     assert not row["passed"]
     assert row["status"] == UNMET[target]
-    assert "§" in row["note"]  # points to inconsistencies.md
+    assert "§" in row["note"]  # points to docs/evaluation.md
 
 
 def test_every_unmet_reason_is_in_the_readme():
@@ -92,7 +92,7 @@ def test_published_column_holds_the_published_numbers(table):
     assert rows["reoffended, treated, 60d"] == 0.06  # Table 2 before matching
 
 
-def test_tolerances_follow_the_issue(table):
+def test_tolerances_are_the_documented_ones(table):
     t = table.set_index("target")["tolerance"]
     assert t["N, 30d"] == 0
     assert t["Age mean, treated"] == pytest.approx(0.02 * 33.04)  # 2% relative

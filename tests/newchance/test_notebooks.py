@@ -127,7 +127,7 @@ def test_robustness_tables(out):
     assert len(grid) == 128 and grid["published"].sum() == 1
     assert grid.loc[grid["published"], "changes"].item() == "published"
     audit = _table(out, "05_robustness", "audit_published")
-    assert len(audit) == 15  # the findings of inconsistencies.md §1, §8-9, §12-14
+    assert len(audit) == 15  # the findings of docs/evaluation.md §1, §8-9, §12-14
     bounds = _table(out, "05_robustness", "rosenbaum_bounds", index="gamma")
     assert bounds.index[0] == 1.0 and bounds.index[-1] == 3.0
     assert {"kaplan_meier", "specification_grid"} <= {e["name"] for e in read_manifest(out) if e["kind"] == "figure"}

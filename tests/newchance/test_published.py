@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from importlib import resources
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -11,16 +10,8 @@ import yaml
 
 from psm.newchance.published import numbers as published
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "published_tables.yaml"
-
-
 def _package_text() -> str:
     return resources.files("psm.newchance").joinpath("data/published_tables.yaml").read_text("utf-8")
-
-
-@pytest.mark.skipif(not SHARED.exists(), reason="the shared reference folder is not on this machine")
-def test_package_copy_equals_the_shared_reference():
-    assert _package_text() == SHARED.read_text("utf-8")
 
 
 def test_published_tables_equal_a_plain_yaml_read():

@@ -153,7 +153,7 @@ class RateGraph:
 
 
 #: Graphs 22–30. The text cites the engagement graphs as "Graph 30 and 31" and the crossed ones as
-#: "Graphs 29 and 33" (inconsistencies.md §15); numbered here in the order the graphs appear.
+#: "Graphs 29 and 33" (docs/evaluation.md §15); numbered here in the order the graphs appear.
 RATE_GRAPHS: tuple[RateGraph, ...] = (
     RateGraph("rate_by_ethnicity", 22, "Reoffending rate by ethnic appearance", ("ethnic_appearance",)),
     RateGraph("rate_by_age", 23, "Reoffending rate by age group", ("age_group",)),

@@ -139,7 +139,7 @@ def equalise_total(data: pd.DataFrame, horizon: float) -> pd.DataFrame:
     """Comparison group's "total" outcome observed only up to ``horizon`` days; treated unchanged.
 
     The published "total" compares controls followed about 4.6 years with
-    treated followed 10 days to 3.6 years (inconsistencies.md §5). With the
+    treated followed 10 days to 3.6 years (docs/evaluation.md §5). With the
     treated median as horizon, every control is followed as long as the
     typical treated person; per-pair truncation after matching is available
     through :func:`reoffended_by`.

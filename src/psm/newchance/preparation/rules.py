@@ -73,7 +73,7 @@ def recode_ethnicity(ethnic_appearance: pd.Series) -> pd.Series:
 def recode_employment(employment_status: pd.Series) -> pd.Series:
     """Unemployed (0) vs Employed or No data (1), the published PSM coding (psm_codings).
 
-    Note section 3.4.1 uses the opposite direction; see inconsistencies.md §9.
+    Note section 3.4.1 uses the opposite direction; see docs/evaluation.md §9.
     """
     return (employment_status.astype(object) != "unemployed").astype(float)
 

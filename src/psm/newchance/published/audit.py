@@ -2,8 +2,8 @@
 
 Every printed number stands for an interval: ``x`` printed with ``k`` decimals is any
 value in ``[x - ½·10⁻ᵏ, x + ½·10⁻ᵏ]``. A check *fails* only if **no** values inside the
-intervals of the numbers involved satisfy it (inconsistencies.md, "Conventions"). The
-checks (inconsistencies.md §12-§14, and the rate/count points of §1 and §8-§9):
+intervals of the numbers involved satisfy it (docs/evaluation.md, "How to read the points below"). The
+checks (docs/evaluation.md §12-§14, and the rate/count points of §1 and §8-§9):
 
 Effect rows (Table 2 and the sub-group table; columns Treated, Control, Difference, star,
 S.E., t):
@@ -416,7 +416,7 @@ def audit_published(published: Mapping | None = None) -> AuditResult:
     :func:`psm.newchance.published.numbers.published_tables`; or a dict in that layout).
 
     Effect rows, balance rows, N across windows (controls = the joint file's count in every
-    window, inconsistencies.md §2 and §14), the joint-file counts and rates, the balance
+    window, docs/evaluation.md §2 and §14), the joint-file counts and rates, the balance
     tables' N against Table 2, the sub-group Ns against the balance tables' shares, and the
     12-month treated count against the before/after N.
     """

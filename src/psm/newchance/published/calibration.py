@@ -9,9 +9,9 @@ same path supplied data take. One row per target:
   (``|synthetic - published| <= tolerance``);
 * ``status``: ``met``, or why not: ``not met``, or the published number it
   contradicts (e.g. ``conflicts-with-Table-1``), with the section of
-  ``inconsistencies.md`` in ``note``.
+  ``docs/evaluation.md`` in ``note``.
 
-Tolerances (issue 5): counts exact; Table 1 means within 2% relative
+Tolerances: counts exact; Table 1 means within 2% relative
 (0.02 absolute for proportions); reoffending rates of the joint-file text and
 Table 2 (before matching) within 1.5 percentage points; descriptive shares of
 section 3.2 within 2 pp, descriptive rates (engagement split) within 3 pp.
@@ -63,7 +63,7 @@ VERBAL = {
     "mh_identified": (0.415, "'over 41%'"),
 }
 
-# Known contradictions between published numbers (inconsistencies.md); Table 1 and Table 2 win.
+# Known contradictions between published numbers (docs/evaluation.md); Table 1 and Table 2 win.
 CONFLICTS = {
     "employment_shares": ("conflicts-with-Table-1",
                           "§9: Table 1 employment mean 0.29 (Unemployed 0 / Employed or No data 1) fits none of "
@@ -123,7 +123,7 @@ def _rate(frame: pd.DataFrame, window: str) -> float:
 
 
 def count_targets() -> list[Target]:
-    """Counts of the joint file and of each window (Table 2 captions; inconsistencies.md §14)."""
+    """Counts of the joint file and of each window (Table 2 captions; docs/evaluation.md §14)."""
     joint = published.joint_file().set_index("quantity")["value"]
     targets = [
         Target("referrals", "section 3.2.1", 421, 0, lambda af: _flow_count(af, REFERRALS_FILE_STEP)),

@@ -3,8 +3,8 @@
 Both tables come in the same (wide) layout: the same row labels in the index and the same column
 names. The published table is best given as printed text (``published.balance_table(..., printed=True)``),
 because the text carries the rounding: a number printed with ``d`` decimals stands for every value in
-``[x - 0.5*10**-d, x + 0.5*10**-d]`` (the convention of the reference file
-``inconsistencies.md``). A reproduced value in that closed interval is **within rounding**: rounding it
+``[x - 0.5*10**-d, x + 0.5*10**-d]`` (the convention of
+``docs/evaluation.md``). A reproduced value in that closed interval is **within rounding**: rounding it
 the way the report did could have printed the published number. Flags (the significance star, given as
 booleans) must be equal. Plain float published values need ``decimals=`` for an interval; without one
 the cell is compared but gets no verdict.
