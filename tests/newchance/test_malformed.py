@@ -95,3 +95,28 @@ def test_an_oversized_file_is_refused_before_reading(tmp_path, monkeypatch):
     folder = _folder(tmp_path)
     (message,) = [m for m in _messages(folder) if "referrals.csv" in m]
     assert "larger than a referral or offence file can be" in message
+
+
+@pytest.mark.parametrize("name", ["../elsewhere.csv", "/etc/passwd", "sub/../../x.csv"])
+def test_files_outside_the_data_folder_are_refused(tmp_path, name):
+    folder = write_dataset(tmp_path / "data", [referral()], [offence()])
+    (folder / "dataset.yaml").write_text((folder / "dataset.yaml").read_text() + f"referrals: {name}\n")
+    (message,) = _messages(folder)
+    assert f"dataset.yaml, column 'referrals': not a file inside the data folder: '{name}'" in message
+
+
+def test_a_symbolic_link_out_of_the_data_folder_is_refused(tmp_path):
+    folder = write_dataset(tmp_path / "data", [referral()], [offence()])
+    (folder / "dataset.yaml").write_text((folder / "dataset.yaml").read_text() + "police: linked.csv\n")
+    (tmp_path / "outside.csv").write_text((folder / "police_offences.csv").read_text())
+    (folder / "linked.csv").symlink_to(tmp_path / "outside.csv")
+    (message,) = _messages(folder)
+    assert "column 'police': not a file inside the data folder: 'linked.csv'" in message
+
+
+def test_a_mapping_of_the_wrong_shape_is_a_problem_not_a_traceback(tmp_path):
+    folder = write_dataset(tmp_path / "data", [referral()], [offence()], mapping="map.yaml")
+    (folder / "map.yaml").write_text("referrals: [age, ethnicity]\npolice:\n  columns: [x]\n")
+    messages = _messages(folder)
+    assert any("map.yaml, column 'referrals': wrong shape: list" in m for m in messages)
+    assert any("map.yaml, column 'police.columns': wrong shape: list" in m for m in messages)
