@@ -19,26 +19,26 @@ from newchance_builders import offence, referral, write_dataset
 from psm.newchance.inputs.problems import DataValidationError
 from psm.newchance import cli
 from psm.newchance.report import build as report
-from psm.newchance.report.build import ReportError, build_report, find_notebooks, locate
+from psm.newchance.report.build import ReportError, build_report, find_notebooks
 from psm.newchance.report.index import DatasetInfo, RunInfo, write_index
 
-PARAMETER_NAMES = ("data_dir", "mapping", "extract_date", "seed", "min_count", "out_dir", "synthetic", "notebook_name")
+PARAMETER_NAMES = ("data_dir", "mapping", "extract_date", "min_count", "out_dir", "synthetic", "notebook_name", "dataset_file")
 
 PARAMETERS_CELL = """data_dir = "nowhere"
 mapping = None
 extract_date = None
-seed = 1
 min_count = 10
 out_dir = None
 synthetic = None
-notebook_name = "default\""""
+notebook_name = "default"
+dataset_file = None"""
 
 OK_NOTEBOOK_CODE = """import matplotlib.pyplot as plt
 import pandas as pd
 from psm.newchance.report.writer import ReportWriter
 
 report = ReportWriter(out_dir, synthetic=synthetic, min_count=min_count, section=notebook_name)
-names = ["data_dir", "mapping", "extract_date", "seed", "min_count", "out_dir", "synthetic", "notebook_name"]
+names = ["data_dir", "mapping", "extract_date", "min_count", "out_dir", "synthetic", "notebook_name", "dataset_file"]
 seen = pd.DataFrame({"value": [repr(globals()[n]) for n in names]}, index=pd.Index(names, name="parameter"))
 report.table("parameters", seen, caption="Parameters seen by the notebook")
 report.table("counts", pd.DataFrame({"group": ["a", "b"], "n": [3, 25]}), caption="Counts", counts=["n"])
@@ -99,7 +99,7 @@ def synthetic_run(tmp_path_factory):
     notebooks = [report.default_notebook_dir() / "00_data.ipynb", _ok_notebook(base)]
     lines: list[str] = []
     summary = build_report(
-        data, base / "reports", mapping=mapping, extract_date=dt.date(2019, 12, 31), seed=99,
+        data, base / "reports", mapping=mapping, extract_date=dt.date(2019, 12, 31),
         min_count=10, notebooks=notebooks, progress=lines.append,
     )  # fmt: skip
     return summary, base, lines
@@ -150,8 +150,8 @@ def test_run_writes_notebooks_tables_figures_and_index(synthetic_run):
 def test_parameters_are_injected_after_the_parameters_cell(synthetic_run):
     _, base, _ = synthetic_run
     seen = pd.read_csv(base / "reports" / "tables" / "01_ok" / "parameters_synthetic.csv", index_col="parameter")["value"]
-    assert seen["seed"] == "99"
     assert seen["min_count"] == "10"
+    assert seen["dataset_file"].endswith("dataset.pickle'")  # the validated copy, in the run's work folder
     assert seen["data_dir"] == repr(str((base / "data").resolve()))
     assert seen["mapping"] == repr(str((base / "mapping.yaml").resolve()))
     assert seen["extract_date"] == "'2019-12-31'"
@@ -179,7 +179,8 @@ def test_index_states_source_parameters_versions_and_date(synthetic_run):
     readme = (base / "reports" / "README.md").read_text()
     assert "| description | Throwaway test data |" in readme
     assert "| extract date used | 2019-12-31 |" in readme
-    assert "| seed | 99 |" in readme and "| extract_date | 2019-12-31 |" in readme
+    assert "| min_count | 10 |" in readme and "| extract_date | 2019-12-31 |" in readme
+    assert "seed" not in readme and "dataset_file" not in readme
     for package in ("python", "psm", "numpy", "pandas", "scipy", "statsmodels", "matplotlib"):
         assert re.search(rf"\| {package} \| \d", readme), package
     assert re.search(r"\| date \| \d{4}-\d\d-\d\d \d\d:\d\d UTC \|", readme)
@@ -294,7 +295,7 @@ def test_bad_arguments_are_report_errors(tmp_path):
 def test_command_prints_report_errors_without_traceback(tmp_path):
     out = io.StringIO()
     code = cli.run_report(
-        tmp_path / "nope", out_dir=tmp_path / "r", mapping=None, extract_date=None, seed=1, min_count=10, out=out
+        tmp_path / "nope", out_dir=tmp_path / "r", mapping=None, extract_date=None, min_count=10, out=out
     )
     assert code == 1
     assert "\nerror: 4 problems found in the supplied data:\n- " in out.getvalue()
@@ -332,23 +333,12 @@ def test_find_notebooks_sorts_by_file_name(tmp_path):
     assert find_notebooks()[0] == report.default_notebook_dir() / "00_data.ipynb"
 
 
-def test_locate_walks_up_from_the_current_folder(tmp_path, monkeypatch):
-    (tmp_path / "data" / "synthetic").mkdir(parents=True)
-    deep = tmp_path / "src" / "pkg" / "notebooks"
-    deep.mkdir(parents=True)
-    monkeypatch.chdir(deep)
-    assert locate("data/synthetic") == (tmp_path / "data" / "synthetic").resolve()
-    assert locate(tmp_path / "data") == (tmp_path / "data").resolve()
-    with pytest.raises(FileNotFoundError, match="nowhere"):
-        locate("nowhere")
-
-
 def test_index_lists_files_not_in_the_manifest(tmp_path):
     out = tmp_path / "out"
     (out / "extra").mkdir(parents=True)
     (out / "extra" / "stray.csv").write_text("a\n1\n")
     run = RunInfo(
-        parameters={"seed": 1},
+        parameters={"min_count": 1},
         dataset=DatasetInfo(tmp_path / "data", "Throwaway test data", False, "2020-01-10"),
         started=dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.timezone.utc),
         seconds=1.0,

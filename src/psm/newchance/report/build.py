@@ -4,11 +4,13 @@
 calls :func:`build_report`, which
 
 1. loads and validates the data folder once (:func:`psm.newchance.inputs.dataset.load_dataset`), so that
-   problems in supplied data are reported in full before any notebook starts;
+   problems in supplied data are reported in full before any notebook starts, and saves the validated
+   dataset for the notebooks (:func:`psm.newchance.report.session.save_dataset`), which read it instead
+   of validating again;
 2. prepares the output folder (a folder written by an earlier run is cleared of its old outputs; a
    non-empty folder that is not a report is refused, so no one's files are deleted);
 3. executes each notebook (sorted by file name) in a fresh kernel, injecting the parameters
-   ``data_dir, mapping, extract_date, seed, min_count, out_dir, synthetic, notebook_name`` after the
+   ``data_dir, mapping, extract_date, min_count, out_dir, synthetic, notebook_name, dataset_file`` after the
    cell tagged ``parameters`` (see :mod:`psm.newchance.report.runner`), printing which notebook and
    which cell is running;
 4. saves each executed notebook as ``notebooks/<name>.html`` (a SYNTHETIC DATA banner cell on top
@@ -21,9 +23,10 @@ Where the notebooks live
 ------------------------
 In the package, ``src/psm/newchance/notebooks/`` (declared as package data in pyproject), so that
 ``pip install .`` users can run the report as well as those working in a checkout: the report does
-not depend on the current directory. Open them from there to work interactively; their
-``parameters`` cell uses :func:`locate` to find ``data/synthetic`` from the repository root, and
-leaves ``out_dir = None`` so exploring writes nothing. ``build_report(notebooks=...)`` runs other
+not depend on the current directory. ``notebooks/`` in the repository holds a link to each, so they
+open from there too; their first cell calls :func:`psm.newchance.report.session.open_notebook`, which
+finds ``data/synthetic`` from the current folder or any folder above it, and ``out_dir = None`` makes
+exploring write nothing. ``build_report(notebooks=...)`` runs other
 notebooks (a folder or a list of files).
 
 Stripping outputs before committing: ``python -m psm.newchance strip [NOTEBOOK ...]``
@@ -53,10 +56,10 @@ from psm.newchance.report.runner import (
 )
 from psm.newchance.inputs.dataset import load_dataset
 from psm.newchance.report.index import DatasetInfo, RunInfo, write_index
+from psm.newchance.report.session import dataset_key, locate, save_dataset
 from psm.newchance.report.writer import MANIFEST_PARTS, SYNTHETIC_BANNER, ReportWriter, finalise_manifest
 
 __all__ = [
-    "DEFAULT_SEED",
     "NotebookRun",
     "ReportError",
     "ReportSummary",
@@ -66,7 +69,6 @@ __all__ = [
     "locate",
 ]
 
-DEFAULT_SEED = 20200710
 MARKER = ".psm-report"
 _OWNED = ("notebooks", "tables", "figures", "index.html", "README.md", "manifest.json", MANIFEST_PARTS)
 
@@ -130,30 +132,22 @@ def find_notebooks(notebooks: Path | str | Sequence[Path | str] | None = None) -
     return paths
 
 
-def locate(path: str | Path) -> Path:
-    """Resolve ``path`` as given, else relative to the current folder's parents (nearest first).
-
-    For the ``parameters`` cell of a notebook opened interactively from the package folder:
-    ``locate("data/synthetic")`` finds the repository's synthetic data. Absolute paths (as injected
-    by the report command) are returned unchanged if they exist.
-    """
-    path = Path(path)
-    candidates = [path] if path.is_absolute() else [base / path for base in (Path.cwd(), *Path.cwd().parents)]
-    for candidate in candidates:
-        if candidate.exists():
-            return candidate.resolve()
-    raise FileNotFoundError(f"{path} not found in {Path.cwd()} or any folder above it; pass the full path")
+DATASET_FILE = "dataset.pickle"
 
 
-def _dataset_info(data_dir: Path | str, mapping: Path | str | None, extract_date: dt.date | None) -> DatasetInfo:
-    """Validate the data folder (raises ``DataValidationError`` listing every problem) and describe it."""
+def _dataset_info(
+    data_dir: Path | str, mapping: Path | str | None, extract_date: dt.date | None, workdir: Path
+) -> tuple[DatasetInfo, Path]:
+    """Validate the data folder once (raises ``DataValidationError`` listing every problem), save the
+    validated dataset into ``workdir`` for the notebooks, and describe it."""
     loaded = load_dataset(data_dir, mapping=mapping, extract_date=extract_date)
+    saved = save_dataset(loaded, dataset_key(data_dir, mapping, extract_date), workdir / DATASET_FILE)
     return DatasetInfo(
         path=Path(data_dir).resolve(),
         description=loaded.description,
         synthetic=loaded.synthetic,
         extract_date=loaded.extract_date.isoformat(),
-    )
+    ), saved
 
 
 def _prepare_out_dir(out_dir: Path) -> None:
@@ -215,7 +209,6 @@ def build_report(
     *,
     mapping: Path | str | None = None,
     extract_date: dt.date | None = None,
-    seed: int = DEFAULT_SEED,
     min_count: int = 10,
     notebooks: Path | str | Sequence[Path | str] | None = None,
     progress: Callable[[str], None] | None = None,
@@ -225,8 +218,9 @@ def build_report(
     """Run the notebooks on ``data_dir`` and write the report into ``out_dir``.
 
     Parameters are injected into every notebook as plain values: ``data_dir``, ``mapping`` (str or
-    None), ``extract_date`` (ISO str or None), ``seed``, ``min_count``, ``out_dir`` (absolute paths),
-    ``synthetic`` (from dataset.yaml) and ``notebook_name`` (the file's stem). ``progress`` receives one
+    None), ``extract_date`` (ISO str or None), ``min_count``, ``out_dir`` (absolute paths),
+    ``synthetic`` (from dataset.yaml), ``notebook_name`` (the file's stem) and ``dataset_file`` (the
+    validated dataset, see :mod:`psm.newchance.report.session`; removed when the run ends). ``progress`` receives one
     line per step (default: silent); ``timeout`` is per cell, in seconds. ``jobs`` notebooks run at
     the same time, each in its own kernel (they share nothing but the output folder, where each writes
     its own sub-folders and manifest part); the summary lists them in file-name order whatever the
@@ -242,33 +236,33 @@ def build_report(
     if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
         raise ReportError(f"min_count must be an integer >= 1, got {min_count!r}")
     paths = find_notebooks(notebooks)
-    say(f"Checking the data folder {data_dir}")
-    dataset = _dataset_info(data_dir, mapping, extract_date)
-    out_dir = Path(out_dir).resolve()
-    _prepare_out_dir(out_dir)
-    parameters: dict[str, object] = {
-        "data_dir": str(dataset.path),
-        "mapping": str(Path(mapping).resolve()) if mapping is not None else None,
-        "extract_date": extract_date.isoformat() if extract_date is not None else None,
-        "seed": seed,
-        "min_count": min_count,
-        "out_dir": str(out_dir),
-        "synthetic": dataset.synthetic,
-    }
-    kind = SYNTHETIC_BANNER if dataset.synthetic else "supplied data"
-    say(f"Report on {dataset.path} ({kind}) -> {out_dir}: {len(paths)} notebooks")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ReportError(f"jobs must be an integer >= 1, got {jobs!r}")
-
-    def run(number: int, path: Path, workdir: str) -> NotebookRun:
-        say(f"[{number}/{len(paths)}] {path.name}")
-        result = _run_one(path, parameters, dataset, out_dir, Path(workdir), timeout, say)
-        say(f"      {path.stem}: done in {result.seconds:.1f} s -> {result.html.relative_to(out_dir).as_posix()}")
-        return result
-
     with tempfile.TemporaryDirectory(prefix="psm-report-") as workdir:
+        say(f"Checking the data folder {data_dir}")
+        dataset, dataset_file = _dataset_info(data_dir, mapping, extract_date, Path(workdir))
+        out_dir = Path(out_dir).resolve()
+        _prepare_out_dir(out_dir)
+        parameters: dict[str, object] = {
+            "data_dir": str(dataset.path),
+            "mapping": str(Path(mapping).resolve()) if mapping is not None else None,
+            "extract_date": extract_date.isoformat() if extract_date is not None else None,
+            "min_count": min_count,
+            "out_dir": str(out_dir),
+            "synthetic": dataset.synthetic,
+            "dataset_file": str(dataset_file),
+        }
+        kind = SYNTHETIC_BANNER if dataset.synthetic else "supplied data"
+        say(f"Report on {dataset.path} ({kind}) -> {out_dir}: {len(paths)} notebooks")
+
+        def run(number: int, path: Path) -> NotebookRun:
+            say(f"[{number}/{len(paths)}] {path.name}")
+            result = _run_one(path, parameters, dataset, out_dir, Path(workdir), timeout, say)
+            say(f"      {path.stem}: done in {result.seconds:.1f} s -> {result.html.relative_to(out_dir).as_posix()}")
+            return result
+
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(run, number, path, workdir) for number, path in enumerate(paths, start=1)]
+            futures = [pool.submit(run, number, path) for number, path in enumerate(paths, start=1)]
             try:
                 runs = [future.result() for future in futures]
             except BaseException:
@@ -278,7 +272,7 @@ def build_report(
     entries = finalise_manifest(out_dir)
     seconds = time.perf_counter() - clock
     info = RunInfo(
-        parameters={k: v for k, v in parameters.items() if k not in {"out_dir", "synthetic"}},
+        parameters={k: v for k, v in parameters.items() if k not in {"out_dir", "synthetic", "dataset_file"}},
         dataset=dataset,
         started=started,
         seconds=seconds,
