@@ -115,31 +115,25 @@ def test_run_writes_notebooks_tables_figures_and_index(synthetic_run):
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert files == [
         ".psm-report",
-        "README.md",
         "figures/00_data/window_sizes_synthetic.png",
         "figures/01_ok/bars_synthetic.png",
         "index.html",
+        "index.md",
         "manifest.json",
         "notebooks/00_data.html",
         "notebooks/01_ok.html",
-        "tables/00_data/calibration_synthetic.csv",
-        "tables/00_data/calibration_synthetic.md",
-        "tables/00_data/data_source_synthetic.csv",
-        "tables/00_data/data_source_synthetic.md",
-        "tables/00_data/flow_synthetic.csv",
-        "tables/00_data/flow_synthetic.md",
+        *[f"tables/00_data/{name}_synthetic.{ext}" for name in ("calibration", "data_source", "flow")
+          for ext in ("csv", "html", "md")],
         "tables/00_data/window_sizes_synthetic.csv",
+        "tables/00_data/window_sizes_synthetic.html",
         "tables/00_data/window_sizes_synthetic.md",
         "tables/00_data/window_sizes_synthetic_vs_published.csv",
         "tables/00_data/window_sizes_synthetic_vs_published.html",
         "tables/00_data/window_sizes_synthetic_vs_published.md",
-        "tables/01_ok/counts_synthetic.csv",
-        "tables/01_ok/counts_synthetic.md",
-        "tables/01_ok/parameters_synthetic.csv",
-        "tables/01_ok/parameters_synthetic.md",
+        *[f"tables/01_ok/{name}_synthetic.{ext}" for name in ("counts", "parameters") for ext in ("csv", "html", "md")],
     ]
     # every output is linked from both front pages
-    index, readme = (out / "index.html").read_text(), (out / "README.md").read_text()
+    index, readme = (out / "index.html").read_text(), (out / "index.md").read_text()
     for name in files:
         if name.startswith(("tables/", "figures/", "notebooks/")):
             assert f'href="{name}"' in index, name
@@ -165,7 +159,7 @@ def test_synthetic_banners_everywhere_and_no_suppression(synthetic_run):
     _, base, _ = synthetic_run
     out = base / "reports"
     assert "SYNTHETIC DATA" in (out / "index.html").read_text()
-    assert "> **SYNTHETIC DATA**" in (out / "README.md").read_text()
+    assert "> **SYNTHETIC DATA**" in (out / "index.md").read_text()
     html = (out / "notebooks" / "01_ok.html").read_text()
     assert "SYNTHETIC DATA" in html
     assert "Parameters injected by the report command" in html  # inputs are shown
@@ -176,7 +170,7 @@ def test_synthetic_banners_everywhere_and_no_suppression(synthetic_run):
 @pytest.mark.slow
 def test_index_states_source_parameters_versions_and_date(synthetic_run):
     _, base, _ = synthetic_run
-    readme = (base / "reports" / "README.md").read_text()
+    readme = (base / "reports" / "index.md").read_text()
     assert "| description | Throwaway test data |" in readme
     assert "| extract date used | 2019-12-31 |" in readme
     assert "| min_count | 10 |" in readme and "| extract_date | 2019-12-31 |" in readme
@@ -323,6 +317,17 @@ def test_a_previous_report_is_cleared_of_its_outputs(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [".psm-report", "notes.txt"]
 
 
+def test_the_folder_note_is_accepted_and_never_overwritten(tmp_path):
+    # the repository keeps reports/README.md; a folder holding only that note is a valid output folder
+    out = tmp_path / "reports"
+    out.mkdir()
+    (out / "README.md").write_text("what make reproduce writes here")
+    report._prepare_out_dir(out)
+    report._prepare_out_dir(out)  # and again, as on the next run
+    assert (out / "README.md").read_text() == "what make reproduce writes here"
+    assert sorted(p.name for p in out.iterdir()) == [".psm-report", "README.md"]
+
+
 def test_find_notebooks_sorts_by_file_name(tmp_path):
     for name in ("05_b.ipynb", "01_a.ipynb", "10_c.ipynb"):
         (tmp_path / name).write_text("{}")
@@ -348,8 +353,9 @@ def test_index_lists_files_not_in_the_manifest(tmp_path):
     index = write_index(out, run).read_text()
     assert '<a href="extra/stray.csv">' in index
     assert "SYNTHETIC" not in index
-    readme = (out / "README.md").read_text()
+    readme = (out / "index.md").read_text()
     assert "- [extra/stray.csv](extra/stray.csv)" in readme
+    assert "headline needs the tables" in readme  # no matching tables in this run: no headline
     assert "2026-01-02 03:04 UTC" in readme
 
 

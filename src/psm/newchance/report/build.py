@@ -15,7 +15,8 @@ calls :func:`build_report`, which
    which cell is running;
 4. saves each executed notebook as ``notebooks/<name>.html`` (a SYNTHETIC DATA banner cell on top
    for synthetic data);
-5. writes ``index.html`` and ``README.md`` (:mod:`psm.newchance.report.index`) and a summary.
+5. writes ``index.html`` and ``index.md`` (:mod:`psm.newchance.report.index`) and a summary. A
+   ``README.md`` in the folder (the repository keeps one in ``reports/``) is left as it is.
 
 Notebooks write their own tables and figures with :class:`ReportWriter`.
 
@@ -70,7 +71,8 @@ __all__ = [
 ]
 
 MARKER = ".psm-report"
-_OWNED = ("notebooks", "tables", "figures", "index.html", "README.md", "manifest.json", MANIFEST_PARTS)
+_OWNED = ("notebooks", "tables", "figures", "index.html", "index.md", "manifest.json", MANIFEST_PARTS)
+_KEPT = {"README.md", ".gitignore"}  # a note about the folder may sit in it; never touched
 
 
 class ReportError(PSMError, RuntimeError):
@@ -153,7 +155,7 @@ def _dataset_info(
 def _prepare_out_dir(out_dir: Path) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise ReportError(f"output path {out_dir} exists and is not a folder")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
+    if out_dir.is_dir() and any(p.name not in _KEPT for p in out_dir.iterdir()) and not (out_dir / MARKER).exists():
         raise ReportError(
             f"output folder {out_dir} is not empty and was not written by this command; "
             "choose an empty or new folder (nothing was deleted)"
@@ -166,6 +168,12 @@ def _prepare_out_dir(out_dir: Path) -> None:
         elif target.exists():
             target.unlink()
     (out_dir / MARKER).write_text("written by python -m psm.newchance report; cleared on the next run\n", "utf-8")
+
+
+def _back_cell() -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_markdown_cell("[← Back to the report index](../index.html)")
+    cell.id = "report-back-link"
+    return cell
 
 
 def _banner_cell() -> nbformat.NotebookNode:
@@ -198,6 +206,7 @@ def _run_one(
         raise
     if dataset.synthetic:
         nb.cells.insert(0, _banner_cell())
+    nb.cells.insert(0, _back_cell())
     html.write_text(export_html(nb, title=path.stem), "utf-8")
     code_cells = sum(cell.cell_type == "code" for cell in source.cells)
     return NotebookRun(path.name, html, time.perf_counter() - start, code_cells)

@@ -15,6 +15,9 @@ any folder above it (:func:`locate`: the notebooks open from the repository root
 from the package folder alike), ``extract_date`` may be an ISO string or a date, ``min_count`` must be
 an integer >= 1.
 
+Opening a notebook also sets pandas to show floats without scientific notation
+(:func:`psm.newchance.report.formatting.display_float`), so displayed tables read like the written ones.
+
 Validation happens once per report. The report command validates the data folder before any notebook
 starts and saves the validated :class:`~psm.newchance.inputs.dataset.Dataset` with :func:`save_dataset`
 next to a *key* (data folder, mapping file, extract date); it passes the file as ``dataset_file``.
@@ -30,8 +33,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import pandas as pd
+
 from psm.newchance.inputs.dataset import Dataset, load_dataset
 from psm.newchance.preparation.prepare import AnalysisFile, prepare
+from psm.newchance.report.formatting import display_float
 from psm.newchance.report.writer import ReportWriter
 
 __all__ = ["DatasetKey", "NotebookSession", "dataset_key", "load_saved_dataset", "locate", "open_notebook",
@@ -151,4 +157,5 @@ def open_notebook(
     key = dataset_key(folder, mapping_path, date)
     dataset = load_saved_dataset(dataset_file, key) or load_dataset(folder, mapping=mapping_path, extract_date=date)
     report = ReportWriter(out_dir, synthetic=dataset.synthetic, min_count=min_count, section=notebook_name)
+    pd.set_option("display.float_format", display_float)
     return NotebookSession(dataset=dataset, report=report, mapping=mapping_path, extract_date_given=date is not None)
