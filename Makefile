@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 DATA   ?= data/synthetic
 OUT    ?= reports
 
-.PHONY: reproduce test bench clean-venv
+.PHONY: reproduce test test-fast bench clean-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ reproduce: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow"
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_matching.py

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import optimize, stats
 
+import psm
 from psm.balance import BalanceTable, balance
 from psm.errors import (
     ColumnNotFoundError,
@@ -360,9 +361,9 @@ def test_atu_mirrors_att_on_flipped_treatment(example: pd.DataFrame) -> None:
 def test_categorical_dummies_and_numeric(example: pd.DataFrame) -> None:
     df = example.assign(off=[1, 2, 3, 2, 1, 1, 3, 2, 3])
     dummies = balance(df, ["off"], df.w, treatment="t", factors=["off"])
-    assert list(dummies.table.index) == ["off=2", "off=3"]  # base level 1 skipped, as pstest on i.off
+    assert list(dummies.table.index) == ["off=1", "off=2", "off=3"]  # every level, base 1 included
     manual = balance(df.assign(d2=(df.off == 2) * 1, d3=(df.off == 3) * 1), ["d2", "d3"], df.w, treatment="t")
-    np.testing.assert_allclose(dummies.table.to_numpy(float), manual.table.to_numpy(float))
+    np.testing.assert_allclose(dummies.table.drop(index="off=1").to_numpy(float), manual.table.to_numpy(float))
     numeric = balance(df, ["off"], df.w, treatment="t", factors=["off"], categorical="numeric")
     assert list(numeric.table.index) == ["off"]
     assert numeric.table.loc["off", "mean_treated_unmatched"] == pytest.approx(2.0)  # (1+2+3+2)/4
@@ -371,7 +372,7 @@ def test_categorical_dummies_and_numeric(example: pd.DataFrame) -> None:
 def test_text_categories_become_dummies(example: pd.DataFrame) -> None:
     df = example.assign(crime=["Other", "Violent", "Property", "Other", "Violent", "Other", "Property", "Other", "Other"])
     bt = balance(df, ["crime"], df.w, treatment="t", labels={"crime": "Crime type"})
-    assert list(bt.table.index) == ["crime=Property", "crime=Violent"]
+    assert list(bt.table.index) == ["crime=Other", "crime=Property", "crime=Violent"]
     assert bt.label("crime=Violent") == "Crime type=Violent"
     with pytest.raises(CovariateTypeError, match="crime"):
         balance(df, ["crime"], df.w, treatment="t", categorical="numeric")
@@ -479,3 +480,56 @@ def test_balance_of_a_psm_matching(estimand: str) -> None:
     focal_mean = df.age[focal & m.on_support].mean()
     col = "mean_treated_matched" if estimand == "ATT" else "mean_control_matched"
     assert bt.table.loc["age", col] == pytest.approx(focal_mean)
+
+
+# --------------------------------------------------------------------------------------------------
+# every level of a factor (cobalt / MatchIt), pstest's probit without the base level
+
+
+@pytest.fixture(scope="module")
+def lalonde_race() -> tuple[pd.DataFrame, pd.Series]:
+    df = psm.datasets.lalonde()
+    score = psm.fit_propensity(df, "treat", ["age", "educ", "race", "married", "nodegree", "re74", "re75"]).score
+    m = psm.match(df, "treat", score)
+    return df, m
+
+
+def test_every_level_of_a_text_covariate_is_shown(lalonde_race) -> None:
+    df, m = lalonde_race
+    covs = ["age", "race", "re74"]
+    bt = balance(df, covs, m)
+    levels = ["race=black", "race=hispan", "race=white"]
+    assert [c for c in bt.table.index if c.startswith("race")] == levels
+    assert bt.base_levels == ("race=black",)
+    cobalt = bt.to_frame(cobalt=True)
+    assert set(levels) <= set(cobalt.index)
+    # the hidden level is the worst balanced: %bias of black as its own 0/1 column (MatchIt data: 166.8)
+    assert bt.table.loc["race=black", "pct_bias_unmatched"] == pytest.approx(166.77, abs=0.01)
+    own = balance(df.assign(black=(df.race == "black") * 1), ["black"], m)
+    pd.testing.assert_series_equal(
+        bt.table.loc["race=black"], own.table.loc["black"], check_names=False
+    )
+    text = bt.summary()
+    assert all(level in text for level in levels)
+    assert "Base levels (race=black)" in text
+    for rendering in (bt.to_markdown(), bt.to_markdown("cobalt"), bt.to_html(), bt.to_latex()):
+        assert "race=black" in rendering
+
+
+def test_probit_and_summary_block_leave_the_base_level_out(lalonde_race) -> None:
+    df, m = lalonde_race
+    covs = ["age", "race", "re74"]
+    every = balance(df, covs, m)
+    pstest = balance(df, covs, m, levels="omit_base")
+    assert "race=black" not in pstest.table.index and pstest.base_levels == ()
+    pd.testing.assert_frame_equal(every.table.drop(index="race=black"), pstest.table)
+    pd.testing.assert_frame_equal(every.summary_stats, pstest.summary_stats)
+    for sample in ("unmatched", "matched"):
+        assert every.probit[sample].omitted == ()  # black is not fitted, so nothing is collinear
+        assert list(every.probit[sample].params.index) == ["_cons", "age", "race=hispan", "race=white", "re74"]
+        assert every.summary_stats.loc[sample, "lr_df"] == 4
+    # mean |bias| over the pstest rows (age, hispan, white, re74), not over the displayed rows
+    rows = every.table.drop(index="race=black")["pct_bias_unmatched"].abs()
+    assert every.summary_stats.loc["unmatched", "mean_abs_bias"] == pytest.approx(rows.mean())
+    with pytest.raises(ValueError, match="levels"):
+        balance(df, covs, m, levels="first")

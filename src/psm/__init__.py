@@ -8,7 +8,7 @@ Each function's docstring gives its formulas and their sources (ado lines, paper
 the README has a tour, ``docs/decisions.md`` the judgement calls of the New Chance reproduction.
 """
 
-from psm import plots
+from psm import datasets, plots
 from psm.balance import BalanceTable, balance
 from psm.errors import (
     ColumnNotFoundError,
@@ -54,6 +54,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BalanceTable",
     "balance",
+    "datasets",
     "plots",
     "ColumnNotFoundError",
     "ConstantCovariateError",

@@ -25,15 +25,26 @@ class Design:
     """Expanded covariates (factor levels as 0/1 columns) and where each column came from.
 
     ``values`` is n x (1 + k), Fortran order: a column of ones (the probits' constant), then the k
-    covariate columns named by ``columns``.
+    covariate columns named by ``columns``. ``base_levels`` names the columns that are a factor's base
+    (reference) level: shown in the balance table, left out of pstest's probit, where with the constant
+    they would be collinear.
     """
 
     values: np.ndarray
     columns: tuple[str, ...]
     source: dict[str, str]  # expanded column -> original covariate
+    base_levels: tuple[str, ...] = ()
 
     def column(self, j: int) -> np.ndarray:
         return self.values[:, j + 1]
+
+    def without_base_levels(self) -> Design:
+        """The design pstest's probit is fitted on: every base-level column dropped."""
+        if not self.base_levels:
+            return self
+        keep = [0] + [j + 1 for j, c in enumerate(self.columns) if c not in self.base_levels]
+        columns = tuple(c for c in self.columns if c not in self.base_levels)
+        return Design(np.asfortranarray(self.values[:, keep]), columns, {c: self.source[c] for c in columns})
 
 
 def _is_text_like(s: pd.Series) -> bool:
@@ -45,15 +56,20 @@ def expand_covariates(
     covariates: Sequence[str],
     categorical: str,
     factors: Sequence[str] | None,
+    levels: str = "all",
 ) -> Design:
-    """Numeric design: factors become one 0/1 column per observed level, base (first) level skipped.
+    """Numeric design: factors become one 0/1 column per observed level.
 
     Factors are the columns named in ``factors`` (default: every non-numeric covariate). The base is the
     lowest observed level (for a pandas Categorical, its first observed category), as Stata's ``i.``.
-    Dummy columns are named ``"<covariate>=<level>"``.
+    Dummy columns are named ``"<covariate>=<level>"``. ``levels="all"`` keeps every level (cobalt's and
+    MatchIt's balance tables; the base levels are listed in ``Design.base_levels``); ``"omit_base"`` drops
+    the base level's column, as pstest lists ``i.var``.
     """
     if categorical not in ("dummies", "numeric"):
         raise ValueError(f"categorical must be 'dummies' or 'numeric', got {categorical!r}")
+    if levels not in ("all", "omit_base"):
+        raise ValueError(f"levels must be 'all' or 'omit_base', got {levels!r}")
     factor_set = set(factors) if factors is not None else {c for c in covariates if _is_text_like(data[c])}
     unknown = sorted(factor_set - set(covariates))
     if unknown:
@@ -72,6 +88,7 @@ def expand_covariates(
 
     columns: dict[str, np.ndarray] = {}
     source: dict[str, str] = {}
+    base: list[str] = []
     for c in covariates:
         col = data[c]
         if c in as_number:
@@ -79,14 +96,18 @@ def expand_covariates(
             source[c] = c
             continue
         if isinstance(col.dtype, pd.CategoricalDtype):
-            levels = [lev for lev in col.cat.categories if (col == lev).any()]
+            factor_levels = [lev for lev in col.cat.categories if (col == lev).any()]
         else:
-            levels = sorted(col.unique().tolist())
+            factor_levels = sorted(col.unique().tolist())
         values = col.to_numpy()
-        for level in levels[1:]:
+        for i, level in enumerate(factor_levels):
+            if i == 0 and levels == "omit_base":
+                continue
             name = f"{c}={level}"
             columns[name] = values == level
             source[name] = c
+            if i == 0:
+                base.append(name)
     matrix = np.empty((len(data), 1 + len(columns)), order="F")
     matrix[:, 0] = 1.0
     for j, values in enumerate(columns.values(), start=1):
@@ -97,7 +118,7 @@ def expand_covariates(
             f"covariate(s) {constant} take a single value in the data, so balance (and pstest's probit) "
             "is undefined for them; drop them from the covariate list"
         )
-    return Design(values=matrix, columns=tuple(columns), source=source)
+    return Design(values=matrix, columns=tuple(columns), source=source, base_levels=tuple(base))
 
 
 def _weights_array(values: pd.Series) -> np.ndarray:

@@ -58,6 +58,7 @@ class BalanceRendering:
     var_ratio_bounds: pd.DataFrame
     source: dict[str, str]
     labels: dict[str, str]
+    base_levels: tuple[str, ...]
 
     def label(self, covariate: str) -> str:
         """Display name: ``labels`` entry, else the label of the parent factor plus ``=level``."""
@@ -168,5 +169,9 @@ class BalanceRendering:
             lines.append(row.ljust(78) + f"{_fmt(st['pct_var_flagged'], 0):>3}")
         lines.append("-" * 11 + "+" + "-" * 71)
         lines.append("* if B>25%, R outside [0.5; 2]")
+        if self.base_levels:
+            shown = ", ".join(self.label(c) for c in self.base_levels)
+            lines.append(f"Base levels ({shown}) are shown above but, as in pstest, left out of the probit")
+            lines.append("and of MeanBias, MedBias and %Var.")
         return "\n".join(lines)
 

@@ -411,9 +411,11 @@ def _summary_rows(
     ones = np.ones(len(s.treated))
     probits: dict[str, ProbitRefit] = {}
     rows = {}
+    probit_design = design.without_base_levels()
+    table = table.loc[list(probit_design.columns)]  # pstest's rows: base levels omitted
     continuous = ~table["binary"].to_numpy()
     for sample, w in (("unmatched", ones), ("matched", s.weight)):
-        fit = probit_refit(design, s.treated, w, sample)
+        fit = probit_refit(probit_design, s.treated, w, sample)
         probits[sample] = fit
         abs_bias = table[f"pct_bias_{sample}"].abs()
         b, r = rubin_b_r(np.nan_to_num(fit.index), s.treated, w) if not fit.separated else (np.nan, np.nan)
@@ -467,6 +469,7 @@ def balance(
     estimand: str | None = None,
     categorical: Literal["dummies", "numeric"] = "dummies",
     factors: Sequence[str] | None = None,
+    levels: Literal["all", "omit_base"] = "all",
     sd_denom: Literal["treated", "control", "pooled"] | None = None,
     reference_weight: Literal["support", "given"] = "support",
     labels: Mapping[str, str] | None = None,
@@ -495,10 +498,17 @@ def balance(
         the controls). Default: the Matching's estimand when it is ATU, else ATT (also for an ATE
         matching, as pstest without ``atu``). It also picks cobalt's SMD denominator.
     categorical
-        ``"dummies"``: each factor enters as one 0/1 column per level, base level skipped (pstest on
-        ``i.var``); ``"numeric"``: factors keep their numeric coding (e.g. offence type 1/2/3).
+        ``"dummies"``: each factor enters as one 0/1 column per level; ``"numeric"``: factors keep their
+        numeric coding (e.g. offence type 1/2/3).
     factors
         Covariates to treat as categorical; default: those with a non-numeric dtype.
+    levels
+        ``"all"`` (default, as cobalt and MatchIt): the table has a row for every level of a factor,
+        its base (lowest) level included, so the balance of every category is in view. ``"omit_base"``:
+        the base level's row is left out, as pstest lists ``i.var``. Either way the summary block is
+        pstest's: its probit (pseudo-R2, LR chi2, Rubin's B and R) leaves the base level out, as the
+        constant already spans it, and mean/median |bias| and %Var are taken over the same rows, so the
+        summary does not depend on this option.
     sd_denom
         cobalt SMD denominator: ``"treated"`` (default for ATT), ``"control"`` (ATU) or ``"pooled"``.
     reference_weight
@@ -519,7 +529,7 @@ def balance(
     sd_denom = sd_denom or {"ATT": "treated", "ATU": "control"}[estimand]
     if sd_denom not in _SD_DENOMS:
         raise ValueError(f"sd_denom must be one of {_SD_DENOMS}, got {sd_denom!r}")
-    design = expand_covariates(data, covariates, categorical, factors)
+    design = expand_covariates(data, covariates, categorical, factors, levels)
     samples = resolve_samples(data, matching_or_weights, treatment, on_support, estimand, reference_weight)
     table, bounds = _per_covariate(design, samples, sd_denom)
     summary, probits = _summary_rows(table, design, samples)
@@ -534,6 +544,7 @@ def balance(
         categorical=categorical,
         source=design.source,
         labels=dict(labels or {}),
+        base_levels=design.base_levels,
     )
 
 
@@ -560,6 +571,8 @@ class BalanceTable(BalanceRendering):
         The F bounds used to flag variance ratios, per sample.
     probit
         The two :class:`ProbitRefit` fits.
+    base_levels
+        Rows that are a factor's base level (shown, but left out of the probit and of the summary block).
     """
 
     table: pd.DataFrame
@@ -572,6 +585,7 @@ class BalanceTable(BalanceRendering):
     categorical: str
     source: dict[str, str]
     labels: dict[str, str]
+    base_levels: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return (

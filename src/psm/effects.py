@@ -62,8 +62,8 @@ from scipy import stats
 from psm._format import stata_g
 from psm._validation import drop_missing, numeric_values, resolve_column
 from psm.errors import EmptyGroupError
+from psm.support import ESTIMANDS
 
-ESTIMANDS = ("ATT", "ATU", "ATE")
 APPROX_SE = ("v4.0.12", "v4.1.0")
 CI_METHODS = ("psmatch2", "ai")
 PSMATCH2_NOTE = "Note: S.E. does not take into account that the propensity score is estimated."

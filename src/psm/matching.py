@@ -34,6 +34,9 @@ Rules reproduced (for the focal group, treated under ATT; controls under ATU):
   treated that used it of ``1/n_i``; under ATE (psmatch2 ``ate``) both groups hold the
   weight from being used by the other group; units with weight 0 or off support get
   psmatch2's missing, stored here as 0.
+
+The searches live in :mod:`psm._nn_sorted` (with replacement) and :mod:`psm._nn_greedy`
+(without); this module sorts, validates and assembles the :class:`Matching` result.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from psm._nn_greedy import match_without_replacement
+from psm._nn_sorted import Links, match_with_replacement
 from psm._validation import (
     column_label,
     drop_missing,
@@ -59,302 +64,23 @@ DIRECTIONS = ("ATT", "ATU")
 _PASSES = {"ATT": ("ATT",), "ATU": ("ATU",), "ATE": ("ATU", "ATT")}  # psmatch2 runs ATU first
 
 
-# --------------------------------------------------------------------------------------
-# kernels on sorted candidate scores (positions are ranks in the candidate sort order)
-
-
-@dataclass(frozen=True)
-class _Links:
-    """Matches of one direction: row ``r`` links focal ``focal[r]`` to candidate ``match[r]``."""
-
-    focal: np.ndarray  # positions into the focal group
-    match: np.ndarray  # positions into the sorted candidates
-    weight: np.ndarray  # 1/n_i (summed when psmatch2 lists a candidate twice)
-
-
-def _value_groups(c: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """For each position of sorted ``c``: start and (exclusive) end of its run of equal
-    values; ``(None, None)`` when no score repeats (each run is one position)."""
-    n = len(c)
-    first = np.empty(n, dtype=bool)
-    first[:1] = True
-    np.not_equal(c[1:], c[:-1], out=first[1:])
-    if first.all():
-        return None, None
-    starts = np.flatnonzero(first)
-    ends = np.append(starts[1:], n)
-    run = np.cumsum(first) - 1
-    return starts[run], ends[run]
-
-
-def _run_start(gstart: np.ndarray | None, pos: np.ndarray) -> np.ndarray:
-    return pos.copy() if gstart is None else gstart[pos]
-
-
-def _run_end(gend: np.ndarray | None, pos: np.ndarray) -> np.ndarray:
-    return pos + 1 if gend is None else gend[pos]
-
-
-def _expand_ranges(start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row ids and values of the concatenated ``arange(start[r], stop[r])``."""
-    counts = stop - start
-    rows = np.repeat(np.arange(len(start)), counts)
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    return rows, start[rows] + offsets
-
-
-def _nearest(p: np.ndarray, c: np.ndarray, gstart: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """psmatch2's nearest candidate of every ``p`` (with replacement) and its distance.
-
-    The first position in sort order attaining ``min_j |p - c_j|``: the left candidate is
-    the first of the run of candidates below ``p`` at the smallest distance, the right one
-    the first candidate ``>= p``; the left one wins an equal distance. Distances are
-    ``p - c`` on the left and ``c - p`` on the right, bit-identical to ``|p - c|``.
-    """
-    n = len(c)
-    right = np.searchsorted(c, p, side="left")  # fast: callers pass p sorted
-    below = right - 1
-    has_left = below >= 0
-    np.maximum(below, 0, out=below)
-    left = _run_start(gstart, below)
-    d_left = p - c[below]
-    # distances of different scores can round to the same double: extend the run then
-    widen = (p - c[np.maximum(left - 1, 0)]) == d_left
-    widen &= has_left
-    widen &= left > 0
-    while widen.any():
-        idx = np.flatnonzero(widen)
-        left[idx] = _run_start(gstart, left[idx] - 1)
-        widen[idx] = (left[idx] > 0) & (p[idx] - c[np.maximum(left[idx] - 1, 0)] == d_left[idx])
-    rc = np.minimum(right, n - 1)
-    d_right = c[rc] - p
-    take_left = d_left <= d_right
-    take_left |= right == n
-    take_left &= has_left
-    return np.where(take_left, left, rc), np.where(take_left, d_left, d_right)
-
-
-def _tie_ends(p: np.ndarray, c: np.ndarray, j: np.ndarray, d: np.ndarray, gend: np.ndarray | None) -> np.ndarray:
-    """End (exclusive) of the run from ``j`` of candidates within distance ``d`` (``match_ties``)."""
-    end = _run_end(gend, j)
-    more = end < len(c)
-    more[more] = np.abs(p[more] - c[end[more]]) <= d[more]
-    while more.any():
-        idx = np.flatnonzero(more)
-        end[idx] = _run_end(gend, end[idx])
-        ok = end[idx] < len(c)
-        more[idx] = ok
-        more[idx[ok]] = np.abs(p[idx[ok]] - c[end[idx[ok]]]) <= d[idx[ok]]
-    return end
-
-
-def _outward(p, c, j, caliper, steps) -> np.ndarray:
-    """psmatch2 ``match2``: ``steps`` more neighbours, walking outward from ``j``.
-
-    Each step takes the closer of the next-left and next-right candidate (left wins an
-    equal distance) and stops a unit's walk at the first candidate outside the caliper.
-    Returns a ``(len(p), steps)`` array of candidate positions, -1 once a walk stopped.
-    """
-    n = len(c)
-    out = np.full((len(p), steps), -1, dtype=np.intp)
-    active = np.arange(len(p))
-    lo, hi = j - 1, j + 1
-    for step in range(steps):
-        pa = p[active]
-        ok_lo, ok_hi = lo >= 0, hi < n
-        d_lo = np.abs(pa - c[np.maximum(lo, 0)])
-        d_hi = np.abs(pa - c[np.minimum(hi, n - 1)])
-        go_left = ok_lo & (~ok_hi | (d_lo <= d_hi))
-        pick = np.where(go_left, lo, hi)
-        keep = (go_left | ok_hi) & (np.where(go_left, d_lo, d_hi) < caliper)
-        active, lo, hi, go_left, pick = active[keep], lo[keep], hi[keep], go_left[keep], pick[keep]
-        if not len(active):
-            break
-        out[active, step] = pick
-        lo = lo - go_left
-        hi = hi + ~go_left
-    return out
-
-
-def _match_with_replacement(p, c, *, k, ties, caliper) -> _Links:
-    """Vectorised psmatch2 matching with replacement of focal scores ``p`` on sorted ``c``.
-
-    Unit ``i`` lists (psmatch2's IDLIST) its nearest ``j_i``, then with ``ties`` the run
-    ``j_i+1 .. end_i-1`` at the same distance, then the ``k-1`` candidates of the outward
-    walk; each entry weighs ``1/n_i`` with ``n_i`` the length of that list.
-    """
-    gstart, gend = _value_groups(c)
-    j, d = _nearest(p, c, gstart)
-    ok = np.flatnonzero(d < caliper) if np.isfinite(caliper) else np.arange(len(p))
-    if len(ok) < len(p):
-        p, j, d = p[ok], j[ok], d[ok]
-    if not ties and k == 1:  # one match each
-        return _Links(ok, j, np.ones(len(ok)))
-    tie_end = _tie_ends(p, c, j, d, gend) if ties else j + 1
-    n_tie = tie_end - j
-    extra = _outward(p, c, j, caliper, k - 1)
-    n_i = n_tie + (extra >= 0).sum(axis=1)
-    # psmatch2 lists a tie the outward walk meets again a second time: fold it into the tie
-    again = (extra >= j[:, None]) & (extra < tie_end[:, None]) if ties else np.zeros(extra.shape, bool)
-    again_row, again_col = np.nonzero(again)
-    again_pick = extra[again_row, again_col]
-    extra[again] = -1
-    # lay out each unit's list contiguously: ties first, then the walk (no sort needed)
-    flat = extra.ravel()
-    walk = np.flatnonzero(flat >= 0)  # row-major: each unit's walk in order
-    er = walk // extra.shape[1]
-    n_walk = np.bincount(er, minlength=len(j))
-    size = n_tie + n_walk
-    start = np.cumsum(size) - size
-    rows = np.repeat(np.arange(len(j)), size)
-    picks = np.empty(len(rows), dtype=np.intp)
-    tie_rows, tie_picks = _expand_ranges(j, tie_end)
-    picks[start[tie_rows] + tie_picks - j[tie_rows]] = tie_picks
-    slot = np.arange(len(er)) - np.repeat(np.cumsum(n_walk) - n_walk, n_walk)
-    picks[start[er] + n_tie[er] + slot] = flat[walk]
-    weight = 1.0 / n_i[rows]
-    weight[start[again_row] + again_pick - j[again_row]] += 1.0 / n_i[again_row]
-    return _Links(ok[rows], picks, weight)
-
-
-def _match_without_replacement(p, c, *, ties, caliper) -> _Links:
-    """psmatch2 greedy 1:1 matching without replacement (``noreplacement``).
-
-    ``p`` must be in processing order (ascending). psmatch2 keeps a pointer into the sorted
-    candidates and scans forward from it; every candidate at or after the pointer is unused,
-    so the nearest reachable one follows from a precomputed ``searchsorted`` position.
-    Once the nearest is the last candidate the scan turns backward for good; unused
-    candidates are then found with prev/next-free tables built once (the candidates below
-    the pointer never change again). Each unit costs O(1) plus the candidates it uses.
-    """
-    n = len(c)
-    right = np.searchsorted(c, p, side="left").tolist()
-    gstart, gend = _value_groups(c)
-    gstart = list(range(n)) if gstart is None else gstart.tolist()
-    gend = list(range(1, n + 1)) if gend is None else gend.tolist()
-    pl, cl = p.tolist(), c.tolist()
-    rows: list[int] = []
-    picks: list[int] = []
-    t, P, matched = _forward_phase(pl, cl, right, gstart, gend, ties, caliper, rows, picks)
-    if t < len(pl) and P == n - 1:  # the scan reached the last candidate: turn backward
-        used = np.zeros(n, dtype=bool)
-        used[picks] = True
-        pos = np.arange(n)
-        prev_free = np.maximum.accumulate(np.where(used, -1, pos)).tolist() + [-1]  # [-1] for index -1
-        next_free = np.minimum.accumulate(np.where(used, n, pos)[::-1])[::-1].tolist() + [n]
-        if matched:  # the last candidate was just used: step back from it
-            P = prev_free[n - 2]
-        _backward_phase(pl, cl, right, gend, ties, caliper, rows, picks, t, P, prev_free, next_free)
-    return _links_from_lists(rows, picks)
-
-
-def _forward_phase(pl, cl, right, gstart, gend, ties, caliper, rows, picks) -> tuple[int, int, bool]:
-    """psmatch2's forward scan; returns (next unit, pointer, whether that unit matched).
-
-    Stops after the unit whose nearest is the last candidate, or when the pointer runs past
-    the last candidate (the remaining units then stay unmatched).
-    """
-    n = len(cl)
-    last = n - 1
-    add_row, add_pick = rows.append, picks.append
-    P = 0
-    for t, (pt, r) in enumerate(zip(pl, right)):
-        if P > last:
-            return t, P, False
-        if r <= P or P == last:  # every unused candidate is >= p: the pointer is nearest
-            j = P
-        else:  # first of the run of candidates below p at the smallest distance, or r
-            j = gstart[r - 1]
-            dl = pt - cl[r - 1]
-            while j > P and pt - cl[j - 1] == dl:
-                j = gstart[j - 1]
-            if j < P:
-                j = P
-            if r < n and cl[r] - pt < dl:
-                j = r
-        d = abs(pt - cl[j])
-        if d < caliper:
-            if ties:
-                end = gend[j]
-                while end < n and abs(pt - cl[end]) <= d:
-                    end = gend[end]
-                rows.extend([t] * (end - j))
-                picks.extend(range(j, end))
-                P = end
-            else:
-                add_row(t)
-                add_pick(j)
-                P = j + 1
-        else:
-            P = j
-        if j == last:
-            return t + 1, last, d < caliper
-    return len(pl), P, False
-
-
-def _backward_phase(pl, cl, right, gend, ties, caliper, rows, picks, t, P, prev_free, next_free) -> None:
-    """psmatch2's backward scan from pointer ``P`` (after the last candidate was reached).
-
-    Unused candidates at or below ``P`` are those ``prev_free``/``next_free`` know of. The
-    scan meets them from the top, so among equal distances the highest position wins.
-    """
-    last = len(cl) - 1
-    for t in range(t, len(pl)):
-        if P < 0:
-            return
-        pt, r = pl[t], right[t]
-        if P == last:  # psmatch2 does not scan from the last candidate
-            j = P
-        else:
-            j = prev_free[min(P, r - 1)]  # highest unused candidate below p (or -1)
-            jr = next_free[r]  # lowest unused candidate >= p
-            if jr <= P:  # the highest unused one at jr's distance, unless j is closer
-                dr = cl[jr] - pt
-                top = prev_free[min(P, gend[jr] - 1)]
-                nxt = next_free[top + 1]
-                while nxt <= P and cl[nxt] - pt == dr:
-                    top = prev_free[min(P, gend[nxt] - 1)]
-                    nxt = next_free[top + 1]
-                if j < 0 or pt - cl[j] >= dr:
-                    j = top
-        d = abs(pt - cl[j])
-        if d < caliper:
-            rows.append(t)
-            picks.append(j)
-            q = prev_free[j - 1]
-            while ties and q >= 0 and abs(pt - cl[q]) <= d:
-                rows.append(t)
-                picks.append(q)
-                q = prev_free[q - 1]
-            P = q
-        else:
-            P = j
-
-
-def _links_from_lists(rows: list[int], picks: list[int]) -> _Links:
-    r = np.asarray(rows, dtype=np.int64)
-    m = np.asarray(picks, dtype=np.int64)
-    n_i = np.bincount(r)[r] if len(r) else np.zeros(0)
-    return _Links(r, m, 1.0 / n_i)
-
-
-def _match_direction(p, rank_p, c, rank_c, *, k, replace, ties, caliper, descending) -> _Links:
+def _match_direction(p, rank_p, c, rank_c, *, k, replace, ties, caliper, descending) -> Links:
     """Match focal scores ``p`` to candidate scores ``c`` (both in row order).
 
     Returns links whose ``match`` are positions into ``c`` (row order, not sort order).
     """
     if not len(p) or not len(c):
         empty = np.zeros(0, dtype=np.int64)
-        return _Links(empty, empty, np.zeros(0))
+        return Links(empty, empty, np.zeros(0))
     if descending:  # psmatch2 sorts by -pscore: the same algorithm on negated scores
         p, c = -p, -c
     c_order = _sort_order(c, rank_c)
     p_order = _sort_order(p, rank_p)  # psmatch2's processing order (and fast searchsorted)
     if replace:
-        links = _match_with_replacement(p[p_order], c[c_order], k=k, ties=ties, caliper=caliper)
+        links = match_with_replacement(p[p_order], c[c_order], k=k, ties=ties, caliper=caliper)
     else:
-        links = _match_without_replacement(p[p_order], c[c_order], ties=ties, caliper=caliper)
-    return _Links(p_order[links.focal], c_order[links.match], links.weight)
+        links = match_without_replacement(p[p_order], c[c_order], ties=ties, caliper=caliper)
+    return Links(p_order[links.focal], c_order[links.match], links.weight)
 
 
 def _sort_order(values: np.ndarray, rank: np.ndarray | None) -> np.ndarray:
@@ -365,6 +91,7 @@ def _sort_order(values: np.ndarray, rank: np.ndarray | None) -> np.ndarray:
     if np.any(ranked[1:] == ranked[:-1]):  # repeated scores: break ties by rank
         order = np.argsort(values, kind="stable") if rank is None else np.lexsort((rank, values))
     return order
+
 
 
 # --------------------------------------------------------------------------------------
@@ -418,7 +145,7 @@ class Matching:
         """Number of rows dropped for missing values."""
         return len(self.dropped)
 
-    def _direction_links(self, direction: str) -> _Links:
+    def _direction_links(self, direction: str) -> Links:
         if direction not in self._links:
             raise ValueError(
                 f"direction must be one of {tuple(self._links)} for a {self.estimand} matching, got {direction!r}"
@@ -567,7 +294,7 @@ def match(
     common = support_mask(t, scores, estimand) if common_support else np.ones(n, dtype=bool)
     cal = np.inf if caliper is None else float(caliper)
 
-    links: dict[str, _Links] = {}
+    links: dict[str, Links] = {}
     on_support = common.copy()
     for direction in _PASSES[estimand]:
         focal_group = t if direction == "ATT" else ~t
@@ -578,7 +305,7 @@ def match(
             scores[cands], None if rank is None else rank[cands],
             k=k, replace=replace, ties=ties, caliper=cal, descending=descending,
         )
-        links[direction] = _Links(focal[found.focal], cands[found.match], found.weight)
+        links[direction] = Links(focal[found.focal], cands[found.match], found.weight)
         matched = np.zeros(n, dtype=bool)
         matched[links[direction].focal] = True
         on_support[focal_group] &= matched[focal_group]
@@ -615,7 +342,7 @@ def match(
     )
 
 
-def _pairs_frame(index: pd.Index, scores: np.ndarray, links: dict[str, _Links]) -> pd.DataFrame:
+def _pairs_frame(index: pd.Index, scores: np.ndarray, links: dict[str, Links]) -> pd.DataFrame:
     parts = []
     for direction, found in links.items():
         tr, co = (found.focal, found.match) if direction == "ATT" else (found.match, found.focal)

@@ -17,7 +17,7 @@ from psm.newchance.analysis import grid
 @pytest.fixture(scope="module")
 def table():
     af = make_file(n=200, seed=11)
-    return grid.specification_grid({"published": af, "equal": af})
+    return grid.specification_grid(af)
 
 
 def test_every_valid_combination_once_published_first():

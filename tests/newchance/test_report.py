@@ -21,6 +21,8 @@ from psm.newchance import cli
 from psm.newchance.report import build as report
 from psm.newchance.report.build import ReportError, build_report, find_notebooks
 from psm.newchance.report.index import DatasetInfo, RunInfo, write_index
+from psm.newchance.report.output import OutputFolder
+from psm.newchance.report.output import OutputFolder, OutputFolderError
 
 PARAMETER_NAMES = ("data_dir", "mapping", "extract_date", "min_count", "out_dir", "synthetic", "notebook_name", "dataset_file")
 
@@ -149,7 +151,8 @@ def test_parameters_are_injected_after_the_parameters_cell(synthetic_run):
     assert seen["data_dir"] == repr(str((base / "data").resolve()))
     assert seen["mapping"] == repr(str((base / "mapping.yaml").resolve()))
     assert seen["extract_date"] == "'2019-12-31'"
-    assert seen["out_dir"] == repr(str((base / "reports").resolve()))
+    # notebooks write into the building folder beside the target, swapped in when the run is complete
+    assert seen["out_dir"].startswith(repr(str(base / ".reports.building-"))[:-1])
     assert seen["synthetic"] == "True"
     assert seen["notebook_name"] == "'01_ok'"
 
@@ -244,21 +247,22 @@ def test_failure_exits_non_zero_with_notebook_and_cell(failing_run):
         "ValueError: deliberate failure in step two\n  code: raise ValueError" in text
     )
     assert "Traceback" not in text
-    out = base / "reports"
-    assert (out / "notebooks" / "02_fail.html").exists()  # the executed part, with the error
-    assert "deliberate failure" in (out / "notebooks" / "02_fail.html").read_text()
-    assert not (out / "index.html").exists()
+    kept = base / "reports.failed-02_fail.html"  # the executed part, with the error, beside the output
+    assert f"The executed part is in {kept}" in text
+    assert "deliberate failure" in kept.read_text()
+    assert not (base / "reports").exists()  # nothing half-made; an earlier report would be left as it was
 
 
 @pytest.mark.slow
-def test_supplied_data_are_suppressed_and_not_stamped(failing_run):
-    _, _, base = failing_run
-    folder = base / "reports" / "tables" / "01_ok"
+def test_supplied_data_are_suppressed_and_not_stamped(tmp_path):
+    data = _data_folder(tmp_path / "data", synthetic=False)
+    build_report(data, tmp_path / "reports", min_count=5, notebooks=[_ok_notebook(tmp_path)])
+    folder = tmp_path / "reports" / "tables" / "01_ok"
     counts = pd.read_csv(folder / "counts.csv")
     assert counts["n"].astype(str).tolist() == ["<5", "25"]
     assert "Counts below 5 are shown as" in (folder / "counts.md").read_text()
     assert not list(folder.glob("*synthetic*"))
-    assert "SYNTHETIC" not in (base / "reports" / "notebooks" / "01_ok.html").read_text()
+    assert "SYNTHETIC" not in (tmp_path / "reports" / "notebooks" / "01_ok.html").read_text()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,6 +283,8 @@ def test_bad_arguments_are_report_errors(tmp_path):
     data = _data_folder(tmp_path / "data", synthetic=True)
     with pytest.raises(ReportError, match="min_count"):
         build_report(data, tmp_path / "out", min_count=0)
+    with pytest.raises(ReportError, match="jobs must be an integer >= 1, got 0"):
+        build_report(data, tmp_path / "out", jobs=0)
     with pytest.raises(DataValidationError, match="mapping file not found"):
         build_report(data, tmp_path / "out", mapping=tmp_path / "missing.yaml", notebooks=[_ok_notebook(tmp_path)])
     (tmp_path / "empty").mkdir()
@@ -301,31 +307,40 @@ def test_a_foreign_non_empty_output_folder_is_refused_and_untouched(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "thesis.docx").write_text("precious")
-    with pytest.raises(ReportError, match="not empty"):
+    with pytest.raises(OutputFolderError, match="not empty"):
         build_report(data, out, notebooks=[_ok_notebook(tmp_path)])
     assert (out / "thesis.docx").read_text() == "precious"
 
 
-def test_a_previous_report_is_cleared_of_its_outputs(tmp_path):
+def test_a_bad_option_on_a_finished_report_changes_nothing(tmp_path):
+    data = _data_folder(tmp_path / "data", synthetic=True)
     out = tmp_path / "out"
-    for name in ("tables/old/t.csv", "figures/old/f.png", "notebooks/old.html", "index.html", "manifest.json"):
-        (out / name).parent.mkdir(parents=True, exist_ok=True)
-        (out / name).write_text("old")
-    (out / ".psm-report").write_text("")
-    (out / "notes.txt").write_text("kept")
-    report._prepare_out_dir(out)
-    assert sorted(p.name for p in out.iterdir()) == [".psm-report", "notes.txt"]
+    with OutputFolder(out) as folder:
+        (folder.building / "index.html").write_text("finished report")
+        folder.commit()
+    before = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+    code = cli.run_report(data, out_dir=out, mapping=None, extract_date=None, min_count=10, jobs=0,
+                          out=io.StringIO())  # fmt: skip
+    assert code == 1
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == before
+    assert (out / "index.html").read_text() == "finished report"
 
 
 def test_the_folder_note_is_accepted_and_never_overwritten(tmp_path):
-    # the repository keeps reports/README.md; a folder holding only that note is a valid output folder
+    # the repository keeps reports/README.md; a folder holding only that note is a valid output folder,
+    # and every run carries the note over unchanged
     out = tmp_path / "reports"
     out.mkdir()
     (out / "README.md").write_text("what make reproduce writes here")
-    report._prepare_out_dir(out)
-    report._prepare_out_dir(out)  # and again, as on the next run
+    for run in range(2):
+        folder = OutputFolder(out)
+        folder.check()
+        with folder:
+            (folder.building / "index.html").write_text(f"run {run}")
+            folder.commit()
     assert (out / "README.md").read_text() == "what make reproduce writes here"
-    assert sorted(p.name for p in out.iterdir()) == [".psm-report", "README.md"]
+    assert sorted(p.name for p in out.iterdir()) == [".psm-report", "README.md", "index.html"]
+    assert "README.md" not in (out / ".psm-report").read_text()
 
 
 def test_find_notebooks_sorts_by_file_name(tmp_path):

@@ -235,3 +235,20 @@ def test_adjust_sum_hits_the_target_within_bounds(values, mean, seed):
 def test_adjust_sum_reports_an_impossible_target():
     with pytest.raises(ValueError, match="cannot reach"):
         people.adjust_sum(np.random.default_rng(0), np.array([1.0, 2.0]), 200, 1, 78)
+
+
+# --- every seed generates ---------------------------------------------------------------------
+def test_years_before_moves_29_february_to_28_february_in_a_non_leap_year():
+    import datetime as dt
+
+    from psm.newchance.synthetic.texts import years_before
+
+    assert years_before(dt.date(2016, 2, 29), 30) == dt.date(1986, 2, 28)
+    assert years_before(dt.date(2016, 2, 29), 28) == dt.date(1988, 2, 29)
+    assert years_before(dt.date(2017, 3, 1), 20) == dt.date(1997, 3, 1)
+
+
+@pytest.mark.parametrize("seed", [0, 97, 150, 233])
+def test_seeds_whose_start_offence_falls_on_29_february_generate(seed):
+    data = synthetic.synthesize(seed)
+    assert len(data.referrals) == 421 and data.police["person_id"].nunique() > 400

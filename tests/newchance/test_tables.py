@@ -115,7 +115,8 @@ def test_our_own_tables_pass_the_audit_of_their_arithmetic():
 def test_balance_by_category_expands_offence_type_and_keeps_the_other_rows(runs):
     run = runs["total"]
     by_category = tables.balance_by_category(run).table
-    assert [c for c in by_category.index if c.startswith("offence_type")] == ["offence_type=Violent", "offence_type=Property"]
+    assert [c for c in by_category.index if c.startswith("offence_type")] == [
+        "offence_type=Other", "offence_type=Violent", "offence_type=Property"]  # every level, reference Other included
     numeric = run.balance.table
     for covariate in ("age", "mh_marker", "offending_history"):
         assert by_category.loc[covariate, "pct_bias_matched"] == pytest.approx(numeric.loc[covariate, "pct_bias_matched"])

@@ -7,3 +7,29 @@ and sub-group analyses, tables in the published layout, synthetic data); the
 general library :mod:`psm` does the statistics. ``psm`` never imports this
 package.
 """
+
+from importlib.util import find_spec
+
+#: module -> distribution of the ``newchance`` extra (``pip install 'psmatch[newchance]'``).
+EXTRA_MODULES = {
+    "yaml": "pyyaml",
+    "pandera": "pandera",
+    "nbformat": "nbformat",
+    "nbclient": "nbclient",
+    "nbconvert": "nbconvert",
+    "ipykernel": "ipykernel",
+}
+
+
+def check_extra() -> None:
+    """Raise one ImportError naming every missing distribution of the ``newchance`` extra."""
+    missing = [dist for module, dist in EXTRA_MODULES.items() if find_spec(module) is None]
+    if missing:
+        raise ImportError(
+            f"psm.newchance (the New Chance report) needs the 'newchance' extra, which is not installed "
+            f"(missing: {', '.join(missing)}). Install it with: pip install 'psmatch[newchance]' "
+            "(the core library, import psm, works without it)."
+        )
+
+
+check_extra()

@@ -2,13 +2,15 @@
 
 Every command's handler is here, each a thin driver over a library function: it prints a readable
 report and returns an exit code (0 = success). Errors in supplied data are reported without a
-traceback.
+traceback. ``report`` treats SIGTERM like Ctrl-C: the run stops, the earlier report is left as it was,
+one line says so and the exit code is 130.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -111,12 +113,19 @@ def run_report(
             data_dir, out_dir, mapping=mapping, extract_date=extract_date,
             min_count=min_count, progress=say, jobs=jobs,
         )  # fmt: skip
-    except PSMError as error:  # DataValidationError, ReportError, NotebookExecutionError, DisclosureError
+    except PSMError as error:  # DataValidationError, ReportError, OutputFolderError, NotebookExecutionError...
         say(f"error: {error}")
-        if isinstance(error, NotebookExecutionError):
-            say(f"The executed part is in {Path(out_dir) / 'notebooks' / Path(error.notebook).stem}.html")
+        if isinstance(error, NotebookExecutionError) and error.kept is not None:
+            say(f"The executed part is in {error.kept}; the earlier report (if any) was left as it was.")
         return 1
+    except KeyboardInterrupt:
+        say(f"interrupted: no report written; {out_dir} was left as it was.")
+        return 130
     return 0
+
+
+def _terminate_as_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def run_strip(notebooks: Sequence[Path], *, out: TextIO) -> int:
@@ -137,15 +146,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verb == "synthesize":
         return run_synthesize(args.out, seed=args.seed, out=sys.stdout)
     if args.verb == "report":
-        return run_report(
-            args.data_dir,
-            out_dir=args.out,
-            mapping=args.mapping,
-            extract_date=args.extract_date,
-            min_count=args.min_count,
-            jobs=args.jobs,
-            out=sys.stdout,
-        )
+        previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+        try:
+            return run_report(
+                args.data_dir,
+                out_dir=args.out,
+                mapping=args.mapping,
+                extract_date=args.extract_date,
+                min_count=args.min_count,
+                jobs=args.jobs,
+                out=sys.stdout,
+            )
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     if args.verb == "strip":
         return run_strip(args.notebooks, out=sys.stdout)
     raise AssertionError(args.verb)  # argparse rejects unknown verbs

@@ -8,7 +8,8 @@ Every combination of the choices a reviewer may question (``Specification`` fiel
 - no caliper (published) vs a caliper of 0.2 SD of the logit score (Austin 2011);
 - with (published) vs without replacement — psmatch2's ``noreplacement`` is 1:1 only, so k > 1 is
   run with replacement only;
-- published follow-up vs equal follow-up for the "total" outcome;
+- published follow-up vs equal follow-up per matched pair (the recommended construction) for the
+  "total" outcome;
 - complete cases (published) vs missing-data indicators.
 
 Each cell reports the ATT with the Abadie–Imbens SE and its 95% interval (and psmatch2's SE for
@@ -35,7 +36,7 @@ CHOICES: dict[str, tuple] = {
     "k": (1, 2, 5),
     "caliper_sd": (None, 0.2),
     "replace": (True, False),
-    "follow_up": ("published", "equal"),
+    "follow_up": ("published", "pair"),
     "missing": ("complete_cases", "indicators"),
 }
 
@@ -51,10 +52,11 @@ def specifications() -> list[Specification]:
     return specs
 
 
-def specification_grid(files: Mapping[str, AnalysisFile], window: str = "total", level: float = 0.95) -> pd.DataFrame:
+def specification_grid(files: AnalysisFile | Mapping[str, AnalysisFile], window: str = "total", level: float = 0.95) -> pd.DataFrame:
     """Run every specification on ``window`` and tabulate the ATT.
 
-    ``files`` = ``{"published": af, "equal": af_equal}`` (:func:`psm.newchance.analysis.specification.load_files`).
+    ``files``: the mapping of :func:`psm.newchance.analysis.specification.load_files` (or a single
+    analysis file: the per-pair follow-up needs no other).
     Columns: the choices, ``published`` (bool), ``n_treated_matched``, ``n_treated_off_support``,
     ``att``, ``se_ai``, ``ci_low``, ``ci_high`` (AI, normal), ``p_ai``, ``se_psmatch2``, ``changes``.
     """

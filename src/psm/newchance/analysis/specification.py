@@ -14,7 +14,7 @@ Published specification (Part B §3.4 and §1.4; inferred details marked):
 - sub-groups with the reduced covariate sets of footnote 8 (:func:`psm.newchance.published.numbers.subgroup_covariates`).
 
 Each departure a reviewer may want — logit, offence type as categories, k neighbours, a caliper,
-matching without replacement, equal follow-up, missing-data indicators — is a field of
+matching without replacement, equal follow-up (per matched pair, or a median cut), missing-data indicators — is a field of
 :class:`Specification`, so the published run is ``Specification()`` and every alternative is named.
 """
 
@@ -30,6 +30,7 @@ import pandas as pd
 from psm.balance import BalanceTable, balance
 from psm.effects import Effect, effect
 from psm.matching import Matching, match
+from psm.newchance.analysis.pairs import pair_effect
 from psm.newchance.published import numbers as published
 from psm.newchance.inputs.dataset import load_dataset
 from psm.newchance.preparation.outcomes import WINDOWS
@@ -56,8 +57,13 @@ class Specification:
         matching is then on the logit score (psmatch2 ``odds``) with caliper ``caliper_sd * SD`` —
         Austin (2011), Pharmaceutical Statistics 10(2):150-161, recommends 0.2.
     replace : matching with replacement (published) or without (greedy, ascending score).
-    follow_up : "published" (each group's own follow-up) or "equal" (the comparison group's
-        "total" outcome truncated to the treated group's follow-up, :func:`psm.newchance.preparation.prepare.prepare`).
+    follow_up : how long the "total" outcome is followed (fixed windows are equal for both groups
+        already, so this changes only "total"):
+        "published" — each group's own follow-up (comparison women much longer than the treated);
+        "median" — each comparison woman's outcome cut at the treated group's median follow-up
+        (:func:`psm.newchance.preparation.prepare.prepare`); "equal" is the same, an older name;
+        "pair" — recommended: each matched control's outcome read on the follow-up of the treated
+        woman she is matched to, link by link (:mod:`psm.newchance.analysis.pairs`).
     missing : "complete_cases" (listwise deletion, published) or "indicators" (missing covariate set
         to 0 plus a 0/1 missing-indicator covariate).
     common_support : psmatch2 ``common`` (inferred for the published run).
@@ -68,7 +74,7 @@ class Specification:
     k: int = 1
     caliper_sd: float | None = None
     replace: bool = True
-    follow_up: Literal["published", "equal"] = "published"
+    follow_up: Literal["published", "median", "equal", "pair"] = "published"
     missing: Literal["complete_cases", "indicators"] = "complete_cases"
     common_support: bool = True
 
@@ -136,12 +142,16 @@ class AnalysisResult:
 
 
 def load_files(data_dir, mapping=None, extract_date=None) -> dict[str, AnalysisFile]:
-    """Load and prepare a data folder twice: ``{"published": as published, "equal": equal follow-up}``.
+    """Load and prepare a data folder for every ``follow_up`` of :class:`Specification`.
 
-    The one validation pass of :func:`psm.newchance.inputs.dataset.load_dataset` is shared by both.
+    ``{"published": af, "median": af_median, "equal": af_median, "pair": af}``: the median cut
+    needs its own preparation; the per-pair construction works on the published file after
+    matching. The one validation pass of :func:`psm.newchance.inputs.dataset.load_dataset` is shared.
     """
     dataset = load_dataset(data_dir, mapping=mapping, extract_date=extract_date)
-    return {"published": prepare(dataset), "equal": prepare(dataset, equal_follow_up=True)}
+    published_file = prepare(dataset)
+    median = prepare(dataset, equal_follow_up="median")
+    return {"published": published_file, "median": median, "equal": median, "pair": published_file}
 
 
 def _design(data: pd.DataFrame, covariates: Sequence[str], spec: Specification) -> tuple[pd.DataFrame, list[str]]:
@@ -171,8 +181,8 @@ def run_analysis(
 ) -> AnalysisResult:
     """Run one propensity-score analysis as the evaluation did (psmatch2, then pstest).
 
-    files : the analysis file, or ``{"published": af, "equal": af_equal}`` when ``spec.follow_up``
-        may be "equal" (the equal-follow-up file comes from ``prepare(..., equal_follow_up=True)``).
+    files : the analysis file, or the mapping of :func:`load_files` (needed for
+        ``follow_up="median"``, whose file comes from ``prepare(..., equal_follow_up="median")``).
     window : the follow-up window whose eligible people form the sample.
     outcome_window : the outcome to analyse (default: the same window). The published sub-group rows
         for 6 and 12 months appear to use the window's sample with the *total* outcome
@@ -201,6 +211,8 @@ def run_analysis(
     matching = match(sample, "treated", score, k=spec.k, replace=spec.replace, caliper=caliper,
                      common_support=spec.common_support)
     result_effect = effect(sample, outcome, matching)
+    if spec.follow_up == "pair" and outcome == "reoffended_total":
+        result_effect, _ = pair_effect(sample, matching, result_effect)
     table = None
     if with_balance:
         labels = {c: COVARIATE_LABELS.get(c, c) for c in columns}
@@ -214,14 +226,17 @@ def run_analysis(
 
 
 def _pick_file(files: AnalysisFile | Mapping[str, AnalysisFile], spec: Specification) -> AnalysisFile:
+    """The prepared file ``spec.follow_up`` needs ("pair" reads the published one; "equal" = "median")."""
+    wanted = {"pair": "published", "equal": "median"}.get(spec.follow_up, spec.follow_up)
     if isinstance(files, AnalysisFile):
-        if spec.follow_up != "published":
-            raise ValueError("spec.follow_up='equal' needs files={'published': af, 'equal': af_equal}")
+        if wanted != "published":
+            raise ValueError(f"spec.follow_up={spec.follow_up!r} needs the mapping of load_files(), "
+                             "with a 'median' file from prepare(..., equal_follow_up='median')")
         return files
-    try:
-        return files[spec.follow_up]
-    except KeyError:
-        raise ValueError(f"no analysis file for follow_up={spec.follow_up!r}; have {sorted(files)}") from None
+    for key in (spec.follow_up, wanted):
+        if key in files:
+            return files[key]
+    raise ValueError(f"no analysis file for follow_up={spec.follow_up!r}; have {sorted(files)}")
 
 
 def main_analyses(files: AnalysisFile | Mapping[str, AnalysisFile], spec: Specification = PUBLISHED) -> dict[str, AnalysisResult]:

@@ -195,8 +195,8 @@ def audit_layout(runs: Mapping[str, AnalysisResult],
 
 
 def balance_by_category(run: AnalysisResult) -> BalanceTable:
-    """The run's balance with offence type as categories (one row per non-reference level, as pstest
-    expands factor variables; reference Other) instead of the published 1/2/3 number, with the
+    """The run's balance with offence type as categories (one row per level, the reference Other
+    included, as cobalt shows them; pstest's probit leaves Other out) instead of the published 1/2/3 number, with the
     cobalt-style columns (``to_frame(cobalt=True)``) and the Love plot in view."""
     sample = run.sample.assign(offence_type=offence_type_categories(run.sample["offence_type"]))
     covariates = [c for c in run.covariates if not c.endswith("_missing")]

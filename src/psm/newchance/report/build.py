@@ -7,8 +7,11 @@ calls :func:`build_report`, which
    problems in supplied data are reported in full before any notebook starts, and saves the validated
    dataset for the notebooks (:func:`psm.newchance.report.session.save_dataset`), which read it instead
    of validating again;
-2. prepares the output folder (a folder written by an earlier run is cleared of its old outputs; a
-   non-empty folder that is not a report is refused, so no one's files are deleted);
+2. checks the output folder and every option before touching anything, then builds the new report in
+   a locked folder beside the target and swaps it in only when complete
+   (:class:`psm.newchance.report.output.OutputFolder`: an earlier report survives any failure or
+   interruption, a folder holding files the tool did not write is refused, a second run into the same
+   folder is refused);
 3. executes each notebook (sorted by file name) in a fresh kernel, injecting the parameters
    ``data_dir, mapping, extract_date, min_count, out_dir, synthetic, notebook_name, dataset_file`` after the
    cell tagged ``parameters`` (see :mod:`psm.newchance.report.runner`), printing which notebook and
@@ -16,7 +19,10 @@ calls :func:`build_report`, which
 4. saves each executed notebook as ``notebooks/<name>.html`` (a SYNTHETIC DATA banner cell on top
    for synthetic data);
 5. writes ``index.html`` and ``index.md`` (:mod:`psm.newchance.report.index`) and a summary. A
-   ``README.md`` in the folder (the repository keeps one in ``reports/``) is left as it is.
+   ``README.md`` in the folder (the repository keeps one in ``reports/``) is carried over as it is.
+
+When a notebook fails, the other kernels are killed, the executed part of the failed notebook is kept
+beside the output as ``<out>.failed-<notebook>.html`` and the earlier report stays as it was.
 
 Notebooks write their own tables and figures with :class:`ReportWriter`.
 
@@ -37,7 +43,6 @@ Stripping outputs before committing: ``python -m psm.newchance strip [NOTEBOOK .
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -54,9 +59,11 @@ from psm.newchance.report.runner import (
     execute_notebook,
     export_html,
     inject_parameters,
+    kill_kernels,
 )
-from psm.newchance.inputs.dataset import load_dataset
+from psm.newchance.inputs.dataset import Dataset, load_dataset
 from psm.newchance.report.index import DatasetInfo, RunInfo, write_index
+from psm.newchance.report.output import OutputFolder
 from psm.newchance.report.session import dataset_key, locate, save_dataset
 from psm.newchance.report.writer import MANIFEST_PARTS, SYNTHETIC_BANNER, ReportWriter, finalise_manifest
 
@@ -70,10 +77,7 @@ __all__ = [
     "locate",
 ]
 
-MARKER = ".psm-report"
-_OWNED = ("notebooks", "tables", "figures", "index.html", "index.md", "manifest.json", MANIFEST_PARTS)
-_KEPT = {"README.md", ".gitignore"}  # a note about the folder may sit in it; never touched
-
+DATASET_FILE = "dataset.pickle"
 
 class ReportError(PSMError, RuntimeError):
     """The report cannot be built (missing data folder or notebooks, unusable output folder...)."""
@@ -134,40 +138,16 @@ def find_notebooks(notebooks: Path | str | Sequence[Path | str] | None = None) -
     return paths
 
 
-DATASET_FILE = "dataset.pickle"
-
-
-def _dataset_info(
-    data_dir: Path | str, mapping: Path | str | None, extract_date: dt.date | None, workdir: Path
-) -> tuple[DatasetInfo, Path]:
-    """Validate the data folder once (raises ``DataValidationError`` listing every problem), save the
-    validated dataset into ``workdir`` for the notebooks, and describe it."""
+def _dataset_info(data_dir: Path | str, mapping: Path | str | None, extract_date: dt.date | None) -> tuple[DatasetInfo, Dataset]:
+    """Validate the data folder once (raises ``DataValidationError`` listing every problem) and
+    describe it; the validated dataset is handed on to the notebooks."""
     loaded = load_dataset(data_dir, mapping=mapping, extract_date=extract_date)
-    saved = save_dataset(loaded, dataset_key(data_dir, mapping, extract_date), workdir / DATASET_FILE)
     return DatasetInfo(
         path=Path(data_dir).resolve(),
         description=loaded.description,
         synthetic=loaded.synthetic,
         extract_date=loaded.extract_date.isoformat(),
-    ), saved
-
-
-def _prepare_out_dir(out_dir: Path) -> None:
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ReportError(f"output path {out_dir} exists and is not a folder")
-    if out_dir.is_dir() and any(p.name not in _KEPT for p in out_dir.iterdir()) and not (out_dir / MARKER).exists():
-        raise ReportError(
-            f"output folder {out_dir} is not empty and was not written by this command; "
-            "choose an empty or new folder (nothing was deleted)"
-        )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name in _OWNED:
-        target = out_dir / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
-    (out_dir / MARKER).write_text("written by python -m psm.newchance report; cleared on the next run\n", "utf-8")
+    ), loaded
 
 
 def _back_cell() -> nbformat.NotebookNode:
@@ -186,13 +166,13 @@ def _banner_cell() -> nbformat.NotebookNode:
 
 
 def _run_one(
-    path: Path, parameters: dict[str, object], dataset: DatasetInfo, out_dir: Path, workdir: Path,
+    path: Path, parameters: dict[str, object], dataset: DatasetInfo, folder: OutputFolder, workdir: Path,
     timeout: int, progress: Callable[[str], None],
 ) -> NotebookRun:  # fmt: skip
     start = time.perf_counter()
     source = nbformat.read(path, as_version=4)
     nb, injected_at = inject_parameters(source, {**parameters, "notebook_name": path.stem})
-    html = out_dir / "notebooks" / f"{path.stem}.html"
+    html = folder.building / "notebooks" / f"{path.stem}.html"
     html.parent.mkdir(parents=True, exist_ok=True)
 
     def on_cell(k: int, n: int, heading: str) -> None:
@@ -202,14 +182,14 @@ def _run_one(
         nb = execute_notebook(nb, name=path.name, cwd=workdir, injected_at=injected_at, timeout=timeout, on_cell=on_cell)
     except NotebookExecutionError as error:
         if error.partial is not None:
-            html.write_text(export_html(error.partial, title=path.stem), "utf-8")
+            error.kept = folder.keep_beside(f"failed-{path.stem}.html", export_html(error.partial, title=path.stem))
         raise
     if dataset.synthetic:
         nb.cells.insert(0, _banner_cell())
     nb.cells.insert(0, _back_cell())
     html.write_text(export_html(nb, title=path.stem), "utf-8")
     code_cells = sum(cell.cell_type == "code" for cell in source.cells)
-    return NotebookRun(path.name, html, time.perf_counter() - start, code_cells)
+    return NotebookRun(path.name, folder.target / html.relative_to(folder.building), time.perf_counter() - start, code_cells)
 
 
 def build_report(
@@ -228,69 +208,75 @@ def build_report(
 
     Parameters are injected into every notebook as plain values: ``data_dir``, ``mapping`` (str or
     None), ``extract_date`` (ISO str or None), ``min_count``, ``out_dir`` (absolute paths),
-    ``synthetic`` (from dataset.yaml), ``notebook_name`` (the file's stem) and ``dataset_file`` (the
-    validated dataset, see :mod:`psm.newchance.report.session`; removed when the run ends). ``progress`` receives one
+    ``synthetic`` (from dataset.yaml) and ``notebook_name`` (the file's stem). ``progress`` receives one
     line per step (default: silent); ``timeout`` is per cell, in seconds. ``jobs`` notebooks run at
     the same time, each in its own kernel (they share nothing but the output folder, where each writes
     its own sub-folders and manifest part); the summary lists them in file-name order whatever the
     order they finish in.
 
     Raises :class:`~psm.errors.DataValidationError` (every problem of the data folder, before any
-    notebook runs), :class:`ReportError` for an unusable notebook list or output folder, and
-    :class:`NotebookExecutionError` naming the notebook and cell when a notebook fails (its partial
-    HTML is still written; the index is not).
+    notebook runs), :class:`ReportError` for a bad option or notebook list,
+    :class:`~psm.newchance.report.output.OutputFolderError` for an unusable or busy output folder (all
+    before anything is written), and :class:`NotebookExecutionError` naming the notebook and cell when
+    a notebook fails (its executed part is kept beside the output, ``.kept`` gives the path; the
+    earlier report is left as it was).
     """
     say = progress or (lambda _line: None)
     started, clock = dt.datetime.now(dt.timezone.utc), time.perf_counter()
-    if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
-        raise ReportError(f"min_count must be an integer >= 1, got {min_count!r}")
+    for name, value in (("min_count", min_count), ("jobs", jobs), ("timeout", timeout)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ReportError(f"{name} must be an integer >= 1, got {value!r}")
     paths = find_notebooks(notebooks)
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ReportError(f"jobs must be an integer >= 1, got {jobs!r}")
-    with tempfile.TemporaryDirectory(prefix="psm-report-") as workdir:
-        say(f"Checking the data folder {data_dir}")
-        dataset, dataset_file = _dataset_info(data_dir, mapping, extract_date, Path(workdir))
-        out_dir = Path(out_dir).resolve()
-        _prepare_out_dir(out_dir)
+    folder = OutputFolder(out_dir)
+    folder.check()
+    say(f"Checking the data folder {data_dir}")
+    dataset, validated = _dataset_info(data_dir, mapping, extract_date)
+    folder.check()  # again: validating a large data folder takes a while
+    with folder, tempfile.TemporaryDirectory(prefix="psm-report-") as workdir:
+        dataset_file = save_dataset(validated, dataset_key(data_dir, mapping, extract_date), Path(workdir) / DATASET_FILE)
         parameters: dict[str, object] = {
             "data_dir": str(dataset.path),
             "mapping": str(Path(mapping).resolve()) if mapping is not None else None,
             "extract_date": extract_date.isoformat() if extract_date is not None else None,
             "min_count": min_count,
-            "out_dir": str(out_dir),
+            "out_dir": str(folder.building),
             "synthetic": dataset.synthetic,
             "dataset_file": str(dataset_file),
         }
         kind = SYNTHETIC_BANNER if dataset.synthetic else "supplied data"
-        say(f"Report on {dataset.path} ({kind}) -> {out_dir}: {len(paths)} notebooks")
+        say(f"Report on {dataset.path} ({kind}) -> {folder.target}: {len(paths)} notebooks")
 
         def run(number: int, path: Path) -> NotebookRun:
             say(f"[{number}/{len(paths)}] {path.name}")
-            result = _run_one(path, parameters, dataset, out_dir, Path(workdir), timeout, say)
-            say(f"      {path.stem}: done in {result.seconds:.1f} s -> {result.html.relative_to(out_dir).as_posix()}")
+            result = _run_one(path, parameters, dataset, folder, Path(workdir), timeout, say)
+            say(f"      {path.stem}: done in {result.seconds:.1f} s -> {result.html.relative_to(folder.target).as_posix()}")
             return result
 
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(run, number, path) for number, path in enumerate(paths, start=1)]
-            try:
-                runs = [future.result() for future in futures]
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
-    entries = finalise_manifest(out_dir)
-    seconds = time.perf_counter() - clock
-    info = RunInfo(
-        parameters={k: v for k, v in parameters.items() if k not in {"out_dir", "synthetic", "dataset_file"}},
-        dataset=dataset,
-        started=started,
-        seconds=seconds,
-        notebooks=[(r.name, r.html.relative_to(out_dir).as_posix(), r.seconds) for r in runs],
-    )
-    index = write_index(out_dir, info)
+        pool = ThreadPoolExecutor(max_workers=jobs)
+        futures = [pool.submit(run, number, path) for number, path in enumerate(paths, start=1)]
+        try:
+            runs = [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            kill_kernels()  # the other notebooks stop at once instead of running to their end
+            pool.shutdown(wait=True)
+            raise
+        pool.shutdown(wait=True)
+        entries = finalise_manifest(folder.building)
+        seconds = time.perf_counter() - clock
+        info = RunInfo(
+            parameters={k: v for k, v in parameters.items() if k not in {"out_dir", "synthetic", "dataset_file"}},
+            dataset=dataset,
+            started=started,
+            seconds=seconds,
+            notebooks=[(r.name, r.html.relative_to(folder.target).as_posix(), r.seconds) for r in runs],
+        )
+        write_index(folder.building, info)
+        folder.commit()
     summary = ReportSummary(
-        out_dir=out_dir,
-        index=index,
+        out_dir=folder.target,
+        index=folder.target / "index.html",
         notebooks=tuple(runs),
         tables=sum(e["kind"] == "table" for e in entries),
         figures=sum(e["kind"] == "figure" for e in entries),

@@ -9,7 +9,9 @@ underneath, is used directly.)
 
 Execution uses :class:`nbclient.NotebookClient` with the ``python3`` kernel, which jupyter_client
 starts with the running interpreter (``sys.executable``), so the kernel sees the same installed
-``psm``. Cell timings are not recorded, so executed notebooks depend only on their inputs.
+``psm``. Cell timings are not recorded, so executed notebooks depend only on their inputs. Every
+running kernel is registered, so that :func:`kill_kernels` can stop them all at once when one notebook
+fails or the run is interrupted (notebooks run in threads, which cannot be interrupted otherwise).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import datetime as dt
 import functools
 import os
 import re
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -37,6 +40,7 @@ __all__ = [
     "execute_notebook",
     "export_html",
     "inject_parameters",
+    "kill_kernels",
     "notebook_problems",
     "strip_file",
     "strip_outputs",
@@ -45,6 +49,8 @@ __all__ = [
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_RUNNING: set[NotebookClient] = set()
+_RUNNING_LOCK = threading.Lock()
 
 
 class NotebookExecutionError(PSMError, RuntimeError):
@@ -57,6 +63,7 @@ class NotebookExecutionError(PSMError, RuntimeError):
     """
 
     partial: NotebookNode | None = None
+    kept: Path | None = None
 
     def __init__(self, notebook: str, cell: int | None, heading: str, source: str, ename: str, evalue: str):
         self.notebook, self.cell, self.heading = notebook, cell, heading
@@ -153,13 +160,35 @@ def execute_notebook(
         resources={"metadata": {"path": str(cwd)}},
         on_cell_start=started,
     )
+    with _RUNNING_LOCK:
+        _RUNNING.add(client)
     try:
         client.execute(env=_kernel_env())
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
         error = _execution_error(nb, name, current["index"], injected_at, headings, exc)
         error.partial = nb
         raise error from None
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(client)
     return nb
+
+
+def kill_kernels() -> int:
+    """Kill the kernel process of every notebook being executed (in any thread); return how many.
+
+    Their :func:`execute_notebook` calls then fail at once with a dead kernel, instead of running to
+    the end of their notebooks.
+    """
+    with _RUNNING_LOCK:
+        clients = list(_RUNNING)
+    killed = 0
+    for client in clients:
+        process = getattr(getattr(client.km, "provisioner", None), "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+            killed += 1
+    return killed
 
 
 def _kernel_env() -> dict[str, str]:

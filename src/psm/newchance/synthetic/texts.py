@@ -6,6 +6,7 @@ written in the raw schema of supplied data, with the codings and free text a rea
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
@@ -154,10 +155,18 @@ def _earlier_offence_days(rng: np.random.Generator, history: int, first_day_back
     return sorted((int(d) for d in rng.integers(first_day_back, max(500, first_day_back + 200), size=n)), reverse=True)
 
 
+def years_before(date: dt.date, years: int) -> dt.date:
+    """The same day ``years`` earlier; 29 February falls back to 28 February in a non-leap year."""
+    year = date.year - years
+    if date.month == 2 and date.day == 29 and not calendar.isleap(year):
+        return date.replace(year=year, day=28)
+    return date.replace(year=year)
+
+
 def _police_rows(rng: np.random.Generator, person: pd.Series) -> list[dict]:
     """All extract rows of one person: earlier offences, the start offence, later offences."""
     start = person["index_date"]
-    dob = start.replace(year=start.year - int(person["age"])) - dt.timedelta(days=int(rng.integers(1, 364)))
+    dob = years_before(start, int(person["age"])) - dt.timedelta(days=int(rng.integers(1, 364)))
     first_back = (start - START_WINDOW[0]).days + 3  # earlier offences end before 4 May 2015
     earlier = [start - dt.timedelta(days=d) for d in _earlier_offence_days(rng, int(person["history"]), first_back)]
     later = []
