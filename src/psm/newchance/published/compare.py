@@ -223,8 +223,10 @@ def _format(value: float, decimals: Any, kind: str) -> str:
         return "–"
     if kind == "flag":
         return "*" if value else "no *"
-    if decimals is pd.NA or decimals is None:
-        return f"{value:.4g}"
+    if decimals is pd.NA or decimals is None:  # no published precision: plain decimals, never 1e-11
+        if value != 0 and abs(value) < 0.0005:
+            return "<0.001" if value > 0 else ">-0.001"
+        return f"{value:.0f}" if float(value).is_integer() else f"{value:.3f}"
     return f"{value:.{int(decimals)}f}"
 
 

@@ -102,6 +102,17 @@ _TABLE_LINKS = (("html", "table"), ("comparison_html", "published vs reproduced"
                 ("markdown", "markdown"))  # fmt: skip
 
 
+def _is_wide(png: Path) -> bool:
+    """A figure of several panels side by side (PNG at least twice as wide as high): shown full width
+    on the index, so that its panels stay legible."""
+    try:
+        head = png.read_bytes()[:24]
+    except OSError:
+        return False
+    width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    return height > 0 and width >= 2 * height
+
+
 def notebook_title(out_dir: Path, html: str, name: str) -> str:
     """The first heading of an executed notebook's page (its title), or its file name."""
     path = out_dir / html
@@ -179,7 +190,8 @@ def _html(out_dir: Path, run: RunInfo) -> str:
     parts.append(f"<h2>All figures ({len(figures)})</h2><p>Click a figure for the full-size image.</p>")
     for f in figures:
         png = e(f["files"]["png"])
-        parts.append(f'<figure><a href="{png}"><img src="{png}" alt="{e(f["caption"])}" loading="lazy"></a>'
+        wide = ' class="wide"' if _is_wide(out_dir / f["files"]["png"]) else ""
+        parts.append(f'<figure{wide}><a href="{png}"><img src="{png}" alt="{e(f["caption"])}" loading="lazy"></a>'
                      f'<figcaption>{e(f["section"])}: {e(f["caption"])} <a href="{png}">(full size)</a></figcaption>'
                      "</figure>")  # fmt: skip
     if others:

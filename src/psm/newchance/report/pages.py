@@ -34,6 +34,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.text{max-width:22em}
 caption{caption-side:top;text-align:left;font-weight:bold;padding:.3em 0}
 figure{display:inline-block;vertical-align:top;margin:.6em;width:420px}
+figure.wide{display:block;width:auto;max-width:1300px}
 figure img{width:100%;border:1px solid #ddd}
 figcaption{font-size:.85em}
 .headline td,.headline th{font-size:1.05em;padding:.35em .7em}
