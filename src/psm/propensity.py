@@ -40,6 +40,7 @@ from scipy import stats
 
 from psm import _binary_mle
 from psm._validation import (
+    check_covariate_values,
     drop_missing,
     require_both_groups,
     select_columns,
@@ -234,6 +235,7 @@ def fit_propensity(
     select_columns(data, {str(c): c for c in [*categorical, *(reference or {})]})
     frame = select_columns(data, {c: c for c in [treatment, *spec.variables]})
     sample, dropped = drop_missing(frame, dropna=dropna)
+    check_covariate_values(sample, spec.variables, categorical)
     inputs = partial(_inputs, sample, treatment, spec, categorical, reference or {})
     design, treated = inputs()
     x, t = design.x, treated.to_numpy(dtype=float)
