@@ -126,10 +126,12 @@ class Effect:
 
     @property
     def matched(self) -> EffectRow:
+        """The row of the estimand (``rows[estimand]``): ATT, ATU or ATE."""
         return self.rows[self.estimand]
 
     @property
     def t_ai(self) -> float:
+        """``difference / se_ai``, the z statistic with the Abadie-Imbens SE."""
         return self.matched.difference / self.se_ai if self.se_ai > 0 else np.nan
 
     @property

@@ -111,6 +111,7 @@ class PropensityModel:
 
     @cached_property
     def bse(self) -> pd.Series:
+        """Model-based standard errors ``sqrt(diag(H^-1))`` (see the class docstring)."""
         design, treated = self._inputs()
         information = _binary_mle.observed_information(
             design.x, treated.to_numpy(dtype=float), self.link, self.params.to_numpy()
@@ -120,6 +121,8 @@ class PropensityModel:
 
     @cached_property
     def result(self):
+        """statsmodels' ``Probit``/``Logit`` results for the same fit (started at these coefficients), for
+        anything statsmodels offers beyond this class."""
         import statsmodels.api as sm
 
         design, treated = self._inputs()
@@ -141,7 +144,7 @@ class PropensityModel:
         >>> ps = psm.fit_propensity(df, "treat", ["age", "educ", "race", "re74"], link="logit")
         >>> s = ps.summary()
         >>> s.tables[1].frame.loc["race[T.white]", ["coef", "P>|z|"]].tolist()
-        ['-3.0649', '0.000']
+        ['-3.209', '0.000']
         """
         if not 0 < alpha < 1:
             raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")

@@ -28,7 +28,7 @@ from scipy import optimize, stats
 from scipy.stats import nchypergeom_fisher
 
 from psm.errors import ColumnNotFoundError, EmptyGroupError, InvalidValuesError, MissingValuesError
-from psm.summary import Summary, format_number
+from psm.summary import Summary, format_frame
 
 __all__ = [
     "DEFAULT_GAMMA",
@@ -366,7 +366,7 @@ class MHBounds:
             f"({direction} than expected).",
             _critical_gamma_text(self.critical_gamma, self.alpha, "worst-case p"),
         ]
-        return Summary(lines[0], [("", _formatted(self.to_frame()))], lines[-2:], text="\n".join(lines))
+        return Summary(lines[0], [("", format_frame(self.to_frame()))], lines[-2:], text="\n".join(lines))
 
 
 def mh_bounds(
@@ -466,6 +466,7 @@ class McNemarBounds:
 
     @property
     def discordant(self) -> int:
+        """Number of discordant pairs ``m = treated_only + control_only``."""
         return self.treated_only + self.control_only
 
     def to_frame(self) -> pd.DataFrame:
@@ -484,7 +485,7 @@ class McNemarBounds:
         lines += [f"{g:>8.3g} {lo:>14.6g} {up:>14.6g}"
                   for g, lo, up in zip(self.gamma, self.p_lower, self.p_upper)]
         lines.append(_critical_gamma_text(self.critical_gamma, self.alpha, "upper bound p"))
-        return Summary(lines[0], [("", _formatted(self.to_frame()))], [lines[1], lines[-1]], text="\n".join(lines))
+        return Summary(lines[0], [("", format_frame(self.to_frame()))], [lines[1], lines[-1]], text="\n".join(lines))
 
 
 def _pair_vector(values: object, name: str) -> pd.Series:
@@ -498,14 +499,6 @@ def _pair_vector(values: object, name: str) -> pd.Series:
         raise TypeError(f"{name} must be a one-dimensional sequence of 0/1 outcomes, got "
                         f"{type(values).__name__}; {how}")
     return pd.Series(array)
-
-
-def _formatted(frame: pd.DataFrame) -> pd.DataFrame:
-    """A bounds table as text cells: Γ with 3 significant digits, the rest with 6."""
-    out = frame.apply(lambda col: [format_number(v, 6, significant=True) for v in col])
-    out.index = [format_number(g, 3, significant=True) for g in frame.index]
-    out.index.name = "Gamma"
-    return out
 
 
 def _critical_gamma_text(critical_gamma: float, alpha: float, p_name: str) -> str:
