@@ -19,9 +19,9 @@ OUT = Path(__file__).resolve().parent / "api.md"
 #: section title -> modules whose public names it lists, in pipeline order
 SECTIONS = {
     "Propensity score": ("psm.propensity",),
-    "Common support and matching": ("psm.support", "psm.matching"),
+    "Common support and matching": ("psm.support", "psm.matching", "psm.kernel"),
     "Balance": ("psm.balance",),
-    "Effects": ("psm.effects", "psm.psmatch2"),
+    "Effects": ("psm.effects", "psm.psmatch2", "psm.teffects", "psm.bootstrap"),
     "Sensitivity": ("psm.sensitivity",),
     "Survival and frequency outcomes": ("psm.survival",),
     "Results": ("psm.summary",),

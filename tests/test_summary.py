@@ -81,19 +81,20 @@ def test_results_share_the_summary_type() -> None:
         assert len(cells) == 5 and all(c.replace(".", "").replace("-", "").isdigit() for c in cells)
     frame = eff.summary().tables[0].frame
     assert frame.loc[("re78", "ATT (AI)"), "S.E."] == f"{eff.se_ai:.8g}"
-    # one name for the confidence level: alpha, keyword-only
-    assert eff.ci(alpha=0.05)[1] - eff.ci(alpha=0.05)[0] > eff.ci(alpha=0.10)[1] - eff.ci(alpha=0.10)[0]
+    # one name for the confidence level across psm: level (Stata's level(95)); method is keyword-only
+    assert eff.ci(level=0.95)[1] - eff.ci(level=0.95)[0] > eff.ci(level=0.90)[1] - eff.ci(level=0.90)[0]
+    assert eff.ci(0.90) == eff.ci(level=0.90)
     with pytest.raises(TypeError):
-        eff.ci(0.95)
+        eff.ci(0.95, "ai")
     # the coefficient table gives statsmodels' numbers (Logit on the same design)
     coef = ps.summary().tables[1].frame
     assert coef.loc["race[T.white]", "coef"] == f"{ps.result.params['race[T.white]']:.4g}" == "-3.065"
     assert coef.loc["race[T.white]", "z"] == f"{ps.result.tvalues['race[T.white]']:.3f}"
     lo, hi = ps.result.conf_int(alpha=0.1).loc["educ"]
-    narrow = ps.summary(alpha=0.1).tables[1].frame
+    narrow = ps.summary(level=0.9).tables[1].frame
     assert narrow.loc["educ", "[0.05"] == f"{lo:.4g}" and narrow.loc["educ", "0.95]"] == f"{hi:.4g}"
-    with pytest.raises(ValueError, match="alpha"):
-        ps.summary(alpha=95)
+    with pytest.raises(ValueError, match="level"):
+        ps.summary(level=95)
     # the balance summary's text is pstest's layout, its tables the same numbers
     assert "Unmatched |       Mean" in bt.summary()
     block = bt.summary().tables[1].frame

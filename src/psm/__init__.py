@@ -24,12 +24,15 @@ from psm.errors import (
     SeparationError,
     SingularDesignError,
 )
+from psm.bootstrap import BootstrapSE, bootstrap_se
 from psm.effects import Effect, EffectRow, effect
+from psm.kernel import KernelMatching, kernel_match
 from psm.matching import Matching, match
 from psm.propensity import PropensityModel, fit_propensity
 from psm.psmatch2 import PSMatch2Result, psmatch2
 from psm.summary import Summary
 from psm.support import common_support
+from psm.teffects import TeffectsResult, teffects_psmatch
 from psm.sensitivity import (
     MHBounds,
     McNemarBounds,
@@ -54,6 +57,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BalanceTable",
+    "BootstrapSE",
+    "bootstrap_se",
     "balance",
     "datasets",
     "plots",
@@ -66,6 +71,7 @@ __all__ = [
     "InvalidTreatmentError",
     "InvalidValuesError",
     "InvalidWeightsError",
+    "KernelMatching",
     "Matching",
     "MissingValuesError",
     "NoControlsOnSupportError",
@@ -78,8 +84,11 @@ __all__ = [
     "common_support",
     "effect",
     "fit_propensity",
+    "kernel_match",
     "match",
     "psmatch2",
+    "TeffectsResult",
+    "teffects_psmatch",
     # sensitivity (Rosenbaum bounds)
     "MHBounds",
     "McNemarBounds",

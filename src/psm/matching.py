@@ -58,9 +58,10 @@ from psm._validation import (
     treatment_indicator,
 )
 from psm.errors import NoControlsOnSupportError
+from psm.kernel import KernelMatching, kernel_match
 from psm.propensity import PropensityModel
-from psm.support import ESTIMAND_ALIASES, ESTIMANDS, support_mask
 from psm.summary import Summary, SummaryTable, format_number
+from psm.support import ESTIMAND_ALIASES, ESTIMANDS, support_mask
 
 DIRECTIONS = ("ATT", "ATU")
 _PASSES = {"ATT": ("ATT",), "ATU": ("ATU",), "ATE": ("ATU", "ATT")}  # psmatch2 runs ATU first
@@ -310,8 +311,17 @@ def match(
     estimand: str = "ATT",
     descending: bool = False,
     dropna: bool = False,
-) -> Matching:
+    method: str = "nearest",
+    kernel: str = "epan",
+    bandwidth: float | None = None,
+) -> Matching | KernelMatching:
     """Nearest-neighbour matching on a one-dimensional score with psmatch2 v4.0.12 rules.
+
+    ``method="kernel"`` (psmatch2 ``kernel``, with ``kernel`` and ``bandwidth``) and
+    ``method="radius"`` (psmatch2 ``radius caliper()``) return a
+    :class:`psm.kernel.KernelMatching` from :func:`psm.kernel.kernel_match` instead; the
+    nearest-neighbour options ``k``, ``replace``, ``ties``, ``order``, ``seed`` and
+    ``descending`` do not apply to them.
 
     Parameters
     ----------
@@ -352,6 +362,16 @@ def match(
     if isinstance(score, PropensityModel):
         score = score.score
     estimand = ESTIMAND_ALIASES.get(estimand, estimand) if isinstance(estimand, str) else estimand
+    if method != "nearest":
+        nearest_only = {"k": k != 1, "replace": not replace, "ties": ties, "order": order is not None,
+                        "seed": seed is not None, "descending": descending}
+        given = [name for name, changed in nearest_only.items() if changed]
+        if given:
+            raise ValueError(f"method={method!r} does not take the nearest-neighbour option(s) {', '.join(given)}")
+        return kernel_match(data, treatment, score, method=method, kernel=kernel, bandwidth=bandwidth,
+                            caliper=caliper, common_support=common_support, estimand=estimand, dropna=dropna)
+    if bandwidth is not None or kernel != "epan":
+        raise ValueError("kernel= and bandwidth= apply to method='kernel' only")
     _check_options(k, replace, caliper, ties, order, seed, estimand, descending)
     if std_caliper and caliper is None:
         raise ValueError("std_caliper=True gives the caliper in SD units of the score: pass caliper= too")

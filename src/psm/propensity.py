@@ -131,10 +131,15 @@ class PropensityModel:
         endog = treated.astype(float).rename(self.treatment)
         return model_cls(endog, exog).fit(start_params=self.params.to_numpy(), method="newton", disp=False)
 
-    def summary(self, alpha: float = 0.05) -> Summary:
+    def design(self) -> pd.DataFrame:
+        """The design matrix X of the estimation sample (``"Intercept"`` first), rebuilt from the data."""
+        design, treated = self._inputs()
+        return pd.DataFrame(design.x, index=treated.index, columns=list(design.columns))
+
+    def summary(self, level: float = 0.95) -> Summary:
         """The fit (observations, log-likelihoods, McFadden's pseudo-R2, LR test) and the coefficient
-        table: coefficient, model-based SE, ``z = b / se``, two-sided normal p and the ``1 - alpha``
-        Wald interval ``b -/+ z_{1-alpha/2} se`` -- the numbers of statsmodels' ``Probit``/``Logit``
+        table: coefficient, model-based SE, ``z = b / se``, two-sided normal p and the ``level``
+        Wald interval ``b -/+ z_{(1+level)/2} se`` -- the numbers of statsmodels' ``Probit``/``Logit``
         summary and Stata's ``probit``/``logit`` output -- with the link, reference levels and drops noted.
 
         Examples
@@ -146,8 +151,8 @@ class PropensityModel:
         >>> s.tables[1].frame.loc["race[T.white]", ["coef", "P>|z|"]].tolist()
         ['-3.209', '0.000']
         """
-        if not 0 < alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+        if not 0 < level < 1:
+            raise ValueError(f"level must be in (0, 1), got {level!r}")
         res = self.result
         lr = 2.0 * (res.llf - res.llnull)
         fit = pd.DataFrame(
@@ -157,8 +162,8 @@ class PropensityModel:
                             "LR chi2", "p > chi2"], name="Model"),
         )
         z = self.params / self.bse
-        half = stats.norm.ppf(1.0 - alpha / 2.0) * self.bse
-        lo, hi = f"[{alpha / 2:g}", f"{1 - alpha / 2:g}]"
+        half = stats.norm.ppf(0.5 + level / 2.0) * self.bse
+        lo, hi = f"[{(1 - level) / 2:g}", f"{(1 + level) / 2:g}]"
         coefficients = pd.DataFrame(
             {
                 "coef": [format_number(v, 4, significant=True) for v in self.params],

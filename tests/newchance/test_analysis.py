@@ -73,7 +73,10 @@ def test_caliper_is_in_sd_of_the_logit_score():
     run = analysis.run_analysis(af, "total", spec=analysis.Specification(caliper_sd=0.2))
     p = run.propensity.score
     logit = np.log(p / (1 - p))
-    assert run.matching.caliper == pytest.approx(0.2 * logit.std(ddof=1))
+    treated = af.data.loc[logit.index, "treated"] == 1
+    pooled = np.sqrt((logit[treated].var(ddof=1) + logit[~treated].var(ddof=1)) / 2)  # Austin (2011)
+    assert run.matching.caliper == pytest.approx(0.2 * pooled)
+    assert run.matching.caliper != pytest.approx(0.2 * logit.std(ddof=1))
     np.testing.assert_allclose(run.matching.score.to_numpy(), logit.to_numpy())
     matched = run.matching.pairs
     assert (matched["distance"] < run.matching.caliper).all()

@@ -51,3 +51,23 @@ def test_forest_figure_plots_the_grid_values(table):
     ax = fig.axes[0]
     xs = np.concatenate([line.get_xdata() for line in ax.lines if len(line.get_xdata()) and line.get_marker() in ("o", "D")])
     assert sorted(xs) == pytest.approx(sorted(np.concatenate([table["att"], table.loc[table["published"], "att"]])))
+
+
+def test_identical_analyses_are_collapsed_and_counted():
+    af = make_file(n=200, seed=11)  # no missing covariate: missing indicators change nothing
+    full = grid.specification_grid(af, collapse=False)
+    assert len(full) == 128 and full.attrs["collapsed"] == 0 and full["specifications"].max() >= 2
+    collapsed = grid.specification_grid(af)
+    assert collapsed["specifications"].sum() == 128
+    assert len(collapsed) == 128 - collapsed.attrs["collapsed"] <= 64
+    assert not (collapsed["missing"] == "indicators").any()
+    published = collapsed[collapsed["published"]].iloc[0]
+    assert "missing=indicators" in published["same_as"]
+    assert "128 specifications" in grid.collapse_note(collapsed)
+
+
+def test_rows_without_replacement_are_marked_as_dropping_treated(table):
+    without = table[~table["replace"]]
+    assert (without["n_treated_matched"] <= without["n_treated_eligible"]).all()
+    assert (table["all_treated"] == (table["n_treated_matched"] == table["n_treated_eligible"])).all()
+    assert not without["all_treated"].all()

@@ -1,4 +1,4 @@
-"""Command line: ``python -m psm.newchance {validate,synthesize,report,strip} ...``.
+"""Command line: ``python -m psm.newchance {validate,synthesize,report,simulate,strip} ...``.
 
 Every command's handler is here, each a thin driver over a library function: it prints a readable
 report and returns an exit code (0 = success). Errors in supplied data are reported without a
@@ -47,6 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--seed", type=int, default=20200710, metavar="N", help="seed for every random choice (default: 20200710)")
     report.add_argument("--min-count", type=int, default=10, metavar="N", help="suppress descriptive counts below N for supplied data (default: 10)")
     report.add_argument("--jobs", type=int, default=2, metavar="N", help="notebooks run at the same time (default: 2)")
+
+    simulate = verbs.add_parser("simulate", help="run the simulation study of the outcome constructions")
+    simulate.add_argument("--seeds", type=int, default=200, metavar="N", help="number of seeds (default: 200)")
+    simulate.add_argument("--first-seed", type=int, default=0, metavar="N", help="first seed (default: 0)")
+    simulate.add_argument("--out", type=Path, default=None, metavar="DIR",
+                          help="folder for simulation_runs.csv and simulation_summary.csv "
+                               "(default: the package's data folder, read by the report)")
 
     strip = verbs.add_parser("strip", help="remove outputs and execution counts from notebooks before committing")
     strip.add_argument("notebooks", nargs="*", type=Path, metavar="NOTEBOOK", help="notebook files (default: the packaged notebooks)")
@@ -126,6 +133,36 @@ def run_report(
     return 0
 
 
+def run_simulate(out_dir: Path | None, *, seeds: int, first_seed: int, out: TextIO) -> int:
+    """``simulate``: the simulation study over ``seeds`` seeds from ``first_seed``; per-seed rows are
+    written after every seed (a re-run resumes), then the summary, printed as a markdown table."""
+    import pandas as pd
+
+    from psm.newchance.analysis import simulation_study as study
+
+    folder = Path(out_dir) if out_dir is not None else study.DATA_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    runs_path, summary_path = folder / study.RUNS_FILE, folder / study.SUMMARY_FILE
+    wanted = range(first_seed, first_seed + seeds)
+    done = pd.read_csv(runs_path) if runs_path.exists() else None
+    if done is not None:
+        done = done[done["seed"].isin(wanted)]
+
+    def save(frame: pd.DataFrame) -> None:
+        frame.to_csv(runs_path, index=False, float_format="%.6g", lineterminator="\n")
+
+    def say(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    rows = study.run_study(wanted, done=done, progress=say, checkpoint=save)
+    save(rows)
+    summary = study.summarise(rows)
+    summary.to_csv(summary_path, float_format="%.6g", lineterminator="\n")
+    say(f"\nWrote {runs_path} ({rows['seed'].nunique()} seeds) and {summary_path}:\n")
+    say(study.markdown_table(summary))
+    return 0
+
+
 def _terminate_as_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -162,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         finally:
             signal.signal(signal.SIGTERM, previous)
+    if args.verb == "simulate":
+        return run_simulate(args.out, seeds=args.seeds, first_seed=args.first_seed, out=sys.stdout)
     if args.verb == "strip":
         return run_strip(args.notebooks, out=sys.stdout)
     raise AssertionError(args.verb)  # argparse rejects unknown verbs

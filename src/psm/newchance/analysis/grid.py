@@ -52,13 +52,21 @@ def specifications() -> list[Specification]:
     return specs
 
 
-def specification_grid(files: AnalysisFile | Mapping[str, AnalysisFile], window: str = "total", level: float = 0.95) -> pd.DataFrame:
-    """Run every specification on ``window`` and tabulate the ATT.
+def specification_grid(files: AnalysisFile | Mapping[str, AnalysisFile], window: str = "total", level: float = 0.95,
+                       *, collapse: bool = True) -> pd.DataFrame:
+    """Run every specification on ``window`` and tabulate the ATT, one row per distinct analysis.
 
     ``files``: the mapping of :func:`psm.newchance.analysis.specification.load_files` (or a single
     analysis file: the per-pair follow-up needs no other).
     Columns: the choices, ``published`` (bool), ``n_treated_matched``, ``n_treated_off_support``,
-    ``att``, ``se_ai``, ``ci_low``, ``ci_high`` (AI, normal), ``p_ai``, ``se_psmatch2``, ``changes``.
+    ``n_treated_eligible`` (treated in the estimation sample), ``all_treated`` (False where the row
+    drops treated women — without replacement, a caliper or common support — and so estimates the
+    ATT of a different population), ``att``, ``se_ai``, ``ci_low``, ``ci_high`` (AI, normal),
+    ``p_ai``, ``se_psmatch2``, ``changes``, and ``specifications`` / ``same_as``: with
+    ``collapse=True`` rows whose matched sample and outcome are identical (for example missing
+    indicators when no covariate is missing, or a caliper that never binds) are one analysis, kept
+    once (the first in :func:`specifications` order) with the number of specifications it stands for
+    and the ``changes`` of the others. ``frame.attrs["collapsed"]`` says how many rows were merged.
     """
     z = stats.norm.ppf(0.5 + level / 2)
     records = []
@@ -66,11 +74,15 @@ def specification_grid(files: AnalysisFile | Mapping[str, AnalysisFile], window:
         run = run_analysis(files, window, spec=spec, with_balance=False)
         e = run.effect
         d, se = e.matched.difference, e.se_ai
+        n_eligible = int((run.matching.treated).sum())
+        pairs = run.matching.pairs[["treated", "control", "weight"]]
         records.append({
             **{name: getattr(spec, name) for name in CHOICES},
             "published": spec == PUBLISHED,
             "n_treated_matched": int(e.matched.n_treated),
             "n_treated_off_support": run.n_treated_off_support,
+            "n_treated_eligible": n_eligible,
+            "all_treated": int(e.matched.n_treated) == n_eligible,
             "att": d,
             "se_ai": se,
             "ci_low": d - z * se,
@@ -78,10 +90,29 @@ def specification_grid(files: AnalysisFile | Mapping[str, AnalysisFile], window:
             "p_ai": 2 * stats.norm.sf(abs(d / se)) if se > 0 else np.nan,
             "se_psmatch2": e.matched.se,
             "changes": spec.changes(),
+            "_key": (pd.util.hash_pandas_object(pairs, index=False).sum(), round(d, 12), round(se, 12)),
         })
     frame = pd.DataFrame.from_records(records)
     frame["caliper_sd"] = frame["caliper_sd"].astype(object).where(frame["caliper_sd"].notna(), "none")
+    groups = frame.groupby("_key", sort=False)
+    frame["specifications"] = groups["changes"].transform("size")
+    frame["same_as"] = groups["changes"].transform(lambda c: "; ".join(f"[{x}]" for x in c.iloc[1:]))
+    n_rows = len(frame)
+    if collapse:
+        frame = frame[~frame["_key"].duplicated()].reset_index(drop=True)
+    frame = frame.drop(columns="_key")
+    frame.attrs["collapsed"] = n_rows - len(frame)
     return frame
+
+
+def collapse_note(grid: pd.DataFrame) -> str:
+    """A sentence for the report on how many specifications the grid shows and merged."""
+    total = int(grid["specifications"].sum())
+    dropped = int((~grid["all_treated"]).sum())
+    return (f"{total} specifications give {len(grid)} distinct analyses: {total - len(grid)} specifications "
+            "yield exactly the same matched sample and estimate as another (listed in `same_as`) and are shown "
+            f"once. {dropped} rows drop treated women (without replacement, a caliper or common support) and so "
+            "estimate the effect for a different set of treated women (`all_treated` False).")
 
 
 def _interval(rows: pd.DataFrame, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:

@@ -54,8 +54,9 @@ class Specification:
         "categories" (dummies, reference Other).
     k : number of nearest neighbours (published 1).
     caliper_sd : ``None`` (published) or a caliper in standard deviations of the logit of the score;
-        matching is then on the logit score (psmatch2 ``odds``) with caliper ``caliper_sd * SD`` —
-        Austin (2011), Pharmaceutical Statistics 10(2):150-161, recommends 0.2.
+        matching is then on the logit score (psmatch2 ``odds``) with caliper ``caliper_sd * SD``,
+        SD = sqrt((var_treated + var_control) / 2) the pooled SD of the logit score in the two groups —
+        Austin (2011), Pharmaceutical Statistics 10(2):150-161, recommends 0.2 of this pooled SD.
     replace : matching with replacement (published) or without (greedy, ascending score).
     follow_up : how long the "total" outcome is followed (fixed windows are equal for both groups
         already, so this changes only "total"):
@@ -207,7 +208,9 @@ def run_analysis(
     score, caliper = propensity.score, None
     if spec.caliper_sd is not None:
         score = np.log(score / (1 - score)).rename("logit_score")
-        caliper = spec.caliper_sd * float(score.std(ddof=1))
+        treated = sample["treated"] == 1
+        pooled_sd = np.sqrt((score[treated].var(ddof=1) + score[~treated].var(ddof=1)) / 2)
+        caliper = spec.caliper_sd * float(pooled_sd)
     matching = match(sample, "treated", score, k=spec.k, replace=spec.replace, caliper=caliper,
                      common_support=spec.common_support)
     result_effect = effect(sample, outcome, matching)

@@ -50,7 +50,7 @@ def load_mapping(path: Path | None) -> tuple[Mapping, list[Problem]]:
         return Mapping(), [Problem(label, None, "file_missing", f"mapping file not found: {path}")]
     try:
         content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as exc:
         return Mapping(), [Problem(label, None, "yaml", f"not a readable YAML file: {exc}")]
     return parse_mapping(content, label)
 
