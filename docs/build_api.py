@@ -2,8 +2,8 @@
 
 Public names: ``psm.__all__`` and the public functions of the ``psm.plots`` and ``psm.datasets``
 modules, and of each public class its public methods and properties. Run ``make docs`` (or
-``python docs/build_api.py``); tests/test_api_docs.py fails when docs/api.md is out of date or a public
-name has no docstring.
+``python docs/build_api.py``); tests/test_api_docs.py fails when docs/api.md misses a public name (or lists
+one that is gone) or a public name has no docstring.
 """
 
 from __future__ import annotations
