@@ -115,14 +115,14 @@ def psmatch2(
     keep = ~frame.isna().any(axis=1).to_numpy()
     sample = data[keep] if len(dropped) else data
 
-    propensity = fit_propensity(sample, treatment, covariates, link, categorical=categorical, reference=reference)
+    propensity = fit_propensity(sample, treatment, covariates, link=link, categorical=categorical, reference=reference)
     match_estimand = "ATE" if ate else estimand
     matching = match(
         sample, treatment, propensity.score, k=k, replace=replace, caliper=caliper,
         common_support=common_support, ties=ties, order=order, seed=seed, estimand=match_estimand, descending=descending,
     )
     effects = {
-        name: effect(sample, name, matching, estimand, approx_se=approx_se,
+        name: effect(sample, name, matching, estimand=estimand, approx_se=approx_se,
                      ai_var_calc=ai_var_calc, ai_sample=ai_sample)
         for name in outcomes
     }
