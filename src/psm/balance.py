@@ -520,6 +520,20 @@ def balance(
     Returns
     -------
     BalanceTable
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> covariates = ["age", "educ", "race", "married", "nodegree", "re74", "re75"]
+    >>> m = psm.match(df, "treat", psm.fit_propensity(df, "treat", covariates, link="logit"), ties=True)
+    >>> bal = psm.balance(df, covariates, m)
+    >>> [c for c in bal.table.index if c.startswith("race")]      # every level, the base included
+    ['race=black', 'race=hispan', 'race=white']
+    >>> bal.table.loc["race=black", ["pct_bias_unmatched", "pct_bias_matched"]].round(1).tolist()
+    [166.8, 1.4]
+    >>> round(float(bal.summary_stats.loc["matched", "mean_abs_bias"]), 1)
+    5.1
     """
     covariates = list(covariates)
     if not covariates:

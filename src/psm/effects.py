@@ -220,6 +220,18 @@ def effect(
         Rows of the matching with a missing outcome raise MissingValuesError by default.
         With ``dropna=True`` they are dropped and the matching is re-run on the remaining
         rows with the same options -- psmatch2 deletes listwise *before* matching.
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> covariates = ["age", "educ", "race", "married", "nodegree", "re74", "re75"]
+    >>> m = psm.match(df, "treat", psm.fit_propensity(df, "treat", covariates, link="logit"), ties=True)
+    >>> eff = psm.effect(df, "re78", m)
+    >>> round(eff.matched.difference, 2), round(eff.se_ai, 2)
+    (1968.8, 1085.82)
+    >>> [round(float(x), 2) for x in eff.ci(level=0.95, method="ai")]
+    [-159.36, 4096.96]
     """
     estimand = canonical_estimand(estimand)
     if approx_se not in APPROX_SE:

@@ -358,6 +358,19 @@ def match(
     ColumnNotFoundError, InvalidTreatmentError, MissingValuesError, EmptyGroupError,
     NoControlsOnSupportError (no focal unit of some direction could be matched),
     ValueError / TypeError for invalid options or a non-numeric score.
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> ps = psm.fit_propensity(df, "treat", ["age", "educ", "race", "married", "nodegree", "re74", "re75"],
+    ...                         link="logit")
+    >>> m = psm.match(df, "treat", ps, ties=True)          # the fitted model, or a score column
+    >>> int(m.on_support.sum()), float(m.weights[df["treat"] == 0].sum())
+    (614, 185.0)
+    >>> austin = psm.match(df, "treat", ps.linear_predictor, caliper=0.2, std_caliper=True)
+    >>> austin.std_caliper, round(austin.caliper, 4)
+    (0.2, 0.2693)
     """
     if isinstance(score, PropensityModel):
         score = score.score

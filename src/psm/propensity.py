@@ -230,6 +230,19 @@ def fit_propensity(
     ------
     ColumnNotFoundError, MissingValuesError, InvalidTreatmentError, EmptyGroupError,
     ConstantCovariateError, SingularDesignError, SeparationError
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> ps = psm.fit_propensity(df, "treat", ["age", "educ", "race", "married", "nodegree", "re74", "re75"],
+    ...                         link="logit")
+    >>> ps.design_columns[:5]
+    ('Intercept', 'age', 'educ', 'race[T.hispan]', 'race[T.white]')
+    >>> dict(ps.reference), ps.nobs
+    ({'race': 'black'}, 614)
+    >>> round(float(ps.params["race[T.white]"]), 4)
+    -3.0654
     """
     if link not in LINKS:
         raise ValueError(f"link must be one of {LINKS}, got {link!r}")

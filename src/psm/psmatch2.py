@@ -105,6 +105,15 @@ def psmatch2(
         Passed to :func:`psm.effect`.
     categorical, reference
         Passed to :func:`psm.fit_propensity`.
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> res = psm.psmatch2(df, "treat", ["age", "educ", "race", "married", "nodegree", "re74", "re75"], "re78",
+    ...                    link="logit", ties=True)
+    >>> round(res.effect.matched.difference, 2)
+    1968.8
     """
     outcomes = [outcome] if isinstance(outcome, str) else list(outcome)
     if not outcomes:
