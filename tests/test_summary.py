@@ -70,12 +70,15 @@ def test_results_share_the_summary_type() -> None:
     bt = psm.balance(df, ["age", "race", "re74"], m)
     eff = psm.effect(df, "re78", m)
     every = (ps.summary(), m.summary(), bt.summary(), eff.summary(),
-             psm.psmatch2(df, "treat", ["age", "educ", "race"], "re78").summary())
+             psm.psmatch2(df, "treat", ["age", "educ", "race"], "re78").summary(),
+             psm.kernel_match(df, "treat", ps.score).summary(),
+             psm.teffects_psmatch(df, "re78", "treat", ["age", "educ", "race"]).summary())
     for s in every:
         assert isinstance(s, Summary) and s.tables and "<table" in s._repr_html_()
         assert "\\begin{tabular}" in s.as_latex() and s.as_markdown().startswith("**")
     # the matching's support table has whole headers; the effect's numbers never run together
     assert "Treatment  Off support  On support  Total" in m.summary()
+    assert "Treatment  Off support  On support  Total" in psm.kernel_match(df, "treat", ps.score).summary()
     for line in eff.summary().splitlines()[3:5]:
         cells = line.split("|")[1].split()
         assert len(cells) == 5 and all(c.replace(".", "").replace("-", "").isdigit() for c in cells)

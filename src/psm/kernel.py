@@ -58,7 +58,8 @@ from psm._validation import (
     treatment_indicator,
 )
 from psm.errors import NoControlsOnSupportError
-from psm.support import ESTIMANDS, support_mask
+from psm.summary import Summary, SummaryTable
+from psm.support import ESTIMANDS, support_mask, support_table
 
 KERNELS = ("epan", "normal", "biweight", "uniform", "tricube")
 METHODS = ("kernel", "radius")
@@ -175,21 +176,15 @@ class KernelMatching:
                                        "direction": name}))
         return pd.concat(parts, ignore_index=True)
 
-    def summary(self) -> str:
-        """The method and options, and psmatch2's ``tab _treated _support``."""
-        t, s = self.treated.to_numpy(), self.on_support.to_numpy()
+    def summary(self) -> Summary:
+        """The method and options, and psmatch2's ``tab _treated _support`` (a :class:`~psm.summary.Summary`)."""
         what = f"radius matching, caliper {self.bandwidth:g} (<=)" if self.method == "radius" else (
             f"kernel matching, {self.kernel} kernel, bandwidth {self.bandwidth:g}")
-        lines = [
-            f"{what[0].upper()}{what[1:]} on {self.score.name!r} (psmatch2 v4.0.12 rules)",
-            f"estimand {self.estimand}, common support={self.common_support}",
-            "",
-            f"{'':>10} {'Off suppo':>10} {'On suppor':>10} {'Total':>10}",
-            *(f"{label:>10} {np.sum(g & ~s):>10} {np.sum(g & s):>10} {np.sum(g):>10}"
-              for label, g in (("Untreated", ~t), ("Treated", t))),
-            f"{'Total':>10} {np.sum(~s):>10} {np.sum(s):>10} {len(s):>10}",
-        ]
-        return "\n".join(lines)
+        title = f"{what[0].upper()}{what[1:]} on {self.score.name!r} (psmatch2 v4.0.12 rules)"
+        options = f"estimand {self.estimand}, common support={self.common_support}"
+        support = support_table(self.treated.to_numpy(), self.on_support.to_numpy())
+        return Summary(title, [("Common support", support)], [options],
+                       text="\n".join([title, options, SummaryTable(support).as_text()]))
 
     def __str__(self) -> str:
         return self.summary()

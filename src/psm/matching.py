@@ -61,7 +61,7 @@ from psm.errors import NoControlsOnSupportError
 from psm.kernel import KernelMatching, kernel_match
 from psm.propensity import PropensityModel
 from psm.summary import Summary, SummaryTable, format_number
-from psm.support import ESTIMAND_ALIASES, ESTIMANDS, support_mask
+from psm.support import ESTIMAND_ALIASES, ESTIMANDS, support_mask, support_table
 
 DIRECTIONS = ("ATT", "ATU")
 _PASSES = {"ATT": ("ATT",), "ATU": ("ATU",), "ATE": ("ATU", "ATT")}  # psmatch2 runs ATU first
@@ -257,12 +257,7 @@ class Matching:
         ]
         if self.n_dropped:
             head.append(f"rows dropped for missing values: {self.n_dropped}")
-        support = pd.DataFrame(
-            [[int(np.sum(g & ~s)), int(np.sum(g & s)), int(np.sum(g))]
-             for g in (~t, t, np.ones_like(t))],
-            index=pd.Index(["Untreated", "Treated", "Total"], name="Treatment"),
-            columns=["Off support", "On support", "Total"],
-        ).astype(str)
+        support = support_table(t, s)
         rows = {}
         for name, links in self._links.items():
             dist = self.pairs.loc[self.pairs["direction"] == name, "distance"]
