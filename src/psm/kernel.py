@@ -59,7 +59,7 @@ from psm._validation import (
 )
 from psm.errors import NoControlsOnSupportError
 from psm.summary import Summary, SummaryTable
-from psm.support import ESTIMANDS, support_mask, support_table
+from psm.support import ESTIMANDS, support_mask, support_table, unit_frame
 
 KERNELS = ("epan", "normal", "biweight", "uniform", "tricube")
 METHODS = ("kernel", "radius")
@@ -175,6 +175,10 @@ class KernelMatching:
                                        "distance": np.abs(score[t] - score[u]), "weight": w,
                                        "direction": name}))
         return pd.concat(parts, ignore_index=True)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per unit: ``treated``, ``score``, ``on_support``, ``weight`` (psmatch2's variables)."""
+        return unit_frame(self)
 
     def summary(self) -> Summary:
         """The method and options, and psmatch2's ``tab _treated _support`` (a :class:`~psm.summary.Summary`)."""

@@ -61,7 +61,7 @@ from psm.errors import NoControlsOnSupportError
 from psm.kernel import KernelMatching, kernel_match
 from psm.propensity import PropensityModel
 from psm.summary import Summary, SummaryTable, format_number
-from psm.support import ESTIMAND_ALIASES, ESTIMANDS, support_mask, support_table
+from psm.support import ESTIMAND_ALIASES, ESTIMANDS, support_mask, support_table, unit_frame
 
 DIRECTIONS = ("ATT", "ATU")
 _PASSES = {"ATT": ("ATT",), "ATU": ("ATU",), "ATE": ("ATU", "ATT")}  # psmatch2 runs ATU first
@@ -188,6 +188,11 @@ class Matching:
             sums = np.bincount(links.focal, weights=links.weight * values[links.match], minlength=len(values))
             out[links.focal] = sums[links.focal]
         return pd.Series(out, index=self.score.index, name=f"_{y.name}" if y.name is not None else None)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per unit: ``treated``, ``score``, ``on_support``, ``weight`` (psmatch2's ``_treated``,
+        ``_pscore``, ``_support``, ``_weight``); the links are in :attr:`pairs`."""
+        return unit_frame(self)
 
     def matched_data(self, data: pd.DataFrame, *, pairs: bool = False) -> pd.DataFrame:
         """The matched sample as rows of ``data`` with ``weights`` and ``subclass`` (MatchIt's

@@ -136,6 +136,16 @@ class PropensityModel:
         design, treated = self._inputs()
         return pd.DataFrame(design.x, index=treated.index, columns=list(design.columns))
 
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """The coefficient table as numbers: ``coef``, ``se``, ``z = coef / se``, two-sided normal ``p``
+        and the ``level`` Wald interval ``ci_lower``, ``ci_upper`` (``coef -/+ z_{(1+level)/2} se``)."""
+        if not 0 < level < 1:
+            raise ValueError(f"level must be in (0, 1), got {level!r}")
+        z = self.params / self.bse
+        half = stats.norm.ppf(0.5 + level / 2.0) * self.bse
+        return pd.DataFrame({"coef": self.params, "se": self.bse, "z": z, "p": 2.0 * stats.norm.sf(np.abs(z)),
+                             "ci_lower": self.params - half, "ci_upper": self.params + half})
+
     def summary(self, level: float = 0.95) -> Summary:
         """The fit (observations, log-likelihoods, McFadden's pseudo-R2, LR test) and the coefficient
         table: coefficient, model-based SE, ``z = b / se``, two-sided normal p and the ``level``
@@ -161,17 +171,16 @@ class PropensityModel:
             index=pd.Index(["Link", "Observations", "Log-likelihood", "LL-Null", "Pseudo R2 (McFadden)",
                             "LR chi2", "p > chi2"], name="Model"),
         )
-        z = self.params / self.bse
-        half = stats.norm.ppf(0.5 + level / 2.0) * self.bse
+        frame = self.to_frame(level)
         lo, hi = f"[{(1 - level) / 2:g}", f"{(1 + level) / 2:g}]"
         coefficients = pd.DataFrame(
             {
-                "coef": [format_number(v, 4, significant=True) for v in self.params],
-                "std err": [format_number(v, 4, significant=True) for v in self.bse],
-                "z": [format_number(v, 3) for v in z],
-                "P>|z|": [format_number(v, 3) for v in 2.0 * stats.norm.sf(np.abs(z))],
-                lo: [format_number(v, 4, significant=True) for v in self.params - half],
-                hi: [format_number(v, 4, significant=True) for v in self.params + half],
+                "coef": [format_number(v, 4, significant=True) for v in frame["coef"]],
+                "std err": [format_number(v, 4, significant=True) for v in frame["se"]],
+                "z": [format_number(v, 3) for v in frame["z"]],
+                "P>|z|": [format_number(v, 3) for v in frame["p"]],
+                lo: [format_number(v, 4, significant=True) for v in frame["ci_lower"]],
+                hi: [format_number(v, 4, significant=True) for v in frame["ci_upper"]],
             },
             index=pd.Index(self.params.index, name=self.treatment),
         )

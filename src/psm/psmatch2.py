@@ -48,6 +48,10 @@ class PSMatch2Result:
             raise ValueError(f"{len(self.effects)} outcomes; pick one from .effects: {list(self.effects)}")
         return next(iter(self.effects.values()))
 
+    def to_frame(self) -> pd.DataFrame:
+        """Every outcome's effect rows (:meth:`psm.Effect.to_frame`, stacked)."""
+        return pd.concat([e.to_frame() for e in self.effects.values()])
+
     def summary(self) -> Summary:
         """The score model's summary, then psmatch2's effects table, as one :class:`~psm.summary.Summary`."""
         model = self.propensity.summary()

@@ -87,3 +87,11 @@ def support_table(treated: np.ndarray, on_support: np.ndarray) -> pd.DataFrame:
         index=pd.Index(["Untreated", "Treated", "Total"], name="Treatment"),
         columns=["Off support", "On support", "Total"],
     ).astype(str)
+
+
+def unit_frame(matching) -> pd.DataFrame:
+    """psmatch2's variables of a matching, one row per unit: ``treated`` (``_treated``), ``score``
+    (``_pscore``), ``on_support`` (``_support``) and ``weight`` (``_weight``, 0 where psmatch2 has
+    missing)."""
+    return pd.DataFrame({"treated": matching.treated.astype(bool), "score": matching.score,
+                         "on_support": matching.on_support, "weight": matching.weights})

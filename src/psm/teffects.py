@@ -74,6 +74,13 @@ class TeffectsResult:
         half = stats.norm.ppf(0.5 + level / 2) * self.se
         return (self.estimate - half, self.estimate + half)
 
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """One row: estimate, AI (2016) SE, z, p, the ``level`` interval and the unadjusted AI (2006) SE."""
+        lo, hi = self.ci(level)
+        return pd.DataFrame([{"estimate": self.estimate, "se": self.se, "z": self.z, "p": self.p,
+                              "ci_lower": lo, "ci_upper": hi, "se_ai2006": self.se_ai2006}],
+                            index=pd.Index([self.estimand], name="estimand"))
+
     def summary(self, level: float = 0.95) -> Summary:
         """Stata's ``teffects psmatch`` output table (a :class:`~psm.summary.Summary`)."""
         lo, hi = self.ci(level)
