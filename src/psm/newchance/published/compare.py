@@ -16,7 +16,7 @@ the cell is compared but gets no verdict.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -26,9 +26,11 @@ from psm.newchance.published.numbers import printed_decimals
 
 __all__ = [
     "STATUSES",
+    "agreement_counts",
     "compare_tables",
     "side_by_side",
     "status_counts",
+    "tidy",
     "to_html",
     "to_markdown",
 ]
@@ -209,6 +211,25 @@ def status_counts(comparison: pd.DataFrame) -> pd.Series:
     return comparison["status"].value_counts().reindex(list(STATUSES), fill_value=0)
 
 
+def agreement_counts(comparison: pd.DataFrame) -> pd.DataFrame:
+    """Cells within the published rounding per table, and overall.
+
+    ``comparison``: the tidy frame of :func:`compare_tables` (several tables concatenated, told apart
+    by the ``table`` column). Returns one row per table in order of appearance plus ``"overall"``, with
+    ``match`` (cells within rounding), ``compared`` (cells with a verdict: match + differs) and
+    ``share`` (match / compared; NaN when nothing was compared).
+    """
+    judged = comparison[comparison["status"].isin(["match", "differs"])]
+    order = list(dict.fromkeys(comparison["table"]))
+    match = (judged["status"] == "match").groupby(judged["table"]).sum().reindex(order, fill_value=0)
+    compared = judged.groupby("table").size().reindex(order, fill_value=0)
+    frame = pd.DataFrame({"match": match.astype(int), "compared": compared.astype(int)})
+    frame.loc["overall"] = [int(frame["match"].sum()), int(frame["compared"].sum())]
+    frame["share"] = frame["match"] / frame["compared"].where(frame["compared"] > 0)
+    frame.index.name = "table"
+    return frame
+
+
 def _summary_line(comparison: pd.DataFrame) -> str:
     counts = status_counts(comparison)
     compared = int(counts["match"] + counts["differs"])
@@ -222,13 +243,28 @@ def _format(value: float, decimals: Any, kind: str) -> str:
         return "–"
     if kind == "flag":
         return "*" if value else "no *"
-    if decimals is pd.NA or decimals is None:
-        return f"{value:.4g}"
+    if decimals is pd.NA or decimals is None:  # no published precision: plain decimals, never 1e-11
+        if value != 0 and abs(value) < 0.0005:
+            return "<0.001" if value > 0 else ">-0.001"
+        return f"{value:.0f}" if float(value).is_integer() else f"{value:.3f}"
     return f"{value:.{int(decimals)}f}"
 
 
 def _row_label(label: Any) -> str:
-    return " / ".join(map(str, label)) if isinstance(label, tuple) else str(label)
+    """A row label as a person reads it: index levels joined by " · ", ``snake_case`` with spaces."""
+    parts = label if isinstance(label, tuple) else (label,)
+    return " · ".join(str(part).replace("_", " ") for part in parts)
+
+
+def tidy(comparison: pd.DataFrame, levels: Sequence[str]) -> pd.DataFrame:
+    """The comparison for machines: the ``row`` label split into one column per index level, named
+    ``levels`` (a one-level row keeps its label in the single column)."""
+    rows = [r if isinstance(r, tuple) else (r,) for r in comparison["row"]]
+    if any(len(r) != len(levels) for r in rows):
+        raise ValueError(f"row labels do not have {len(levels)} levels ({list(levels)})")
+    split = pd.DataFrame(rows, columns=list(levels), index=comparison.index)
+    position = comparison.columns.get_loc("row")
+    return pd.concat([comparison.iloc[:, :position], split, comparison.iloc[:, position + 1:]], axis=1)
 
 
 def side_by_side(comparison: pd.DataFrame) -> pd.DataFrame:
