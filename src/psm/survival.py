@@ -26,6 +26,8 @@ from scipy import stats
 from statsmodels.duration.survfunc import SurvfuncRight
 
 from psm.errors import EmptyGroupError, InvalidValuesError, MissingValuesError
+from psm.plots import style
+from psm.summary import Summary, format_frame
 
 __all__ = [
     "time_to_event",
@@ -140,6 +142,7 @@ class KaplanMeier:
     counts: pd.DataFrame
 
     def to_frame(self) -> pd.DataFrame:
+        """The survival table (a copy): one row per group and event time."""
         return self.table.copy()
 
     def survival_at(self, times) -> pd.DataFrame:
@@ -151,14 +154,17 @@ class KaplanMeier:
             out.setdefault(g, np.ones_like(times))
         return pd.DataFrame(out, index=pd.Index(times, name="time"))[list(self.counts.index)]
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
+        """Units, weighted units, events and median survival per group (a :class:`~psm.summary.Summary`)."""
         lines = ["Kaplan-Meier estimates (weights as frequencies)",
                  f"{'group':<16} {'units':>7} {'weighted':>10} {'events':>10} {'median':>10}"]
         for g, row in self.counts.iterrows():
             med = self.median[g]
             lines.append(f"{str(g):<16} {int(row['units']):>7d} {row['weighted']:>10.6g} "
                          f"{row['events']:>10.6g} {'not reached' if np.isnan(med) else f'{med:.6g}':>10}")
-        return "\n".join(lines)
+        table = format_frame(self.counts.assign(median=self.median))
+        table["median"] = table["median"].replace("", "not reached")
+        return Summary(lines[0], [("", table)], text="\n".join(lines))
 
 
 def _step_value(times: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -232,13 +238,18 @@ class LogRankTest:
     df: int = 1
 
     def to_frame(self) -> pd.DataFrame:
+        """Observed and expected (weighted) events per group."""
         return pd.DataFrame({"observed": self.observed, "expected": self.expected})
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
+        """Observed and expected events per group and the chi-square test (a :class:`~psm.summary.Summary`)."""
         rows = "\n".join(f"{str(g):<16} {o:>10.6g} {e:>10.6g}"
                          for g, o, e in zip(self.observed.index, self.observed, self.expected))
-        return (f"Log-rank test (weights as frequencies)\n{'group':<16} {'observed':>10} {'expected':>10}\n"
-                f"{rows}\nchi2({self.df}) = {self.chisq:.4f}, p = {self.pvalue:.4g}")
+        test = f"chi2({self.df}) = {self.chisq:.4f}, p = {self.pvalue:.4g}"
+        text = (f"Log-rank test (weights as frequencies)\n{'group':<16} {'observed':>10} {'expected':>10}\n"
+                f"{rows}\n{test}")
+        return Summary("Log-rank test (weights as frequencies)", [("", format_frame(self.to_frame()))],
+                       [test], text=text)
 
 
 def log_rank_test(durations, events, group, weights=None) -> LogRankTest:
@@ -307,13 +318,16 @@ class FrequencyComparison:
     counts: pd.DataFrame
 
     def to_frame(self) -> pd.DataFrame:
+        """One row: the two means, their difference, its S.E., t, p and df."""
         return pd.DataFrame([{k: getattr(self, k) for k in
                               ("mean_treated", "mean_control", "difference", "se", "t", "p", "df")}])
 
-    def summary(self) -> str:
-        return (f"Events per person: treated {self.mean_treated:.4g}, control {self.mean_control:.4g}; "
+    def summary(self) -> Summary:
+        """The comparison in one line (a :class:`~psm.summary.Summary`)."""
+        text = (f"Events per person: treated {self.mean_treated:.4g}, control {self.mean_control:.4g}; "
                 f"difference {self.difference:.4g} (S.E. {self.se:.4g}, t = {self.t:.3f}, "
                 f"p = {self.p:.4g}, df = {self.df:.6g})")
+        return Summary("Events per person", [("", format_frame(self.to_frame()))], text=text)
 
 
 def event_frequency(counts, treated, weights=None) -> FrequencyComparison:
@@ -350,7 +364,10 @@ def event_frequency(counts, treated, weights=None) -> FrequencyComparison:
 def plot_kaplan_meier(km: KaplanMeier, *, ax=None, labels: dict | None = None,
                       xlabel: str = "Days", ylabel: str = "Proportion without event",
                       min_events: float | None = None, grid: float = 30.0) -> Figure:
-    """Step curves Ŝ(t) per group, starting at (0, 1), with ``|`` ticks at censoring times.
+    """Step curves Ŝ(t) per group, starting at (0, 1), with small light ``|`` ticks at censoring times.
+
+    Groups 0/1 (control/treated) take psm's colours (:data:`psm.plots.style.TREATED` solid,
+    :data:`~psm.plots.style.CONTROL` dashed), as in every other psm figure.
 
     ``min_events`` (for confidential data): no step shows fewer events than this, and no time is a
     single person's. Event times are pooled into intervals of ``grid`` (days), consecutive intervals
@@ -364,20 +381,25 @@ def plot_kaplan_meier(km: KaplanMeier, *, ax=None, labels: dict | None = None,
     else:
         fig = ax.figure
     labels = labels or {}
+    treated_control = set(km.counts.index) <= {0, 1}  # psm's 0/1 treatment: its colours and line styles
     for g in km.counts.index:
         part = km.table[km.table["group"] == g]
+        look = {}
+        if treated_control:
+            look = {"color": style.TREATED, "linestyle": "-"} if g == 1 else {"color": style.CONTROL, "linestyle": "--"}
         if min_events is not None:
             x, y = _grouped_steps(part, float(min_events), float(grid))
-            ax.step(x, y, where="post", label=labels.get(g, str(g)))
+            ax.step(x, y, where="post", label=labels.get(g, str(g)), linewidth=1.8, **look)
             continue
         x = np.r_[0.0, part["time"].to_numpy()]
         y = np.r_[1.0, part["survival"].to_numpy()]
         cens = km.censored[km.censored["group"] == g]
         last = cens["time"].max() if len(cens) else x[-1]
         x, y = np.r_[x, max(last, x[-1])], np.r_[y, y[-1]]
-        (line,) = ax.step(x, y, where="post", label=labels.get(g, str(g)))
-        ax.plot(cens["time"], cens["survival"], linestyle="none", marker="|", markersize=8,
-                color=line.get_color())
+        (line,) = ax.step(x, y, where="post", label=labels.get(g, str(g)), linewidth=1.8, **look)
+        # small, light ticks: many censoring times must not hide the curve
+        ax.plot(cens["time"], cens["survival"], linestyle="none", marker="|", markersize=4, markeredgewidth=0.6,
+                alpha=0.45, color=line.get_color())
     ax.set_ylim(0, 1.02)
     ax.set_xlim(left=0)
     ax.set_xlabel(xlabel)
