@@ -12,7 +12,9 @@ calls :func:`build_report`, which
    (:class:`psm.newchance.report.output.OutputFolder`: an earlier report survives any failure or
    interruption, a folder holding files the tool did not write is refused, a second run into the same
    folder is refused);
-3. executes each notebook (sorted by file name) in a fresh kernel, injecting the parameters
+3. executes the notebooks (sorted by file name; ``jobs`` workers, each keeping one kernel for the
+   notebooks it runs, with a fresh namespace for each: :class:`psm.newchance.report.runner.SharedKernel`),
+   injecting the parameters
    ``data_dir, mapping, extract_date, min_count, out_dir, synthetic, notebook_name, dataset_file`` after the
    cell tagged ``parameters`` (see :mod:`psm.newchance.report.runner`), printing which notebook and
    which cell is running;
@@ -44,8 +46,9 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -56,6 +59,7 @@ import nbformat
 from psm.errors import PSMError
 from psm.newchance.report.runner import (
     NotebookExecutionError,
+    SharedKernel,
     execute_notebook,
     export_html,
     inject_parameters,
@@ -167,7 +171,7 @@ def _banner_cell() -> nbformat.NotebookNode:
 
 def _run_one(
     path: Path, parameters: dict[str, object], dataset: DatasetInfo, folder: OutputFolder, workdir: Path,
-    timeout: int, progress: Callable[[str], None],
+    timeout: int, progress: Callable[[str], None], kernel: SharedKernel,
 ) -> NotebookRun:  # fmt: skip
     start = time.perf_counter()
     source = nbformat.read(path, as_version=4)
@@ -179,7 +183,8 @@ def _run_one(
         progress(f"      {path.stem}: cell {k}/{n}" + (f" · {heading}" if heading else ""))
 
     try:
-        nb = execute_notebook(nb, name=path.name, cwd=workdir, injected_at=injected_at, timeout=timeout, on_cell=on_cell)
+        nb = execute_notebook(nb, name=path.name, cwd=workdir, injected_at=injected_at, timeout=timeout, on_cell=on_cell,
+                              kernel=kernel)
     except NotebookExecutionError as error:
         if error.partial is not None:
             error.kept = folder.keep_beside(f"failed-{path.stem}.html", export_html(error.partial, title=path.stem))
@@ -246,23 +251,44 @@ def build_report(
         kind = SYNTHETIC_BANNER if dataset.synthetic else "supplied data"
         say(f"Report on {dataset.path} ({kind}) -> {folder.target}: {len(paths)} notebooks")
 
-        def run(number: int, path: Path) -> NotebookRun:
-            say(f"[{number}/{len(paths)}] {path.name}")
-            result = _run_one(path, parameters, dataset, folder, Path(workdir), timeout, say)
-            say(f"      {path.stem}: done in {result.seconds:.1f} s -> {result.html.relative_to(folder.target).as_posix()}")
-            return result
+        queue = list(enumerate(paths, start=1))
+        results: dict[int, NotebookRun] = {}
+        stop = threading.Event()
 
+        def worker() -> None:
+            # one kernel per worker, reused notebook after notebook (runner.SharedKernel)
+            kernel = SharedKernel()
+            try:
+                while not stop.is_set():
+                    with lock:
+                        if not queue:
+                            return
+                        number, path = queue.pop(0)
+                    say(f"[{number}/{len(paths)}] {path.name}")
+                    result = _run_one(path, parameters, dataset, folder, Path(workdir), timeout, say, kernel)
+                    say(f"      {path.stem}: done in {result.seconds:.1f} s -> "
+                        f"{result.html.relative_to(folder.target).as_posix()}")  # fmt: skip
+                    results[number] = result
+            except BaseException:
+                stop.set()
+                raise
+            finally:
+                kernel.close()
+
+        lock = threading.Lock()
         pool = ThreadPoolExecutor(max_workers=jobs)
-        futures = [pool.submit(run, number, path) for number, path in enumerate(paths, start=1)]
+        futures = [pool.submit(worker) for _ in range(min(jobs, len(paths)))]
         try:
-            runs = [future.result() for future in futures]
-        except BaseException:
+            wait(futures, return_when=FIRST_EXCEPTION)
             for future in futures:
-                future.cancel()
+                future.result()  # raises the first failure
+        except BaseException:
+            stop.set()
             kill_kernels()  # the other notebooks stop at once instead of running to their end
             pool.shutdown(wait=True)
             raise
         pool.shutdown(wait=True)
+        runs = [results[number] for number in sorted(results)]
         entries = finalise_manifest(folder.building)
         seconds = time.perf_counter() - clock
         info = RunInfo(

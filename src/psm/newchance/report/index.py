@@ -99,7 +99,8 @@ def _comparison_text(entry: dict[str, Any]) -> str:
 
 
 _TABLE_LINKS = (("html", "table"), ("comparison_html", "published vs reproduced"), ("csv", "CSV"),
-                ("markdown", "markdown"))  # fmt: skip
+                ("markdown", "markdown"), ("comparison_csv", "comparison CSV"),
+                ("comparison_markdown", "comparison markdown"))  # fmt: skip
 
 
 def _is_wide(png: Path) -> bool:
