@@ -330,10 +330,10 @@ def brute_sigma2(d: pd.DataFrame, unit, j: int) -> F:
 def test_ci_and_to_frame():
     d = data_a()
     e = psm.effect(d, "y", matched(d))
-    lo, hi = e.ci(0.95)
+    lo, hi = e.ci(level=0.95)
     z = stats.norm.ppf(0.975)
     assert (lo, hi) == pytest.approx((4 / 3 - z * sqrt(17) / 3, 4 / 3 + z * sqrt(17) / 3))
-    lo_ai, hi_ai = e.ci(0.90, method="ai")
+    lo_ai, hi_ai = e.ci(level=0.90, method="ai")
     assert hi_ai - lo_ai == pytest.approx(2 * stats.norm.ppf(0.95) * e.se_ai)
     frame = e.to_frame()
     assert list(frame.index) == ["Unmatched", "ATT", "ATT (AI)"]
@@ -390,7 +390,7 @@ def test_estimand_needs_matching_direction():
     with pytest.raises(ValueError, match="estimand='ATE'"):
         psm.effect(d, "y", matched(d), "ATU")
     with pytest.raises(ValueError, match="estimand must be"):
-        psm.effect(d, "y", matched(d), "ATC")
+        psm.effect(d, "y", matched(d), "ATX")
     with pytest.raises(ValueError, match="approx_se"):
         psm.effect(d, "y", matched(d), approx_se="v5")
 
@@ -406,3 +406,143 @@ def test_boolean_outcome_is_treated_as_0_1():
     e = psm.effect(d, "flag", matched(d))
     # matched: t1 (1) -> c1 (1), t2 (1) -> c3 (1), t3 (0) -> c3 (1): ATT = 2/3 - 1
     assert e.matched.difference == pytest.approx(-1 / 3)
+
+
+# ---------------------------------------------- AI SE with ties: its own definition
+
+
+def test_ai_se_uses_every_tied_control_whatever_psmatch2_picked():
+    # Data B without ties=True: psmatch2 matches t1 (.25) to c1 only (first in sort order),
+    # but the AI (2006) SE is that of the estimator matching t1 to both c1 and c2 (distance
+    # 0) and t2 to c1, c2, c3 (all at .25): the same SE as the ties=True matching, 608/4374.
+    d = data_b()
+    plain = psm.effect(d, "y", matched(d))
+    assert plain.matched.difference != pytest.approx(17 / 9)  # psmatch2's own estimate differs
+    assert plain.se_ai == pytest.approx(sqrt(F(608, 4374)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 3), st.sampled_from(["ATT", "ATE"]), st.integers(0, 2))
+def test_ai_se_does_not_depend_on_row_order(seed, k, estimand, var_calc):
+    rng = np.random.default_rng(seed)
+    n = 24
+    d = pd.DataFrame(
+        {"treat": np.r_[np.ones(10, int), np.zeros(14, int)], "score": rng.integers(0, 6, n) / 8,
+         "y": rng.integers(0, 9, n).astype(float)},
+        index=[f"u{i}" for i in range(n)],
+    )
+    shuffled = d.iloc[rng.permutation(n)]
+    ses = [psm.effect(x, "y", matched(x, k=k, estimand=estimand), estimand, ai_var_calc=var_calc).se_ai
+           for x in (d, shuffled)]
+    assert ses[0] == pytest.approx(ses[1], rel=1e-12)
+
+
+# --------------------------------------------- AI (2016) SE of a matching on the score
+
+
+def cattaneo2():
+    from pathlib import Path
+
+    return pd.read_csv(Path(__file__).parent / "data" / "cattaneo2.csv")
+
+
+@pytest.mark.parametrize(("estimand", "stata_se"), [("ATE", 25.88746), ("ATT", 30.55147)])
+def test_se_ai2016_of_a_psm_matching_equals_teffects(estimand, stata_se):
+    # teffects psmatch (bweight) (mbsmoke mmarried mage fage medu prenatal1) [, atet]
+    # printed AI robust std. err. (source and data: tests/test_teffects.py)
+    d = cattaneo2()
+    model = psm.fit_propensity(d, "mbsmoke", ["mmarried", "mage", "fage", "medu", "prenatal1"], link="logit")
+    m = psm.match(d, "mbsmoke", model.score, estimand=estimand, ties=True)
+    e = psm.effect(d, "bweight", m, estimand, propensity=model)
+    assert float(f"{e.se_ai2016:.7g}") == stata_se
+    assert e.ai2016_vce_k == 2
+    assert "(AI 2016)" in e.to_frame().index[-1]
+    assert "adjusted for the estimated score" in e.summary()
+    lo, hi = e.ci(method="ai2016")
+    assert hi - lo == pytest.approx(2 * stats.norm.ppf(0.975) * e.se_ai2016)
+
+
+def test_se_ai2016_is_refused_where_it_does_not_apply():
+    d = cattaneo2().iloc[:400]
+    model = psm.fit_propensity(d, "mbsmoke", ["mmarried", "mage"], link="logit")
+    with pytest.raises(ValueError, match="own estimated probability"):
+        psm.effect(d, "bweight", psm.match(d, "mbsmoke", model.linear_predictor), propensity=model)
+    with pytest.raises(ValueError, match="with replacement"):
+        psm.effect(d, "bweight", psm.match(d, "mbsmoke", model.score, replace=False), propensity=model)
+    assert np.isnan(psm.effect(d, "bweight", psm.match(d, "mbsmoke", model.score)).se_ai2016)
+
+
+# R reference with k > 1 and tied scores: Matching 4.10-8 on the MatchIt LaLonde data
+# (psm.datasets.lalonde()), score = logit propensity on age, educ, married, nodegree rounded
+# to multiples of 1/256 (109 distinct values, many ties):
+#   Match(Y=re78, Tr=treat, X=score, estimand=E, M=M, ties=TRUE, distance.tolerance=0,
+#         tolerance=0, Var.calc=V)$se
+R_LALONDE_SE = [  # estimand, M, Var.calc, se
+    ("ATT", 2, 0, 877.732901404968), ("ATT", 2, 2, 795.396867803125),
+    ("ATT", 3, 0, 855.153553607710), ("ATT", 3, 2, 788.992068825041),
+    ("ATE", 2, 0, 822.480999249112), ("ATE", 3, 2, 809.786550129978),
+    ("ATC", 2, 2, 1000.091649620260), ("ATC", 3, 0, 896.090184571287),
+]
+
+
+@pytest.fixture(scope="module")
+def lalonde_rounded():
+    d = psm.datasets.lalonde()
+    model = psm.fit_propensity(d, "treat", ["age", "educ", "married", "nodegree"], link="logit")
+    return d.assign(score=np.round(model.score * 256) / 256)
+
+
+@pytest.mark.parametrize(("estimand", "k", "var_calc", "r_se"), R_LALONDE_SE)
+def test_ai_se_with_k_neighbours_and_ties_equals_r_matching(lalonde_rounded, estimand, k, var_calc, r_se):
+    d = lalonde_rounded
+    m = psm.match(d, "treat", "score", k=k, ties=True, estimand="ATE")
+    e = psm.effect(d, "re78", m, {"ATC": "ATU"}.get(estimand, estimand), ai_var_calc=var_calc)
+    assert e.se_ai == pytest.approx(r_se, rel=1e-11)
+
+
+# Bias-corrected matching (Abadie & Imbens 2011) against R Matching 4.10-8:
+#   Match(Y, Tr, X=score, Z=Z, BiasAdjust=TRUE, estimand=E, M=M, ties=TRUE,
+#         distance.tolerance=0, tolerance=0)  ->  $est, $se
+# LaLonde (psm.datasets.lalonde()): score = logit on age, educ, married, nodegree, re74;
+#   Y = re78, Z = (age, educ, re74), M = 1.
+# cattaneo2 (tests/data): score = logit on mmarried, mage, fage, medu, prenatal1 rounded to
+#   multiples of 2^-20 (exact distances, so R's squared distances tie exactly as ours);
+#   Y = bweight, Z = (mage, medu, fage).
+R_BIAS_ADJUST = [  # data, estimand, M, est, se
+    ("lalonde", "ATT", 1, 965.320994212011, 963.850627080594),
+    ("lalonde", "ATE", 1, 88.872501248557, 961.531679026474),
+    ("lalonde", "ATC", 1, -289.083142570181, 1174.517201994589),
+    ("cattaneo2", "ATE", 2, -236.988184569179, 29.540803538021),
+    ("cattaneo2", "ATC", 1, -231.555642644789, 35.384743349747),
+]
+
+
+def bias_adjust_data(name):
+    if name == "lalonde":
+        d = psm.datasets.lalonde()
+        model = psm.fit_propensity(d, "treat", ["age", "educ", "married", "nodegree", "re74"], link="logit")
+        return d.assign(score=model.score), "treat", "re78", ["age", "educ", "re74"]
+    d = cattaneo2()
+    model = psm.fit_propensity(d, "mbsmoke", ["mmarried", "mage", "fage", "medu", "prenatal1"], link="logit")
+    return d.assign(score=np.round(model.score * 2**20) / 2**20), "mbsmoke", "bweight", ["mage", "medu", "fage"]
+
+
+@pytest.mark.parametrize(("name", "estimand", "k", "r_est", "r_se"), R_BIAS_ADJUST)
+def test_bias_corrected_matching_equals_r(name, estimand, k, r_est, r_se):
+    d, treatment, outcome, z = bias_adjust_data(name)
+    m = psm.match(d, treatment, "score", k=k, ties=True, estimand="ATE")
+    e = psm.effect(d, outcome, m, {"ATC": "ATU"}.get(estimand, estimand), bias_adjust=z)
+    assert e.bias_corrected == pytest.approx(r_est, rel=1e-10)
+    assert e.se_bias_corrected == pytest.approx(r_se, rel=1e-10)
+
+
+def test_bias_correction_by_hand():
+    # Data A (t1 -> c1, t2 -> c3, t3 -> c3), Z = score. K: c1 = 1, c3 = 2. Weighted LS of Y on
+    # (1, s) over c1 (s .1, y 1, weight 1) and c3 (s .5, y 3, weight 2): the line through both
+    # points, slope 5. Adjusted d = d - (s_t - s_c) * 5: 3 - .1, 2 - (-.1), -1 - .1 -> mean 4/3 - .1/3
+    d = data_a()
+    e = psm.effect(d, "y", matched(d), bias_adjust=["score"])
+    assert e.bias_corrected == pytest.approx(4 / 3 - 0.1 / 3)
+    assert "Bias-corrected (Abadie-Imbens 2011) ATT for y: 1.3" in e.summary()
+    with pytest.raises(ValueError, match="kernel"):
+        psm.effect(d, "y", psm.match(d, "treat", "score", method="radius", caliper=0.3), bias_adjust=["score"])

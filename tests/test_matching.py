@@ -220,7 +220,7 @@ def test_repr_is_compact():
 def test_summary_reports_support_table_and_options():
     text = psm.match(BASE, "t", "p", caliper=4 * E).summary()
     assert "caliper=0.25" in text and "estimand ATT" in text
-    assert "Treated          1          2          3" in text
+    assert "Treated              1           2      3" in text  # headers whole: Off support, On support
 
 
 def test_dropna_drops_and_reports_rows():
@@ -279,7 +279,7 @@ def test_empty_groups_and_no_match():
         ({"order": "sorted"}, "order must be"),
         ({"order": "random"}, "needs an integer seed"),
         ({"seed": 1}, "seed is only used"),
-        ({"estimand": "ATC"}, "estimand"),
+        ({"estimand": "ATX"}, "estimand"),  # "ATC" is MatchIt's name of ATU, accepted
         ({"descending": True}, "descending only applies"),
     ],
 )

@@ -17,9 +17,9 @@ except ImportError:  # Python 3.10
 
 ROOT = Path(__file__).resolve().parents[1]
 META = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-#: what matching, balance, effects, sensitivity and the plots import (patsy: formulas; tabulate and
-#: jinja2: pandas' markdown and LaTeX writers).
-CORE = {"numpy", "pandas", "scipy", "threadpoolctl", "statsmodels", "patsy", "matplotlib", "tabulate", "jinja2"}
+#: what matching, balance, effects, sensitivity and the plots import (patsy: formulas); the summaries
+#: write their own text, HTML, LaTeX and Markdown, so neither tabulate nor jinja2 is needed.
+CORE = {"numpy", "pandas", "scipy", "threadpoolctl", "statsmodels", "patsy", "matplotlib"}
 
 
 def _name(spec: str) -> str:

@@ -13,6 +13,7 @@ from scipy.stats import norm
 from psm.errors import ColumnNotFoundError, EmptyGroupError, InvalidValuesError, MissingValuesError
 from psm.sensitivity import (
     COUNT_COLUMNS,
+    component_counts,
     matched_set_counts,
     mcnemar_bounds,
     mh_bounds,
@@ -274,3 +275,34 @@ def test_weighted_counts_report_missing_weights():
     treated = pd.Series({"t1": 1, "c1": 0})
     with pytest.raises(MissingValuesError, match="weight"):
         weighted_counts(treated, pd.Series({"t1": 1, "c1": 0}), pd.Series({"t1": 1.0, "c1": np.nan}))
+
+
+# treated A and B reuse control X; C -> Y; D -> Z (1:1 matching with replacement)
+REUSED = pd.DataFrame({"treated": ["A", "B", "C", "D"], "control": ["X", "X", "Y", "Z"], "direction": "ATT"})
+REUSED_Y = pd.Series({"A": 0, "B": 0, "C": 0, "D": 1, "X": 1, "Y": 1, "Z": 0}, name="reoffended")
+
+
+def test_component_counts_count_a_reused_control_once():
+    counts = component_counts(REUSED, REUSED_Y)
+    assert sorted(map(tuple, counts[list(COUNT_COLUMNS)].to_numpy().tolist())) == [
+        (1, 1, 0, 1), (1, 1, 1, 0), (2, 1, 0, 1)]
+    # one stratum per treated would count X's event twice
+    assert matched_set_counts(REUSED, REUSED_Y)["events_control"].sum() == 3
+    assert counts["events_control"].sum() == 2
+
+
+def test_component_bounds_by_hand():
+    bounds = mh_bounds(component_counts(REUSED, REUSED_Y), [1.0, 2.0], moments="exact")
+    # Γ = 1: star {A, B, X}: E = 2/3, Var = 2*1*1*2 / (9*2) = 2/9; pairs: E = 1/2, Var = 1/4.
+    # observed 1 < ΣE = 5/3: a negative effect, sign -1
+    assert bounds.p_worst[0] == pytest.approx(norm.sf((2 / 3 - 0.5) / sqrt(2 / 9 + 0.5)))
+    # Γ = 2, worst case for a negative effect at odds 1/2: in the star the single event falls on a
+    # treated with probability 2g/(2g+1) = 1/2; in a pair g/(1+g) = 1/3
+    mean, var = 0.5 + 2 * (1 / 3), 0.25 + 2 * (2 / 9)
+    assert bounds.p_worst[1] == pytest.approx(norm.sf((mean - 1 - 0.5) / sqrt(var)))  # sf(-0.4)
+
+
+def test_component_counts_join_stars_linked_by_ties():
+    ties = pd.DataFrame({"treated": ["A", "A", "B"], "control": ["X", "Y", "Y"], "direction": "ATT"})
+    counts = component_counts(ties, pd.Series({"A": 1, "B": 0, "X": 0, "Y": 1}))
+    assert counts[list(COUNT_COLUMNS)].to_numpy().tolist() == [[2, 2, 1, 1]]

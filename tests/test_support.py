@@ -49,7 +49,7 @@ def test_accepts_series_and_reports_bad_input():
     with pytest.raises(psm.EmptyGroupError, match="no control"):
         psm.common_support(DATA.assign(t=1), "t", "p")
     with pytest.raises(ValueError, match="estimand"):
-        psm.common_support(DATA, "t", "p", estimand="ATC")
+        psm.common_support(DATA, "t", "p", estimand="ATX")
 
 
 @settings(max_examples=150, deadline=None)

@@ -24,11 +24,16 @@ from psm.errors import (
     SeparationError,
     SingularDesignError,
 )
+from psm.bootstrap import BootstrapSE, bootstrap_se
 from psm.effects import Effect, EffectRow, effect
+from psm.kernel import KernelMatching, kernel_match
+from psm.mahalanobis import mahalanobis_match
 from psm.matching import Matching, match
 from psm.propensity import PropensityModel, fit_propensity
 from psm.psmatch2 import PSMatch2Result, psmatch2
+from psm.summary import Summary
 from psm.support import common_support
+from psm.teffects import TeffectsResult, teffects_psmatch
 from psm.sensitivity import (
     MHBounds,
     McNemarBounds,
@@ -53,6 +58,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BalanceTable",
+    "BootstrapSE",
+    "bootstrap_se",
     "balance",
     "datasets",
     "plots",
@@ -65,6 +72,7 @@ __all__ = [
     "InvalidTreatmentError",
     "InvalidValuesError",
     "InvalidWeightsError",
+    "KernelMatching",
     "Matching",
     "MissingValuesError",
     "NoControlsOnSupportError",
@@ -73,11 +81,16 @@ __all__ = [
     "PropensityModel",
     "SeparationError",
     "SingularDesignError",
+    "Summary",
     "common_support",
     "effect",
     "fit_propensity",
+    "kernel_match",
+    "mahalanobis_match",
     "match",
     "psmatch2",
+    "TeffectsResult",
+    "teffects_psmatch",
     # sensitivity (Rosenbaum bounds)
     "MHBounds",
     "McNemarBounds",

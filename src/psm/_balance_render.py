@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from psm._format import stata_g
+from psm.summary import Summary, SummaryTable
 
 # (column, header, decimals) of each layout; headers follow pstest and cobalt.
 _PSTEST = (  # per sample (U/M): the suffix is appended
@@ -105,29 +106,63 @@ class BalanceRendering:
         out.columns = pd.MultiIndex.from_tuples(out.columns)
         return out
 
+    def _summary_table(self, layout: Layout) -> SummaryTable:
+        title = {"pstest": "Balance (pstest)", "cobalt": "Balance (cobalt)"}.get(layout, "")
+        return SummaryTable(self.formatted(layout), title)
+
     def to_markdown(self, layout: Layout = "pstest") -> str:
-        """Markdown table (flattened two-row headers, e.g. ``Mean Unmatched: Treated``; ``|`` escaped)."""
-        frame = self.formatted(layout)
-        frame.columns = [": ".join(p for p in col if p).replace("|", "\\|") for col in frame.columns]
-        n_index = frame.index.nlevels
-        frame = frame.reset_index()
-        align = ("left",) * n_index + ("right",) * (frame.shape[1] - n_index)
-        return frame.to_markdown(index=False, disable_numparse=True, colalign=align)
+        """Markdown pipe table (two-row headers joined, e.g. ``Mean: Treated``; ``|`` escaped)."""
+        return SummaryTable(self.formatted(layout)).as_markdown()
 
-    def to_latex(self, layout: Layout = "pstest", **kwargs: Any) -> str:
-        """LaTeX tabular (pandas ``DataFrame.to_latex``; extra keyword arguments are passed on)."""
-        frame = self.formatted(layout)
-        kwargs.setdefault("column_format", "l" * frame.index.nlevels + "r" * frame.shape[1])
-        kwargs.setdefault("multicolumn_format", "c")
-        kwargs.setdefault("escape", True)  # %bias and p>|t| must not break LaTeX
-        return frame.to_latex(**kwargs)
+    def to_latex(self, layout: Layout = "pstest") -> str:
+        """LaTeX ``tabular`` (``%``, ``|`` and other special characters escaped)."""
+        return SummaryTable(self.formatted(layout)).as_latex()
 
-    def to_html(self, layout: Layout = "pstest", **kwargs: Any) -> str:
-        """HTML table (pandas ``DataFrame.to_html``)."""
-        return self.formatted(layout).to_html(**kwargs)
+    def to_html(self, layout: Layout = "pstest") -> str:
+        """HTML ``<table>``."""
+        return SummaryTable(self.formatted(layout)).as_html()
+
+    def _summary_block(self) -> pd.DataFrame:
+        rows = {}
+        for sample in ("unmatched", "matched"):
+            st = self.summary_stats.loc[sample]
+            rows[sample.capitalize()] = {
+                "Ps R2": _fmt(st["pseudo_r2"], 3),
+                "LR chi2": _fmt(st["lr_chi2"], 2),
+                "p>chi2": _fmt(st["p_chi2"], 3),
+                "MeanBias": _fmt(st["mean_abs_bias"], 1),
+                "MedBias": _fmt(st["median_abs_bias"], 1),
+                "B": _fmt(st["rubin_b"], 1) + ("*" if st["rubin_b_flag"] else ""),
+                "R": _fmt(st["rubin_r"], 2) + ("*" if st["rubin_r_flag"] else ""),
+                "%Var": _fmt(st["pct_var_flagged"], 0),
+            }
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        frame.index.name = "Sample"
+        return frame
 
     # ---- pstest-style text -----------------------------------------------------------------------
-    def summary(self) -> str:
+    def summary(self, layout: Layout = "pstest") -> Summary:
+        """The balance table and pstest's summary block as a :class:`~psm.summary.Summary`.
+
+        Its text is laid out like Stata's ``pstest, both`` output (table, footer, summary block); its
+        tables (the ``layout`` table, ``"pstest"`` or ``"cobalt"``, and the summary block) feed the HTML,
+        LaTeX and Markdown writers.
+        """
+        b = self.var_ratio_bounds
+        notes = [
+            f"* if variance ratio outside [{b.loc['unmatched', 'lower']:.2f}; {b.loc['unmatched', 'upper']:.2f}]"
+            f" for U and [{b.loc['matched', 'lower']:.2f}; {b.loc['matched', 'upper']:.2f}] for M",
+            "* if B>25%, R outside [0.5; 2]",
+        ]
+        if self.base_levels:
+            shown = ", ".join(self.label(c) for c in self.base_levels)
+            notes.append(f"Base levels ({shown}) are shown in the table but, as in pstest, left out of the "
+                         "probit and of MeanBias, MedBias and %Var.")
+        tables = [self._summary_table(layout), SummaryTable(self._summary_block(), "Summary (pstest)")]
+        return Summary("Covariate balance before (U) and after (M) matching", tables, notes,
+                       text=self._pstest_text())
+
+    def _pstest_text(self) -> str:
         """Text laid out like Stata's ``pstest, both`` output (table, footer, summary block)."""
         names = [self.label(c) for c in self.table.index]
         width = max(22, *(len(n) for n in names))

@@ -76,7 +76,7 @@ from scipy import stats
 from psm import _binary_mle
 from psm._balance_inputs import Design, Samples, expand_covariates, resolve_estimand, resolve_samples
 from psm._balance_render import BalanceRendering
-from psm._validation import select_columns
+from psm._validation import check_covariate_values, select_columns
 
 __all__ = ["BalanceTable", "ProbitRefit", "balance"]
 
@@ -525,6 +525,7 @@ def balance(
     if not covariates:
         raise ValueError("balance needs at least one covariate")
     select_columns(data, {c: c for c in covariates})  # every unknown name in one ColumnNotFoundError
+    check_covariate_values(data, covariates, factors or ())  # inf, overflowing or text numbers: typed errors
     estimand = resolve_estimand(matching_or_weights, estimand)
     sd_denom = sd_denom or {"ATT": "treated", "ATU": "control"}[estimand]
     if sd_denom not in _SD_DENOMS:

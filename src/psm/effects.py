@@ -1,6 +1,6 @@
 """Treatment effects after matching: psmatch2 v4.0.12's output table, plus Abadie-Imbens SEs.
 
-Faithful part -- psmatch2 v4.0.12, program ``_mktab`` (methodology.md sections 1.7-1.8).
+Faithful part -- psmatch2 v4.0.12, program ``_mktab`` (psmatch2.ado l.421-497).
 With T = treated on support (N1 units) and C = controls on support (N0 units), Y the
 outcome and _Y the matched counterfactual (mean outcome of a unit's matches, weights
 1/n_matches -- psmatch2's ``_<outcome>`` variable):
@@ -27,56 +27,49 @@ n - 2 degrees of freedom (as ``regress``); matched rows and the Abadie-Imbens SE
 standard normal (large-sample; v4.1.0's ``r(table)`` and R's ``summary.Match`` do the same).
 psmatch2 ignores that the propensity score is estimated; so do all SEs here.
 
-Better part -- Abadie & Imbens (2006) SE, exactly as R's ``Matching::Match(Y, Tr, X=score,
-estimand, M=1, ties=TRUE, distance.tolerance=0)$se`` computes it (``RmatchLoop``, R/Matching.R;
-defaults ``Var.calc=0``, ``sample=FALSE``). With matched pairs p = (focal unit i, match j,
-weight w_p = 1/M_i), d_p = Y_treated - Y_control, SN = number of focal units,
-est = sum_p w_p d_p / SN, tau_i = sum_{p of i} w_p d_p, K_j = sum_{p: j matched} w_p and
-KK_j = sum_{p: j matched} w_p^2:
+Better part -- the Abadie & Imbens (2006) SE (``se_ai``), exactly as R's
+``Matching::Match(Y, Tr, X=score, estimand, M=k, ties=TRUE, distance.tolerance=0)$se``; the
+formulas are in :mod:`psm._ai2006`. For matching with replacement it is computed on the
+matching estimator's own definition -- each focal unit on support matched to *every*
+candidate at most as far as its k-th nearest (candidates: the other group within common
+support, and within the caliper) -- so it does not depend on the row order, whichever tied
+candidate psmatch2's first-in-sort-order rule used for its point estimate. Without
+replacement it is the same formula applied to the greedy pairs.
 
-* sigma^2 (``Var.calc=0``, homoskedastic): sigma^2 = 0.5 sum_p w_p (d_p - est)^2 / SN, the
-  same for every unit. ``ai_var_calc=J`` > 0 (heteroskedastic): sigma^2_i = sample variance
-  (n-1) of {Y_i} and the Y of unit i's J nearest same-arm units on the score, ties at the
-  J-th distance included (R with ``tolerance=0``; R's default tolerance 1e-5 on squared
-  standardised distances also counts near-ties). For J = 1 this is AI (2006) eq. 14.
-* ``sample=False`` (R default, AI 2006 Thm 7, "population"):
-  V = [sum_{focal} (tau_i - est)^2 + sum_j sigma^2_j (K_j^2 + c K_j - KK_j)] / SN^2,
-  c = 2 for ATE, 0 for ATT/ATU. ``ai_sample=True`` (Thm 6): V = sum_i sigma^2_i
-  (1[i focal] + K_i)^2 / SN^2.
-
-The AI SE is computed on the matching's pairs, on-support units only (= ``Match`` run on the
-on-support sample). It equals R's number when the matching keeps all equidistant controls
-(``ties=True``, or no ties in the score); for psmatch2's first-in-sort-order 1:1 matching it
-is the same formula applied to that matching.
+Adjusted part -- handed the fitted propensity model (``propensity=``), :func:`effect` also
+gives ``se_ai2016``, the Abadie & Imbens (2016) SE that accounts for the estimation of the
+score (Stata's ``teffects psmatch`` default, formulas in :mod:`psm.ai2016`). It applies to
+matching with replacement on the model's estimated probability itself (not its index, not
+another score); it is computed as ``teffects psmatch`` would on the units on support, with
+``k`` matches and all ties kept, and ``vce_k`` neighbours for the conditional variances.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from psm._ai2006 import DIRECTIONS as _DIRECTIONS
+from psm._ai2006 import abadie_imbens_se, ai_method, bias_adjusted_parts, tie_aware_parts
 from psm._format import stata_g
-from psm._validation import drop_missing, numeric_values, resolve_column
+from psm._validation import drop_missing, numeric_values, resolve_column, select_columns
+from psm.summary import Summary, SummaryTable, format_number
+from psm.ai2016 import ai2016
 from psm.errors import EmptyGroupError
-from psm.support import ESTIMANDS
+from psm.kernel import KernelMatching
+from psm.propensity import PropensityModel
+from psm.support import canonical_estimand
 
 APPROX_SE = ("v4.0.12", "v4.1.0")
-CI_METHODS = ("psmatch2", "ai")
+CI_METHODS = ("psmatch2", "ai", "ai2016")
+KERNEL_AI_NOTE = "not defined for kernel or radius matching; psm.bootstrap_se gives a bootstrap SE"
 PSMATCH2_NOTE = "Note: S.E. does not take into account that the propensity score is estimated."
 
-_DIRECTIONS = {"ATT": ("ATT",), "ATU": ("ATU",), "ATE": ("ATT", "ATU")}
 _AVAILABLE = {"ATT": ("ATT",), "ATU": ("ATU",), "ATE": ("ATT", "ATU", "ATE")}
-
-
-class TextTable(str):
-    """A printed table: ``print(x)`` or bare ``x`` in a notebook shows it as text."""
-
-    def __repr__(self) -> str:
-        return str(self)
 
 
 @dataclass(frozen=True)
@@ -115,7 +108,11 @@ class Effect:
 
     ``unmatched`` and ``matched`` are :class:`EffectRow` objects; ``rows`` holds every
     matched row the matching supports (ATT; ATU; ATT, ATU and ATE for ``estimand="ATE"``
-    matchings, as psmatch2's ``ate``). ``se_ai`` is the Abadie-Imbens SE of ``matched``.
+    matchings, as psmatch2's ``ate``). ``se_ai`` is the Abadie-Imbens (2006) SE of
+    ``matched``; ``se_ai2016`` the Abadie-Imbens (2016) SE adjusted for the estimated score
+    (NaN unless :func:`effect` was given ``propensity=``), from ``ai2016_vce_k`` neighbours.
+    ``bias_corrected`` and ``se_bias_corrected``: the Abadie-Imbens (2011) regression
+    bias-corrected estimate of ``estimand`` and its AI SE (NaN unless ``bias_adjust=``).
     """
 
     outcome: str
@@ -129,6 +126,10 @@ class Effect:
     n_off_support: Mapping[str, int]
     n_dropped: int = 0
     dropped: tuple[Hashable, ...] = field(default=(), repr=False)
+    se_ai2016: float = np.nan
+    ai2016_vce_k: int | None = None
+    bias_corrected: float = np.nan
+    se_bias_corrected: float = np.nan
 
     @property
     def matched(self) -> EffectRow:
@@ -143,16 +144,18 @@ class Effect:
         """Two-sided p-value of ``t_ai`` from the standard normal (as R's summary.Match)."""
         return float(_two_sided_p(self.t_ai, None))
 
-    def ci(self, level: float = 0.95, method: str = "psmatch2") -> tuple[float, float]:
-        """Normal-theory interval difference -/+ z_{(1+level)/2} * SE of the matched row.
+    def ci(self, level: float = 0.95, *, method: str = "psmatch2") -> tuple[float, float]:
+        """Normal-theory interval: difference -/+ z_{(1+level)/2} * SE of the matched row.
 
-        ``method="psmatch2"`` uses the row's approximate SE, ``"ai"`` the Abadie-Imbens SE.
+        ``method="psmatch2"`` uses the row's approximate SE, ``"ai"`` the Abadie-Imbens (2006) SE,
+        ``"ai2016"`` the SE adjusted for the estimated score. ``level`` is the confidence level as
+        everywhere in psm (Stata's ``level(95)``): ``level=0.95`` gives the 95% interval.
         """
         if method not in CI_METHODS:
             raise ValueError(f"method must be one of {CI_METHODS}, got {method!r}")
         if not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level!r}")
-        se = self.matched.se if method == "psmatch2" else self.se_ai
+        se = {"psmatch2": self.matched.se, "ai": self.se_ai, "ai2016": self.se_ai2016}[method]
         half = stats.norm.ppf(0.5 + level / 2) * se
         return (self.matched.difference - half, self.matched.difference + half)
 
@@ -162,16 +165,19 @@ class Effect:
         m = self.matched
         ai = EffectRow.build(f"{self.estimand} (AI)", m.treated, m.control, m.difference,
                              self.se_ai, None, m.n_treated, m.n_control, self.ai_method)
+        if np.isfinite(self.se_ai2016):
+            rows.append(ai)
+            ai = EffectRow.build(f"{self.estimand} (AI 2016)", m.treated, m.control, m.difference, self.se_ai2016,
+                                 None, m.n_treated, m.n_control, f"Abadie-Imbens (2016), nn({self.ai2016_vce_k})")
         frame = pd.DataFrame([vars(r) for r in [*rows, ai]]).set_index("sample")
         frame.insert(0, "outcome", self.outcome)
         return frame
 
-    def summary(self) -> TextTable:
-        """The psmatch2 table, the Abadie-Imbens SE and the treated x support counts.
-
-        See :func:`psmatch2_table` for the layout.
-        """
-        return psmatch2_table([self])
+    def summary(self) -> Summary:
+        """The psmatch2 table, the Abadie-Imbens SE and the treated x support counts, as a
+        :class:`~psm.summary.Summary` (text: :func:`psmatch2_table`'s layout; tables: the same numbers)."""
+        return Summary(f"Effect of the treatment on {self.outcome}", effect_tables([self]),
+                       text=psmatch2_table([self]))
 
 
 # ---------------------------------------------------------------------------- api
@@ -187,6 +193,9 @@ def effect(
     ai_var_calc: int = 0,
     ai_sample: bool = False,
     dropna: bool = False,
+    propensity: PropensityModel | None = None,
+    vce_k: int = 2,
+    bias_adjust: Sequence[Hashable] | None = None,
 ) -> Effect:
     """Estimate the effect of the treatment on ``outcome`` from a :class:`psm.Matching`.
 
@@ -201,7 +210,8 @@ def effect(
         From :func:`psm.match`. ``estimand="ATT"`` needs ATT pairs, ``"ATU"`` ATU pairs,
         ``"ATE"`` both (``psm.match(..., estimand="ATE")``, psmatch2's ``ate``).
     estimand : {"ATT", "ATU", "ATE"}
-        Which matched row is ``Effect.matched`` (and whose AI SE is ``se_ai``).
+        Which matched row is ``Effect.matched`` (and whose AI SE is ``se_ai``); "ATC" (MatchIt's
+        name) is accepted for ATU.
     approx_se : {"v4.0.12", "v4.1.0"}
         psmatch2 version whose approximate SE formulas fill the matched rows' ``se``
         (v4.0.12, the 2020 toolchain, has none for ATU/ATE: NaN).
@@ -214,8 +224,7 @@ def effect(
         With ``dropna=True`` they are dropped and the matching is re-run on the remaining
         rows with the same options -- psmatch2 deletes listwise *before* matching.
     """
-    if estimand not in ESTIMANDS:
-        raise ValueError(f"estimand must be one of {ESTIMANDS}, got {estimand!r}")
+    estimand = canonical_estimand(estimand)
     if approx_se not in APPROX_SE:
         raise ValueError(f"approx_se must be one of {APPROX_SE}, got {approx_se!r}")
     if int(ai_var_calc) != ai_var_calc or ai_var_calc < 0:
@@ -233,20 +242,69 @@ def effect(
     y, matching, dropped = _outcome_on_matching(data, y_full, matching, dropna)
     frame = _MatchedFrame.from_matching(matching, numeric_values(y))
     rows = _psmatch2_rows(frame, matching, y, _AVAILABLE[matching.estimand], approx_se)
-    se_ai = _abadie_imbens_se(frame, estimand, var_calc=int(ai_var_calc), sample=ai_sample)
+    values = frame.y
+    if isinstance(matching, KernelMatching):
+        parts = None
+    elif matching.metric == "mahalanobis":
+        if ai_var_calc:
+            raise ValueError("ai_var_calc > 0 needs a score; after Mahalanobis matching use ai_var_calc=0")
+        parts = [frame.direction(name) for name in _DIRECTIONS[estimand]]
+    elif matching.replace:
+        parts = [tie_aware_parts(matching, values, name) for name in _DIRECTIONS[estimand]]
+    else:
+        parts = [frame.direction(name) for name in _DIRECTIONS[estimand]]
+    ai = {"var_calc": int(ai_var_calc), "sample": ai_sample}
+    common = (values, frame.score, frame.treated, frame.on_support, estimand)
+    se_ai = np.nan if parts is None else abadie_imbens_se(parts, *common, **ai)[1]
+    bc, se_bc = np.nan, np.nan
+    if bias_adjust is not None:
+        if parts is None:
+            raise ValueError("bias_adjust applies to nearest-neighbour matching, not to kernel or radius matching")
+        z = select_columns(data.loc[matching.treated.index], {str(c): c for c in bias_adjust})
+        drop_missing(z)  # raises MissingValuesError listing the rows
+        zmat = np.column_stack([numeric_values(z[c]) for c in z.columns])
+        adjusted = bias_adjusted_parts(parts, values, zmat, frame.treated)
+        bc, se_bc = abadie_imbens_se(adjusted, *common, **ai)
+    se_2016 = np.nan if propensity is None else _adjusted_se(matching, values, propensity, estimand, vce_k)
     return Effect(
         outcome=name,
         estimand=estimand,
         unmatched=_unmatched_row(frame.y, frame.treated),
         rows=rows,
         se_ai=se_ai,
-        ai_method=_ai_method(int(ai_var_calc), ai_sample),
+        ai_method=KERNEL_AI_NOTE if parts is None else ai_method(int(ai_var_calc), ai_sample),
         approx_se=approx_se,
         n_on_support=frame.counts(on_support=True),
         n_off_support=frame.counts(on_support=False),
         n_dropped=len(dropped),
         dropped=tuple(dropped),
+        se_ai2016=se_2016,
+        ai2016_vce_k=None if propensity is None else int(vce_k),
+        bias_corrected=bc,
+        se_bias_corrected=se_bc,
     )
+
+
+def _adjusted_se(matching, y: np.ndarray, model: PropensityModel, estimand: str, vce_k: int) -> float:
+    """AI (2016) SE on the on-support units, matching on ``model.score`` (see module docstring)."""
+    if isinstance(vce_k, bool) or not isinstance(vce_k, (int, np.integer)) or vce_k < 1:
+        raise ValueError(f"vce_k must be a positive integer, got {vce_k!r}")
+    if not matching.replace:
+        raise ValueError("se_ai2016 applies to matching with replacement; this matching was made with replace=False")
+    index = matching.score.index
+    fitted = model.score.reindex(index).to_numpy(dtype=float)
+    if not np.array_equal(fitted, matching.score.to_numpy(dtype=float)):
+        raise ValueError(
+            "se_ai2016 needs a matching on the propensity model's own estimated probability "
+            "(psm.match(data, treatment, model.score)); this matching's score differs"
+        )
+    keep = matching.on_support.to_numpy(dtype=bool)
+    rows = index[keep]
+    x = model.design().loc[rows].to_numpy()
+    p = fitted[keep]
+    f = p * (1 - p) if model.link == "logit" else stats.norm.pdf(model.linear_predictor.loc[rows].to_numpy())
+    treated = matching.treated.to_numpy(dtype=bool)[keep]
+    return ai2016(p, f, x, treated, y[keep], estimand=estimand, k=matching.k, vce_k=vce_k).se
 
 
 # ------------------------------------------------------------------ sample / data
@@ -276,11 +334,19 @@ def _rematch(matching, keep: np.ndarray):
 
     treated = matching.treated[keep]
     frame = pd.DataFrame({treated.name: treated.astype(int)}, index=treated.index)
-    options = {
-        k: getattr(matching, k)
-        for k in ("k", "replace", "caliper", "common_support", "ties", "order", "seed", "estimand", "descending")
-    }
+    if isinstance(matching, KernelMatching):
+        options = matching.options()
+    elif matching.metric == "mahalanobis":
+        raise ValueError("dropna=True cannot re-run a Mahalanobis matching: drop the rows and match again")
+    else:
+        options = {
+            k: getattr(matching, k)
+            for k in ("k", "replace", "caliper", "common_support", "ties", "order", "seed", "estimand", "descending")
+        }
     return match(frame, treated.name, matching.score[keep], **options)
+
+
+_NO_PAIRS = pd.DataFrame({"treated": [], "control": [], "weight": [], "direction": []})
 
 
 @dataclass(frozen=True)
@@ -300,7 +366,8 @@ class _MatchedFrame:
     @classmethod
     def from_matching(cls, matching, y: np.ndarray) -> _MatchedFrame:
         index = matching.treated.index
-        pairs = matching.pairs
+        # kernel matchings need no pairs here (no Abadie-Imbens SE); skip building them
+        pairs = _NO_PAIRS if isinstance(matching, KernelMatching) else matching.pairs
         return cls(
             y=y,
             treated=matching.treated.to_numpy(dtype=bool),
@@ -353,12 +420,14 @@ def _psmatch2_rows(frame: _MatchedFrame, matching, y: pd.Series, names, approx_s
         if n1 == 0:
             raise EmptyGroupError("no treated unit on support: the ATT is not defined")
         y0_hat = matching.matched_outcome(y, "ATT").to_numpy(dtype=float)[T]
-        used = ~frame.treated & (w > 0)
+        used = ~frame.treated & (w != 0)  # psmatch2: _weight < . (local linear weights can be < 0)
         if approx_se == "v4.0.12":
             var0, wtot = _var(frame.y[used]), np.sum(w[~frame.treated] ** 2)
         else:
             var0, wtot = _var(frame.y[C]), np.sum(w[C] ** 2)
         se = np.sqrt(var1 / n1 + var0 * wtot / n1**2)
+        if isinstance(matching, KernelMatching) and matching.method == "llr" and matching.kernel == "tricube":
+            se = np.nan  # psmatch2 prints no S.E. after llr with the tricube kernel (ado l.480)
         rows["ATT"] = EffectRow.build("ATT", frame.y[T].mean(), y0_hat.mean(), frame.y[T].mean() - y0_hat.mean(),
                                       se, None, n1, int(used.sum()), f"approximate (psmatch2 {approx_se})")
     if "ATU" in names:
@@ -393,80 +462,6 @@ def _var(values: np.ndarray) -> float:
     return float(np.var(values, ddof=1)) if len(values) > 1 else np.nan
 
 
-# ------------------------------------------------------------------ Abadie-Imbens
-
-
-def _abadie_imbens_se(frame: _MatchedFrame, estimand: str, *, var_calc: int = 0, sample: bool = False) -> float:
-    """Abadie-Imbens (2006) SE of ``estimand`` from a matching's pairs (see module docstring)."""
-    parts = [frame.direction(name) for name in _DIRECTIONS[estimand]]
-    focal, other, w, d = (np.concatenate(a) for a in zip(*parts))
-    n = len(frame.y)
-    sn = w.sum()
-    est = np.sum(w * d) / sn
-    tau = np.bincount(focal, weights=w * d, minlength=n)
-    is_focal = np.bincount(focal, weights=w, minlength=n) > 0
-    k = np.bincount(other, weights=w, minlength=n)
-    kk = np.bincount(other, weights=w * w, minlength=n)
-    if var_calc == 0:
-        sigma2 = np.full(n, 0.5 * np.sum(w * (d - est) ** 2) / sn)
-    else:
-        sigma2 = _same_arm_variance(frame.score, frame.y, frame.treated, frame.on_support, var_calc)
-    used = is_focal | (k > 0)  # sigma2 of other units is multiplied by zero
-    if sample:
-        var = np.sum(sigma2[used] * (is_focal[used] + k[used]) ** 2) / sn**2
-    else:
-        c = 2.0 if estimand == "ATE" else 0.0
-        var = (np.sum((tau[is_focal] - est) ** 2) + np.sum(sigma2[used] * (k**2 + c * k - kk)[used])) / sn**2
-    return float(np.sqrt(var))
-
-
-def _same_arm_variance(score, y, treated, pool, j: int) -> np.ndarray:
-    """sigma^2_i: sample variance of Y_i and its ``j`` nearest same-arm units on ``score``.
-
-    Units at exactly the j-th smallest distance are all included (R Matching's
-    ``Var.calc`` loop with ``tolerance=0``). Only units in ``pool`` take part; NaN elsewhere.
-    Sorted search: the j nearest lie within j positions either side in score order; the
-    included set is a contiguous run of the sorted arm, so prefix sums give its variance.
-    """
-    out = np.full(len(y), np.nan)
-    for arm in (True, False):
-        idx = np.flatnonzero(pool & (treated == arm))
-        if len(idx) <= j:
-            group = "treated" if arm else "control"
-            raise ValueError(f"ai_var_calc={j} needs more than {j} {group} units on support, found {len(idx)}")
-        order = np.argsort(score[idx], kind="stable")
-        out[idx[order]] = _run_variance(score[idx][order], y[idx][order], j)
-    return out
-
-
-def _run_variance(s: np.ndarray, ys: np.ndarray, j: int) -> np.ndarray:
-    m = len(s)
-    pos = np.arange(m)
-    offsets = np.r_[np.arange(-j, 0), np.arange(1, j + 1)]
-    nb = pos[:, None] + offsets[None, :]
-    valid = (nb >= 0) & (nb < m)
-    nbc = np.clip(nb, 0, m - 1)
-    dist = np.where(valid, np.abs(s[nbc] - s[:, None]), np.inf)
-    dmax = np.partition(dist, j - 1, axis=1)[:, j - 1]
-    within = dist <= dmax[:, None]
-    left, right = within[:, :j], within[:, j:]
-    far_left = nbc[pos, left.argmax(axis=1)]
-    far_right = nbc[pos, j + (j - 1 - right[:, ::-1].argmax(axis=1))]
-    lo = np.where(left.any(axis=1), np.searchsorted(s, s[far_left], side="left"), pos)
-    hi = np.where(right.any(axis=1), np.searchsorted(s, s[far_right], side="right"), pos + 1)
-    yc = ys - ys.mean()
-    c1 = np.r_[0.0, np.cumsum(yc)]
-    c2 = np.r_[0.0, np.cumsum(yc * yc)]
-    cnt = hi - lo
-    s1 = c1[hi] - c1[lo]
-    return np.maximum((c2[hi] - c2[lo]) - s1 * s1 / cnt, 0.0) / (cnt - 1)
-
-
-def _ai_method(var_calc: int, sample: bool) -> str:
-    sigma = "homoskedastic, Var.calc=0" if var_calc == 0 else f"heteroskedastic, Var.calc={var_calc}"
-    return f"Matching::Match {sigma}, {'sample' if sample else 'population'} variance"
-
-
 # ------------------------------------------------------------------------ printing
 
 
@@ -477,7 +472,29 @@ def _two_sided_p(t: float, df: float | None) -> float:
     return float(2 * dist.sf(abs(t)))
 
 
-def psmatch2_table(effects: list[Effect]) -> TextTable:
+def effect_tables(effects: list[Effect]) -> list[SummaryTable]:
+    """The tables behind :func:`psmatch2_table`: every outcome's rows (``to_frame``, AI row included)
+    at Stata's ``%10.0g``-like precision, and the first effect's treated x support counts."""
+    frames = []
+    for eff in effects:
+        frame = eff.to_frame()
+        frames.append(pd.DataFrame({
+            "Treated": [stata_g(v, 10).strip() for v in frame["treated"]],
+            "Controls": [stata_g(v, 10).strip() for v in frame["control"]],
+            "Difference": [stata_g(v, 10).strip() for v in frame["difference"]],
+            "S.E.": [stata_g(v, 10).strip() for v in frame["se"]],
+            "T-stat": [format_number(v, 2) for v in frame["t"]],
+            "p": [format_number(v, 3) for v in frame["p"]],
+        }, index=pd.MultiIndex.from_arrays([[eff.outcome] * len(frame), frame.index], names=["Variable", "Sample"])))
+    first = effects[0]
+    support = pd.DataFrame(
+        [[str(first.n_off_support[g]), str(first.n_on_support[g]),
+          str(first.n_off_support[g] + first.n_on_support[g])] for g in ("control", "treated")],
+        index=pd.Index(["Untreated", "Treated"], name="Treatment"), columns=["Off support", "On support", "Total"])
+    return [SummaryTable(pd.concat(frames), "Effects"), SummaryTable(support, "Common support")]
+
+
+def psmatch2_table(effects: list[Effect]) -> str:
     """psmatch2 v4.0.12's output table for one or more outcomes matched alike.
 
     Header ``Variable Sample | Treated Controls Difference S.E. T-stat``; rows Unmatched,
@@ -505,16 +522,27 @@ def psmatch2_table(effects: list[Effect]) -> TextTable:
             f"Abadie-Imbens (2006) S.E. of {eff.estimand} for {eff.outcome}: {stata_g(eff.se_ai, 11).strip()}  "
             f"z = {eff.t_ai:.2f}  p = {eff.p_ai:.3g}  [{eff.ai_method}]"
         )
+        if np.isfinite(eff.bias_corrected):
+            lines.append(
+                f"Bias-corrected (Abadie-Imbens 2011) {eff.estimand} for {eff.outcome}: "
+                f"{stata_g(eff.bias_corrected, 11).strip()}  S.E. {stata_g(eff.se_bias_corrected, 11).strip()}"
+            )
+        if np.isfinite(eff.se_ai2016):
+            lines.append(
+                f"Abadie-Imbens (2016) S.E. of {eff.estimand} for {eff.outcome}, adjusted for the estimated score: "
+                f"{stata_g(eff.se_ai2016, 11).strip()}  [nn({eff.ai2016_vce_k})]"
+            )
     if first.n_dropped:
         lines.append(f"{first.n_dropped} row(s) with a missing outcome dropped before matching.")
     lines += ["", _support_table(first.n_on_support, first.n_off_support)]
-    return TextTable("\n".join(lines))
+    return "\n".join(lines)
 
 
 def _table_line(label: str, row: EffectRow, means: bool = True) -> str:
+    # each number in 10 characters after a space (Stata's %10.0g-like), so columns never run together
     t = f"{row.t:7.2f}" if np.isfinite(row.t) else ".".rjust(7)
-    left = f"{stata_g(row.treated, 11)}  {stata_g(row.control, 11)}" if means else " " * 24
-    return f"{label} |{left}  {stata_g(row.difference, 11)}  {stata_g(row.se, 11)}  {t}"
+    left = f" {stata_g(row.treated, 10)}   {stata_g(row.control, 10)}" if means else " " * 24
+    return f"{label} |{left}   {stata_g(row.difference, 10)}   {stata_g(row.se, 10)}  {t}"
 
 
 def _support_table(on: Mapping[str, int], off: Mapping[str, int]) -> str:

@@ -58,7 +58,10 @@ from psm._validation import (
     treatment_indicator,
 )
 from psm.errors import NoControlsOnSupportError
-from psm.support import ESTIMANDS, support_mask
+from psm.kernel import KernelMatching, kernel_match
+from psm.propensity import PropensityModel
+from psm.summary import Summary, SummaryTable, format_number
+from psm.support import ESTIMAND_ALIASES, ESTIMANDS, support_mask
 
 DIRECTIONS = ("ATT", "ATU")
 _PASSES = {"ATT": ("ATT",), "ATU": ("ATU",), "ATE": ("ATU", "ATT")}  # psmatch2 runs ATU first
@@ -118,7 +121,8 @@ class Matching:
         Rows come by direction (ATU first under ATE, psmatch2's order), then by focal unit
         in psmatch2's processing order (ascending score), then in psmatch2's match-list
         order (nearest, ties, further neighbours).
-    estimand, k, replace, caliper, common_support, ties, order, seed, descending : options.
+    estimand, k, replace, caliper, common_support, ties, order, seed, descending : options
+        (``caliper`` in score units; ``std_caliper``: the caliper in SD units when so given).
     dropped : index labels dropped for missing values (``dropna=True``).
     """
 
@@ -138,6 +142,8 @@ class Matching:
     seed: int | None
     descending: bool = False
     dropped: pd.Index = field(default_factory=lambda: pd.Index([]))
+    metric: str = "pscore"  # "mahalanobis": from psm.mahalanobis_match (score is NaN there)
+    std_caliper: float | None = None
     _links: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -184,38 +190,96 @@ class Matching:
             out[links.focal] = sums[links.focal]
         return pd.Series(out, index=self.score.index, name=f"_{y.name}" if y.name is not None else None)
 
-    def summary(self) -> str:
-        """Options, psmatch2's ``tab _treated _support`` and distance statistics."""
+    def matched_data(self, data: pd.DataFrame, *, pairs: bool = False) -> pd.DataFrame:
+        """The matched sample as rows of ``data`` with ``weights`` and ``subclass`` (MatchIt's
+        ``match.data`` and, with ``pairs=True``, ``get_matches``).
+
+        ``pairs=False``: one row per unit in the matched sample (on support, weight > 0), in data
+        order, with ``weights`` = :attr:`weights` (psmatch2 ``_weight``: 1 for a focal unit, the sum
+        of ``1/n_i`` over the matched sets a match serves) -- the weights of an outcome regression,
+        e.g. ``statsmodels.formula.api.wls("y ~ treat", data=md, weights=md["weights"])``, whose
+        coefficient on the treatment is the matching estimate. ``subclass`` (the matched-set number,
+        1, 2, ... in psmatch2's processing order) is added when every unit belongs to one matched set
+        (no match reused), as MatchIt adds it only then.
+
+        ``pairs=True``: one row per unit per matched set, so a control used by several treated units
+        appears once for each; ``subclass`` numbers the sets, ``weights`` is 1 for the focal unit and
+        its link weight ``1/n_i`` for each match. The index keeps ``data``'s labels (repeated for
+        reused units): cluster standard errors on it.
+        """
+        missing = self.score.index.difference(data.index)
+        if len(missing):
+            raise ValueError(f"data lacks {len(missing)} rows of the matching, e.g. {missing[:5].tolist()}")
+        index = self.score.index
+        focal_parts, match_parts, weight_parts = [], [], []
+        for name in _PASSES[self.estimand]:
+            links = self._links[name]
+            focal_parts.append(links.focal)
+            match_parts.append(links.match)
+            weight_parts.append(links.weight)
+        focal = np.concatenate(focal_parts)
+        match = np.concatenate(match_parts)
+        link_w = np.concatenate(weight_parts)
+        starts = np.r_[True, focal[1:] != focal[:-1]]  # links of one focal unit are contiguous
+        set_id = np.cumsum(starts)
+        if not pairs:
+            keep = (self.weights > 0).to_numpy()
+            out = data.loc[index[keep]].copy()
+            out["weights"] = self.weights.to_numpy()[keep]
+            members = np.concatenate([focal[starts], match])
+            if np.bincount(members, minlength=len(index)).max() <= 1:
+                sub = np.zeros(len(index), dtype=np.int64)
+                sub[focal[starts]] = set_id[starts]
+                sub[match] = set_id
+                out["subclass"] = sub[keep]
+            return out
+        rows = np.concatenate([focal[starts], match])
+        sets = np.concatenate([set_id[starts], set_id])
+        weights = np.concatenate([np.ones(int(starts.sum())), link_w])
+        order = np.lexsort((np.r_[np.zeros(int(starts.sum())), np.ones(len(match))], sets))
+        out = data.loc[index[rows[order]]].copy()
+        out["subclass"] = sets[order]
+        out["weights"] = weights[order]
+        return out
+
+    def summary(self) -> Summary:
+        """The options, psmatch2's ``tab _treated _support`` and the matches' distances, as a
+        :class:`~psm.summary.Summary`."""
         t = self.treated.to_numpy()
         s = self.on_support.to_numpy()
         cal = "none" if self.caliper is None else f"{self.caliper:g}"
-        lines = [
-            f"Nearest-neighbour matching on {self.score.name!r} (psmatch2 v4.0.12 rules)",
+        if self.std_caliper is not None:
+            cal += f" ({self.std_caliper:g} SD)"
+        head = [
             f"estimand {self.estimand}, k={self.k}, replace={self.replace}, ties={self.ties}, "
             f"caliper={cal}, common support={self.common_support}, order={self.order or 'data'}"
             + (f", seed={self.seed}" if self.order == "random" else "")
             + (", descending" if self.descending else ""),
         ]
         if self.n_dropped:
-            lines.append(f"rows dropped for missing values: {self.n_dropped}")
-        lines += [
-            "",
-            f"{'':>10} {'Off suppo':>10} {'On suppor':>10} {'Total':>10}",
-            *(
-                f"{label:>10} {np.sum(g & ~s):>10} {np.sum(g & s):>10} {np.sum(g):>10}"
-                for label, g in (("Untreated", ~t), ("Treated", t))
-            ),
-            f"{'Total':>10} {np.sum(~s):>10} {np.sum(s):>10} {len(s):>10}",
-            "",
-        ]
+            head.append(f"rows dropped for missing values: {self.n_dropped}")
+        support = pd.DataFrame(
+            [[int(np.sum(g & ~s)), int(np.sum(g & s)), int(np.sum(g))]
+             for g in (~t, t, np.ones_like(t))],
+            index=pd.Index(["Untreated", "Treated", "Total"], name="Treatment"),
+            columns=["Off support", "On support", "Total"],
+        ).astype(str)
+        rows = {}
         for name, links in self._links.items():
             dist = self.pairs.loc[self.pairs["direction"] == name, "distance"]
-            used = len(np.unique(links.match))
-            lines.append(
-                f"{name}: {len(np.unique(links.focal))} units matched to {used} distinct units "
-                f"({len(links.focal)} links); distance mean {dist.mean():.6g}, max {dist.max():.6g}"
-            )
-        return "\n".join(lines)
+            rows[name] = {
+                "Matched units": str(len(np.unique(links.focal))),
+                "Distinct matches": str(len(np.unique(links.match))),
+                "Links": str(len(links.focal)),
+                "Mean distance": format_number(dist.mean(), 6, significant=True),
+                "Max distance": format_number(dist.max(), 6, significant=True),
+            }
+        distances = pd.DataFrame.from_dict(rows, orient="index")
+        distances.index.name = "Direction"
+        on = "the Mahalanobis distance" if self.metric == "mahalanobis" else repr(self.score.name)
+        title = f"Nearest-neighbour matching on {on} (psmatch2 v4.0.12 rules)"
+        text = "\n".join([title, *head, SummaryTable(support).as_text(), SummaryTable(distances).as_text()])
+        return Summary(title, [("Common support", support), ("Matches", distances)], head, text=text)
 
     def __str__(self) -> str:
         return self.summary()
@@ -236,11 +300,12 @@ class Matching:
 def match(
     data: pd.DataFrame,
     treatment: Hashable | pd.Series,
-    score: Hashable | pd.Series,
+    score: Hashable | pd.Series | PropensityModel,
     *,
     k: int = 1,
     replace: bool = True,
     caliper: float | None = None,
+    std_caliper: bool = False,
     common_support: bool = False,
     ties: bool = False,
     order: str | None = None,
@@ -248,17 +313,32 @@ def match(
     estimand: str = "ATT",
     descending: bool = False,
     dropna: bool = False,
-) -> Matching:
+    method: str = "nearest",
+    kernel: str = "epan",
+    bandwidth: float | None = None,
+) -> Matching | KernelMatching:
     """Nearest-neighbour matching on a one-dimensional score with psmatch2 v4.0.12 rules.
+
+    ``method="kernel"`` (psmatch2 ``kernel``, with ``kernel`` and ``bandwidth``) and
+    ``method="radius"`` (psmatch2 ``radius caliper()``) return a
+    :class:`psm.kernel.KernelMatching` from :func:`psm.kernel.kernel_match` instead; the
+    nearest-neighbour options ``k``, ``replace``, ``ties``, ``order``, ``seed`` and
+    ``descending`` do not apply to them.
 
     Parameters
     ----------
     data : DataFrame holding the treatment and score (or aligned Series for them).
     treatment : column name or bool/0-1 Series.
-    score : column name or Series (propensity score, index or log-odds: any real score).
+    score : column name or Series (propensity score, index or log-odds: any real score), or a
+        fitted :class:`psm.PropensityModel`, whose ``score`` (the probability) is used.
     k : neighbours per focal unit (psmatch2 ``neighbor(k)``); weights ``1/n_i``.
     replace : False is psmatch2 ``noreplacement`` (1:1 greedy, k must be 1).
     caliper : maximum distance in raw score units, strict ``<``; None = no caliper.
+    std_caliper : the caliper is in standard-deviation units of the score (MatchIt ``std.caliper``):
+        the distance limit is ``caliper * sqrt((s1^2 + s0^2) / 2)``, the pooled SD of the score over
+        the treated and the controls matched on (Rosenbaum & Rubin 1985; Austin 2011, who recommends
+        0.2 SD of the *logit* of the score: match on ``ps.linear_predictor`` of a logit model).
+        ``Matching.caliper`` holds the limit in score units, ``Matching.std_caliper`` the SD units.
     common_support : psmatch2 ``common`` (see :func:`psm.common_support`).
     ties : also match every candidate as close as the nearest; all share ``1/n_i``.
         With ``k > 1`` psmatch2 appends the k-neighbour walk to the tie list, so a tied
@@ -269,7 +349,7 @@ def match(
         sort order before matching).
     seed : integer seed for ``order="random"`` (required there, not allowed otherwise).
     estimand : "ATT" (treated matched to controls, psmatch2 default), "ATU" (controls
-        matched to treated), "ATE" (both, psmatch2 ``ate``).
+        matched to treated; MatchIt's name "ATC" is accepted), "ATE" (both, psmatch2 ``ate``).
     descending : without replacement, process focal units from the highest score down
         (psmatch2 ``descending``).
     dropna : drop rows with a missing treatment or score (reported in ``dropped``) instead
@@ -281,7 +361,22 @@ def match(
     NoControlsOnSupportError (no focal unit of some direction could be matched),
     ValueError / TypeError for invalid options or a non-numeric score.
     """
+    if isinstance(score, PropensityModel):
+        score = score.score
+    estimand = ESTIMAND_ALIASES.get(estimand, estimand) if isinstance(estimand, str) else estimand
+    if method != "nearest":
+        nearest_only = {"k": k != 1, "replace": not replace, "ties": ties, "order": order is not None,
+                        "seed": seed is not None, "descending": descending}
+        given = [name for name, changed in nearest_only.items() if changed]
+        if given:
+            raise ValueError(f"method={method!r} does not take the nearest-neighbour option(s) {', '.join(given)}")
+        return kernel_match(data, treatment, score, method=method, kernel=kernel, bandwidth=bandwidth,
+                            caliper=caliper, common_support=common_support, estimand=estimand, dropna=dropna)
+    if bandwidth is not None or kernel != "epan":
+        raise ValueError("kernel= and bandwidth= apply to method='kernel' only")
     _check_options(k, replace, caliper, ties, order, seed, estimand, descending)
+    if std_caliper and caliper is None:
+        raise ValueError("std_caliper=True gives the caliper in SD units of the score: pass caliper= too")
     names = {"treatment": column_label(treatment), "score": column_label(score)}
     frame = select_columns(data, {"treatment": treatment, "score": score})
     frame, dropped = drop_missing(frame, dropna=dropna, names=names)
@@ -292,6 +387,9 @@ def match(
     n = len(t)
     rank = None if order is None else np.random.default_rng(seed).permutation(n)
     common = support_mask(t, scores, estimand) if common_support else np.ones(n, dtype=bool)
+    sd_units = float(caliper) if std_caliper else None
+    if std_caliper:
+        caliper = sd_units * float(np.sqrt((np.var(scores[t], ddof=1) + np.var(scores[~t], ddof=1)) / 2.0))
     cal = np.inf if caliper is None else float(caliper)
 
     links: dict[str, Links] = {}
@@ -338,6 +436,7 @@ def match(
         seed=seed,
         descending=descending,
         dropped=dropped,
+        std_caliper=sd_units,
         _links=links,
     )
 
@@ -389,7 +488,7 @@ def _check_options(k, replace, caliper, ties, order, seed, estimand, descending)
     if order is None and seed is not None:
         problems.append("seed is only used with order='random'")
     if estimand not in ESTIMANDS:
-        problems.append(f"estimand must be one of {ESTIMANDS}, got {estimand!r}")
+        problems.append(f"estimand must be one of {ESTIMANDS} (or 'ATC' for ATU), got {estimand!r}")
     if descending and replace:
         problems.append("descending only applies to matching without replacement (replace=False)")
     for name, value in (("replace", replace), ("ties", ties), ("descending", descending)):

@@ -36,14 +36,17 @@ from functools import cached_property, partial
 import numpy as np
 import pandas as pd
 import scipy.linalg
+from scipy import stats
 
 from psm import _binary_mle
 from psm._validation import (
+    check_covariate_values,
     drop_missing,
     require_both_groups,
     select_columns,
     treatment_indicator,
 )
+from psm.summary import Summary, format_number
 from psm.errors import (
     ConstantCovariateError,
     SeparationError,
@@ -126,18 +129,59 @@ class PropensityModel:
         endog = treated.astype(float).rename(self.treatment)
         return model_cls(endog, exog).fit(start_params=self.params.to_numpy(), method="newton", disp=False)
 
-    def summary(self):
-        """statsmodels' coefficient table with the link, reference levels and drops noted."""
-        title = f"Propensity score: {self.link} of {self.treatment!r} (unpenalised MLE)"
-        smry = self.result.summary(title=title)
-        notes = [f"Link: {self.link} ({'psmatch2 default' if self.link == 'probit' else 'psmatch2 option logit'})."]
+    def design(self) -> pd.DataFrame:
+        """The design matrix X of the estimation sample (``"Intercept"`` first), rebuilt from the data."""
+        design, treated = self._inputs()
+        return pd.DataFrame(design.x, index=treated.index, columns=list(design.columns))
+
+    def summary(self, level: float = 0.95) -> Summary:
+        """The fit (observations, log-likelihoods, McFadden's pseudo-R2, LR test) and the coefficient
+        table: coefficient, model-based SE, ``z = b / se``, two-sided normal p and the ``level``
+        Wald interval ``b -/+ z_{(1+level)/2} se`` -- the numbers of statsmodels' ``Probit``/``Logit``
+        summary and Stata's ``probit``/``logit`` output -- with the link, reference levels and drops noted.
+
+        Examples
+        --------
+        >>> import psm
+        >>> df = psm.datasets.lalonde()
+        >>> ps = psm.fit_propensity(df, "treat", ["age", "educ", "race", "re74"], link="logit")
+        >>> s = ps.summary()
+        >>> s.tables[1].frame.loc["race[T.white]", ["coef", "P>|z|"]].tolist()
+        ['-3.0649', '0.000']
+        """
+        if not 0 < level < 1:
+            raise ValueError(f"level must be in (0, 1), got {level!r}")
+        res = self.result
+        lr = 2.0 * (res.llf - res.llnull)
+        fit = pd.DataFrame(
+            {"": [self.link, str(self.nobs), f"{res.llf:.4f}", f"{res.llnull:.4f}", f"{res.prsquared:.4f}",
+                  f"{lr:.2f} ({int(res.df_model)} df)", f"{res.llr_pvalue:.4g}"]},
+            index=pd.Index(["Link", "Observations", "Log-likelihood", "LL-Null", "Pseudo R2 (McFadden)",
+                            "LR chi2", "p > chi2"], name="Model"),
+        )
+        z = self.params / self.bse
+        half = stats.norm.ppf(0.5 + level / 2.0) * self.bse
+        lo, hi = f"[{(1 - level) / 2:g}", f"{(1 + level) / 2:g}]"
+        coefficients = pd.DataFrame(
+            {
+                "coef": [format_number(v, 4, significant=True) for v in self.params],
+                "std err": [format_number(v, 4, significant=True) for v in self.bse],
+                "z": [format_number(v, 3) for v in z],
+                "P>|z|": [format_number(v, 3) for v in 2.0 * stats.norm.sf(np.abs(z))],
+                lo: [format_number(v, 4, significant=True) for v in self.params - half],
+                hi: [format_number(v, 4, significant=True) for v in self.params + half],
+            },
+            index=pd.Index(self.params.index, name=self.treatment),
+        )
+        notes = [f"Link: {self.link} ({'psmatch2 default' if self.link == 'probit' else 'psmatch2 option logit'}); "
+                 "unpenalised maximum likelihood, model-based standard errors."]
         if self.reference:
             levels = ", ".join(f"{col}={lvl!r}" for col, lvl in self.reference.items())
             notes.append(f"Reference levels: {levels}.")
         if self.n_dropped:
             notes.append(f"{self.n_dropped} row(s) with missing values dropped (dropna=True).")
-        smry.add_extra_txt(notes)
-        return smry
+        title = f"Propensity score: {self.link} of {self.treatment!r}"
+        return Summary(title, [("", fit), ("", coefficients)], notes)
 
 
 @dataclass(frozen=True)
@@ -191,6 +235,7 @@ def fit_propensity(
     select_columns(data, {str(c): c for c in [*categorical, *(reference or {})]})
     frame = select_columns(data, {c: c for c in [treatment, *spec.variables]})
     sample, dropped = drop_missing(frame, dropna=dropna)
+    check_covariate_values(sample, spec.variables, categorical)
     inputs = partial(_inputs, sample, treatment, spec, categorical, reference or {})
     design, treated = inputs()
     x, t = design.x, treated.to_numpy(dtype=float)

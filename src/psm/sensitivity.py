@@ -6,6 +6,10 @@ Two families, both for a binary outcome (1 = event, e.g. reoffended):
   (Becker & Caliendo 2007, *Stata Journal* 7(1):71-83), on a table of strata counts
   (:func:`matched_set_counts` for matched sets, :func:`weighted_counts` for a
   weighted matched sample as ``mhbounds`` reads psmatch2's ``_weight``).
+  With matching *with* replacement the one-stratum-per-treated sets of
+  :func:`matched_set_counts` share controls and are not independent;
+  :func:`component_counts` builds independent strata (the connected components of the
+  matched graph) and is the input to use then.
 * :func:`mcnemar_bounds` — the exact sign-test (McNemar) bounds for 1:1 matched pairs
   (Rosenbaum 2002, *Observational Studies*, 2nd ed., §4.3.2; R ``rbounds::binarysens``);
   :func:`pair_outcomes` extracts the pairs from a matching.
@@ -35,6 +39,7 @@ __all__ = [
     "MHBounds",
     "McNemarBounds",
     "matched_set_counts",
+    "component_counts",
     "weighted_counts",
     "pair_outcomes",
     "mh_bounds",
@@ -135,6 +140,43 @@ def matched_set_counts(matching, outcome: pd.Series, *, direction: str = "ATT") 
         columns = (n_other, ones, other_events, focal_events)
     counts = pd.DataFrame(dict(zip(COUNT_COLUMNS, columns)))
     counts.index.name = "matched_set"
+    return counts
+
+
+def component_counts(matching, outcome: pd.Series, *, direction: str = "ATT") -> pd.DataFrame:
+    """Independent strata for matching with replacement: the connected components of the
+    matched graph, each analysed as one matched set.
+
+    Units are nodes and every pair of ``direction`` is an edge; a component holds every unit
+    linked to another through a chain of matches. After 1:1 matching with replacement (no ties)
+    each component is one control with every treated unit matched to her; ties or ``k > 1``
+    join such stars. Each unit appears in exactly one component, counted once
+    (``n_treated``/``n_control`` distinct units, ``events_*`` their outcome sums), so the
+    strata are disjoint and the randomisation model of Rosenbaum's bounds — independent
+    assignment across strata, with treatment odds within a stratum differing by at most Γ —
+    applies to them. The per-treated sets of :func:`matched_set_counts` count a reused
+    control once per use, as if she were a new person each time, and overstate the evidence.
+    Use exact moments (:func:`mh_bounds` ``moments="exact"``): the counts are whole numbers.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    rows, _, _ = _direction_pairs(matching, direction)
+    y = _binary(pd.Series(outcome), getattr(outcome, "name", None) or "outcome")
+    units = pd.Index(pd.unique(np.concatenate([rows["treated"].to_numpy(), rows["control"].to_numpy()])))
+    values = pd.Series(_lookup(y, pd.Series(units), "unit"), index=units)
+    t, c = units.get_indexer(rows["treated"]), units.get_indexer(rows["control"])
+    graph = coo_matrix((np.ones(len(rows)), (t, c)), shape=(len(units), len(units)))
+    _, label = connected_components(graph, directed=False)
+    is_treated = units.isin(rows["treated"])
+    frame = pd.DataFrame({"component": label, "t": is_treated, "y": values.to_numpy()})
+    counts = pd.DataFrame({
+        "n_treated": frame["t"].groupby(frame["component"]).sum().astype(float),
+        "n_control": (~frame["t"]).groupby(frame["component"]).sum().astype(float),
+        "events_treated": frame["y"].where(frame["t"], 0.0).groupby(frame["component"]).sum(),
+        "events_control": frame["y"].where(~frame["t"], 0.0).groupby(frame["component"]).sum(),
+    })
+    counts.index.name = "component"
     return counts
 
 

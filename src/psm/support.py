@@ -28,6 +28,16 @@ from psm._validation import (
 )
 
 ESTIMANDS = ("ATT", "ATU", "ATE")
+#: other names of the estimands: MatchIt's and cobalt's "ATC" (average effect on the controls) is ATU.
+ESTIMAND_ALIASES = {"ATC": "ATU"}
+
+
+def canonical_estimand(estimand: str) -> str:
+    """``estimand`` with its alias resolved ("ATC" -> "ATU"); ValueError naming the choices otherwise."""
+    resolved = ESTIMAND_ALIASES.get(estimand, estimand) if isinstance(estimand, str) else estimand
+    if resolved not in ESTIMANDS:
+        raise ValueError(f"estimand must be one of {ESTIMANDS} (or 'ATC' for ATU), got {estimand!r}")
+    return resolved
 
 
 def support_mask(treated: np.ndarray, score: np.ndarray, estimand: str = "ATT") -> np.ndarray:
@@ -53,14 +63,14 @@ def common_support(
 
     ATT (psmatch2 default): treated with ``score < min(score | control)`` or
     ``score > max(score | control)`` are off support; controls always on support.
-    ATU: the mirror (controls against the treated range). ATE (psmatch2 ``ate``): both.
+    ATU (or its MatchIt name "ATC"): the mirror (controls against the treated range). ATE (psmatch2
+    ``ate``): both.
 
     Returns a bool Series aligned to ``data.index`` named ``"on_support"``.
     Missing values raise :class:`psm.MissingValuesError`; an empty group raises
     :class:`psm.EmptyGroupError`.
     """
-    if estimand not in ESTIMANDS:
-        raise ValueError(f"estimand must be one of {ESTIMANDS}, got {estimand!r}")
+    estimand = canonical_estimand(estimand)
     frame = select_columns(data, {"treatment": treatment, "score": score})
     drop_missing(frame, names={"treatment": column_label(treatment), "score": column_label(score)})
     treated = treatment_indicator(frame["treatment"].rename(column_label(treatment)))

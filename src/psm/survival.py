@@ -349,11 +349,19 @@ def event_frequency(counts, treated, weights=None) -> FrequencyComparison:
 # figure
 # --------------------------------------------------------------------------------------
 def plot_kaplan_meier(km: KaplanMeier, *, ax=None, labels: dict | None = None,
-                      xlabel: str = "Days", ylabel: str = "Proportion without event") -> Figure:
+                      xlabel: str = "Days", ylabel: str = "Proportion without event",
+                      min_events: float | None = None, grid: float = 30.0) -> Figure:
     """Step curves Ŝ(t) per group, starting at (0, 1), with small light ``|`` ticks at censoring times.
 
     Groups 0/1 (control/treated) take psm's colours (:data:`psm.plots.style.TREATED` solid,
-    :data:`~psm.plots.style.CONTROL` dashed), as in every other psm figure."""
+    :data:`~psm.plots.style.CONTROL` dashed), as in every other psm figure.
+
+    ``min_events`` (for confidential data): no step shows fewer events than this, and no time is a
+    single person's. Event times are pooled into intervals of ``grid`` (days), consecutive intervals
+    are merged until they hold at least ``min_events`` (weighted) events, and the curve drops only at
+    the end of each merged interval, to Ŝ there; events after the last full interval are not drawn,
+    and there are no censoring ticks (each one is a person's follow-up time).
+    """
     if ax is None:
         fig = Figure(figsize=(7, 4.5))
         ax = fig.add_subplot()
@@ -363,14 +371,18 @@ def plot_kaplan_meier(km: KaplanMeier, *, ax=None, labels: dict | None = None,
     treated_control = set(km.counts.index) <= {0, 1}  # psm's 0/1 treatment: its colours and line styles
     for g in km.counts.index:
         part = km.table[km.table["group"] == g]
+        look = {}
+        if treated_control:
+            look = {"color": style.TREATED, "linestyle": "-"} if g == 1 else {"color": style.CONTROL, "linestyle": "--"}
+        if min_events is not None:
+            x, y = _grouped_steps(part, float(min_events), float(grid))
+            ax.step(x, y, where="post", label=labels.get(g, str(g)), linewidth=1.8, **look)
+            continue
         x = np.r_[0.0, part["time"].to_numpy()]
         y = np.r_[1.0, part["survival"].to_numpy()]
         cens = km.censored[km.censored["group"] == g]
         last = cens["time"].max() if len(cens) else x[-1]
         x, y = np.r_[x, max(last, x[-1])], np.r_[y, y[-1]]
-        look = {}
-        if treated_control:
-            look = {"color": style.TREATED, "linestyle": "-"} if g == 1 else {"color": style.CONTROL, "linestyle": "--"}
         (line,) = ax.step(x, y, where="post", label=labels.get(g, str(g)), linewidth=1.8, **look)
         # small, light ticks: many censoring times must not hide the curve
         ax.plot(cens["time"], cens["survival"], linestyle="none", marker="|", markersize=4, markeredgewidth=0.6,
@@ -381,3 +393,21 @@ def plot_kaplan_meier(km: KaplanMeier, *, ax=None, labels: dict | None = None,
     ax.set_ylabel(ylabel)
     ax.legend(frameon=False)
     return fig
+
+
+def _grouped_steps(part: pd.DataFrame, min_events: float, grid: float) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) of a curve whose drops each hold >= ``min_events`` events, at multiples of ``grid``."""
+    x, y = [0.0], [1.0]
+    pending = 0.0
+    ends = np.ceil(part["time"].to_numpy(float) / grid) * grid
+    for end in np.unique(ends):
+        inside = ends == end
+        pending += float(part.loc[inside, "n_events"].sum())
+        if pending >= min_events:
+            x.append(float(end))
+            y.append(float(part.loc[inside, "survival"].iloc[-1]))
+            pending = 0.0
+    if len(x) > 1:  # hold the last level for one more interval, so the last drop is visible
+        x.append(x[-1] + grid)
+        y.append(y[-1])
+    return np.asarray(x), np.asarray(y)

@@ -22,8 +22,8 @@ def test_counts_below_the_threshold_are_replaced_with_rates_of_the_same_rows():
         {"group": ["a", "b", "c", "d"], "n": [3, 12, 0, 10], "pct": [10.0, 40.0, 0.0, 50.0]}
     )
     out = suppress_small_counts(frame, ["n"], 10, derived=["pct"])
-    assert out["n"].tolist() == ["<10", 12, "<10", 10]
-    assert out["pct"].tolist() == ["<10", 40.0, "<10", 50.0]
+    assert out["n"].tolist() == ["<10", 12, 0, 10]  # a zero describes no one: shown
+    assert out["pct"].tolist() == ["<10", 40.0, 0.0, 50.0]
     assert out["group"].tolist() == ["a", "b", "c", "d"]
     # the input is unchanged
     assert frame["n"].tolist() == [3, 12, 0, 10]
@@ -36,6 +36,7 @@ def test_missing_counts_stay_missing_and_other_thresholds_work():
     assert pd.isna(out["n"].iloc[1])
     assert out["n"].iloc[2] == 5.0
     assert out["m"].tolist() == ["<5", "<5", 7]
+    assert suppress_small_counts(pd.DataFrame({"m": [0, 1]}), ["m"], 5)["m"].tolist() == [0, "<5"]
 
 
 def test_nullable_integer_counts_with_missing_values():
@@ -70,7 +71,7 @@ def test_bad_inputs_are_reported_together():
 def test_no_count_below_the_threshold_survives_and_none_above_is_touched(counts, min_count):
     out = suppress_small_counts(pd.DataFrame({"n": counts}), ["n"], min_count)["n"].tolist()
     for before, after in zip(counts, out, strict=True):
-        assert after == (f"<{min_count}" if before < min_count else before)
+        assert after == (f"<{min_count}" if 0 < before < min_count else before)
 
 
 @pytest.mark.parametrize(
@@ -126,3 +127,66 @@ def test_allow_lets_a_false_alarm_through():
     with pytest.raises(DisclosureError):
         check_no_identifiers(frame)
     check_no_identifiers(frame, allow=["key"])
+
+
+# -- the whole-table layer: each route of differencing, by hand ------------------------------------
+
+from psm.newchance.report.disclosure import protect_table  # noqa: E402
+
+
+def test_flow_remaining_is_hidden_where_it_would_give_a_removal_back():
+    flow = pd.DataFrame({"file": ["r"] * 4, "window": ["all"] * 4, "removed": [None, 1, 0, 20],
+                         "remaining": [60, 59, 59, 39]})
+    out, hidden = protect_table(flow, 10)
+    # 1 hidden; the 0 goes with it (secondary); remaining hidden between them; 60 and 59 after stay
+    assert out["removed"].tolist()[1:] == ["<10", "<10", 20]
+    assert out["remaining"].tolist() == [60, "<10", 59, 39]
+    assert hidden == 3
+
+
+def test_a_test_row_with_a_hidden_count_shows_no_statistic_and_both_groups_hide():
+    row = pd.DataFrame({"n_0": [39], "n_1": [21], "N": [60], "reoffended_0": [13], "reoffended_1": [6],
+                        "rate_0": [33.3], "rate_1": [28.6], "difference": [4.7], "t": [0.37], "chi2": [0.14],
+                        "p": [0.71], "excluded_rows": [0]})
+    out, _ = protect_table(row, 10)
+    assert out.loc[0, ["reoffended_0", "reoffended_1"]].tolist() == ["<10", "<10"]
+    assert out.loc[0, ["rate_0", "rate_1", "difference", "t", "chi2", "p"]].tolist() == ["<10"] * 6
+    assert out.loc[0, ["n_0", "n_1", "N", "excluded_rows"]].tolist() == [39, 21, 60, 0]
+
+
+def test_a_count_whose_complement_is_small_is_hidden():
+    rates = pd.DataFrame({"reoffended": [12, 30], "N": [17, 31], "rate": [70.6, 96.8]}, index=["a", "b"])
+    out, _ = protect_table(rates, 10)
+    assert out["reoffended"].tolist() == ["<10", "<10"]  # 17 - 12 = 5 and 31 - 30 = 1
+    assert out["rate"].tolist() == ["<10", "<10"]
+
+
+def test_off_support_counts_are_hidden_with_the_matched_count_but_leave_the_effect():
+    table = pd.DataFrame({"treated off support": [5], "treated matched": [54], "att": [-0.1], "t": [-1.0]})
+    out, _ = protect_table(table, 10)
+    assert out.loc[0].tolist() == ["<10", "<10", -0.1, -1.0]
+    effects = pd.DataFrame({"N": [421], "n_estimation": [421], "n_treated_off_support": [4], "difference": [-0.1]})
+    assert protect_table(effects, 10)[0].loc[0].tolist() == [421, 421, "<10", -0.1]
+
+
+def test_extremes_are_not_shown_and_percentiles_stay():
+    summary = pd.DataFrame({"N": [60], "min": [20.0], "median": [32.5], "max": [76.0]})
+    out, hidden = protect_table(summary, 10)
+    assert out.loc[0].tolist() == [60, "not shown", 32.5, "not shown"]
+    assert hidden == 2
+
+
+def test_survival_shares_hide_small_steps():
+    km = pd.DataFrame({"weighted": [59.0], "events": [18.0], "median_days": [400.0],
+                       "not reoffended by day 30": [58 / 59], "not reoffended by day 90": [47 / 59],
+                       "not reoffended by day 182": [45 / 59]})
+    out, _ = protect_table(km, 10)
+    # day 30: 1 reoffence (hidden); day 90: 12 since the start (shown); day 182: 2 more (hidden)
+    assert out.iloc[0, 3:].tolist() == ["<10", 47 / 59, "<10"]
+    assert out.loc[0, "median_days"] == 400.0
+
+
+def test_repeated_index_labels_are_protected_by_position():
+    table = pd.DataFrame({"count": [3, 50, 40], "N": [93, 93, 93]}, index=["x", "x", "y"])
+    out, _ = protect_table(table, 10)
+    assert out["count"].tolist() == ["<10", 50, "<10"]

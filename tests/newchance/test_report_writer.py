@@ -22,17 +22,18 @@ def _counts() -> pd.DataFrame:
 def test_supplied_data_counts_are_suppressed_with_the_rule_written(tmp_path):
     writer = ReportWriter(tmp_path, synthetic=False, min_count=10, section="01_descriptives")
     shown = writer.table("crime_type", _counts(), caption="Crime type", counts=["n"], derived=["pct"])
-    assert shown["n"].tolist() == [230, "<10", 150]
-    assert shown["pct"].tolist() == [59.9, "<10", 39.1]
+    # 4 is suppressed, and 150 with it: the three categories add up to the total printed elsewhere
+    assert shown["n"].tolist() == [230, "<10", "<10"]
+    assert shown["pct"].tolist() == [59.9, "<10", "<10"]
     csv = tmp_path / "tables" / "01_descriptives" / "crime_type.csv"
-    assert pd.read_csv(csv)["n"].astype(str).tolist() == ["230", "<10", "150"]
+    assert pd.read_csv(csv)["n"].astype(str).tolist() == ["230", "<10", "<10"]
     md = (tmp_path / "tables" / "01_descriptives" / "crime_type.md").read_text()
     assert md.startswith("### Crime type\n")
     assert "SYNTHETIC" not in md
     assert "Counts below 10 are shown as" in md
     assert "| Violent" in md and "<10" in md and "| 4 " not in md
     (entry,) = read_manifest(tmp_path)
-    assert entry["suppressed_cells"] == 1
+    assert entry["suppressed_cells"] == 4
     assert entry["files"] == {
         "html": "tables/01_descriptives/crime_type.html",
         "csv": "tables/01_descriptives/crime_type.csv",
@@ -115,7 +116,7 @@ def test_no_out_dir_writes_nothing_but_still_checks(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     writer = ReportWriter(None, synthetic=False, min_count=10)
     shown = writer.table("t", _counts(), caption="c", counts=["n"])
-    assert shown["n"].tolist() == [230, "<10", 150]
+    assert shown["n"].tolist() == [230, "<10", "<10"]
     with pytest.raises(DisclosureError):
         writer.table("t", pd.DataFrame({"dob": [1]}), caption="c")
     assert list(tmp_path.iterdir()) == []
@@ -150,7 +151,7 @@ def test_pages_people_read_have_readable_labels_and_fixed_decimals(tmp_path):
     folder = tmp_path / "tables" / "03_matching"
     md = (folder / "effects_synthetic.md").read_text()
     assert "('total'" not in md and "e-11" not in md and "772.0" not in md
-    assert "| total    | before matching |     0.220 | 772 | -6.86 | <0.001 |" in md
+    assert "| total    | before matching |     0.220 | 772 | -6.86 | \\<0.001 |" in md  # \< : markdown-escaped
     assert "N = 772." in md  # population and N line
     page = (folder / "effects_synthetic.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page
@@ -165,3 +166,20 @@ def test_pages_people_read_have_readable_labels_and_fixed_decimals(tmp_path):
     comparison = (folder / "effects_synthetic_vs_published.html").read_text()
     assert "SYNTHETIC DATA" in comparison and "a ✗ there is expected" in comparison
     assert "total · before matching" in comparison
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(tmp_path):
+    frame = pd.DataFrame({"label": ["=HYPERLINK(\"http://x\")", "+1+1", "@SUM(A1)", "-2", "plain", "-cmd"],
+                          "value": [1.0, 2.0, 3.0, -4.0, 5.0, 6.0]})
+    ReportWriter(tmp_path, synthetic=True, section="s").table("t", frame, caption="c")
+    written = pd.read_csv(tmp_path / "tables" / "s" / "t_synthetic.csv", dtype=str)
+    assert written["label"].tolist() == ["'=HYPERLINK(\"http://x\")", "'+1+1", "'@SUM(A1)", "-2", "plain", "'-cmd"]
+    assert written["value"].tolist() == ["1.0", "2.0", "3.0", "-4.0", "5.0", "6.0"]
+
+
+def test_markdown_cells_are_escaped(tmp_path):
+    frame = pd.DataFrame({"label": ["a | b", "[link](http://x)", "<script>", "*bold*"], "value": [1, 2, 3, 4]})
+    ReportWriter(tmp_path, synthetic=True, section="s").table("t", frame, caption="c")
+    md = (tmp_path / "tables" / "s" / "t_synthetic.md").read_text()
+    assert "a \\| b" in md and "\\[link\\](http://x)" in md and "\\<script\\>" in md and "\\*bold\\*" in md
+    assert "<script>" not in md

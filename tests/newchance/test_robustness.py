@@ -25,7 +25,21 @@ def test_matched_sample_is_treated_on_support_and_used_controls(run):
     assert m.loc[m["treated"] == 0, "weight"].sum() == len(treated)
 
 
-def test_sign_test_bound_at_gamma_one_is_the_binomial_test_of_the_discordant_pairs(run):
+def test_bounds_use_component_strata_and_label_the_stata_reproduction(run):
+    from psm.sensitivity import component_counts, mh_bounds
+
+    y = run.sample[run.outcome]
+    assert run.matching.pairs["control"].duplicated().any()  # controls are reused here
+    bias = robustness.hidden_bias(run, gamma=[1.0, 2.0])
+    expected = mh_bounds(component_counts(run.matching, y), [1.0, 2.0], moments="exact")
+    np.testing.assert_allclose(bias.table["mh_components"], expected.p_worst)
+    # no sign test: the pairs share controls, so they are not independent pairs
+    assert set(bias.critical.index) == {"mh_components", "mh_mhbounds_stata"}
+    assert (bias.table.loc[2.0] >= bias.table.loc[1.0]).all()
+
+
+def test_sign_test_bound_at_gamma_one_is_the_binomial_test_of_disjoint_pairs():
+    run = analysis.run_analysis(make_file(n=300, seed=5), "total", spec=analysis.Specification(replace=False))
     m = run.matching.pairs
     y = run.sample[run.outcome]
     yt, yc = y.loc[m["treated"]].to_numpy(), y.loc[m["control"]].to_numpy()
@@ -34,9 +48,11 @@ def test_sign_test_bound_at_gamma_one_is_the_binomial_test_of_the_discordant_pai
     expected = stats.binom.sf(max(b, c) - 1, b + c, 0.5)
     bias = robustness.hidden_bias(run, gamma=[1.0, 2.0])
     assert bias.table.loc[1.0, "mcnemar"] == pytest.approx(expected)
-    # hidden bias can only make the worst case worse
-    assert (bias.table.loc[2.0] >= bias.table.loc[1.0]).all()
-    assert set(bias.critical.index) == {"mh_exact", "mh_mhbounds", "mcnemar"}
+    # disjoint pairs are their own components: the component bounds are the per-pair ones
+    from psm.sensitivity import matched_set_counts, mh_bounds
+
+    per_pair = mh_bounds(matched_set_counts(run.matching, y), [1.0, 2.0], moments="exact")
+    np.testing.assert_allclose(bias.table["mh_components"], per_pair.p_worst)
 
 
 def test_no_sign_test_for_matched_sets_larger_than_pairs():
@@ -45,50 +61,78 @@ def test_no_sign_test_for_matched_sets_larger_than_pairs():
     assert "mcnemar" not in bias.table
 
 
-def test_frequency_is_the_weighted_mean_count_per_group(run):
+def test_frequency_is_a_rate_ratio_clustered_on_the_person(run):
     m = robustness.matched_sample(run)
     table = robustness.reoffence_frequency(run)
     treated, control = m[m["treated"] == 1], m[m["treated"] == 0]
+    years = m["follow_up_days"] / robustness.DAYS_PER_YEAR
+    row = table.loc["reoffences per person-year"]
+    # rates are weighted counts over weighted person-years, not means of individual ratios
+    rate_c = (control["weight"] * control["reoffence_count"]).sum() / (control["weight"] * years[control.index]).sum()
+    rate_t = treated["reoffence_count"].sum() / years[treated.index].sum()
+    assert row["rate_control"] == pytest.approx(rate_c)
+    assert row["rate_ratio"] == pytest.approx(rate_t / rate_c)
     per_person = table.loc["reoffences per person"]
-    assert per_person["mean_treated"] == pytest.approx(treated["reoffence_count"].mean())
-    assert per_person["mean_control"] == pytest.approx(np.average(control["reoffence_count"], weights=control["weight"]))
-    years = control["follow_up_days"] / robustness.DAYS_PER_YEAR
-    assert table.loc["reoffences per person-year", "mean_control"] == pytest.approx(
-        np.average(control["reoffence_count"] / years, weights=control["weight"]))
-    assert per_person["df"] == pytest.approx(m["weight"].sum() - 2)
+    assert per_person["rate_control"] == pytest.approx(np.average(control["reoffence_count"], weights=control["weight"]))
+    # one cluster per person: reused controls are counted once
+    assert row["people"] == len(m)
+    assert row["effective_controls"] < len(control) < control["weight"].sum()
 
 
-def test_time_to_reoffence_counts_weighted_first_reoffences(run):
+def test_time_to_reoffence_counts_weighted_first_reoffences_and_clusters_the_cox_model(run):
+    from statsmodels.duration.hazard_regression import PHReg
+
     m = robustness.matched_sample(run)
     result = robustness.time_to_first_reoffence(run)
     frame = result.to_frame()
     events = m["days_to_reoffence"].notna()
     assert frame.loc["treated (matched)", "events"] == pytest.approx(m.loc[events & (m["treated"] == 1), "weight"].sum())
     assert frame.loc["matched controls", "events"] == pytest.approx(m.loc[events & (m["treated"] == 0), "weight"].sum())
-    lr = robustness.logrank_frame(result)
-    assert lr.loc["log-rank", "p"] == pytest.approx(stats.chi2.sf(lr.loc["log-rank", "chi2"], 1))
+    tests = robustness.logrank_frame(result)
+    lr = tests.loc["log-rank (weights as people)"]
+    assert lr["p"] == pytest.approx(stats.chi2.sf(lr["chi2"], 1))
+    # 1:1 with replacement: whole-number weights, so the Cox fit is PHReg on repeated rows, one
+    # cluster per person
+    rows = np.repeat(np.arange(len(m)), m["weight"].astype(int))
+    duration = np.fmin(m["days_to_reoffence"].fillna(np.inf), m["follow_up_days"]).to_numpy()[rows]
+    fit = PHReg(duration, m["treated"].to_numpy(dtype=float)[rows][:, None],
+                status=events.to_numpy(dtype=float)[rows], ties="breslow").fit(groups=rows)
+    assert tests.loc["Cox, SE clustered on the person", "hazard_ratio"] == pytest.approx(np.exp(fit.params[0]))
+    assert tests.loc["Cox, SE clustered on the person", "se_log"] == pytest.approx(fit.bse[0])
+
+
+def test_tie_orders_vary_only_the_tie_breaking(run):
+    import psm
+
+    table = robustness.tie_orders(run, n_orders=5, seed=3)
+    assert list(table["order"]) == ["data order", *["random order"] * 5, "ties=True"]
+    assert table.loc[0, "att"] == run.effect.matched.difference
+    again = psm.match(run.sample, "treated", run.matching.score, order="random", seed=4, common_support=True)
+    assert table.loc[2, "att"] == pytest.approx(psm.effect(run.sample, run.outcome, again).matched.difference)
+    tied = psm.match(run.sample, "treated", run.matching.score, ties=True, common_support=True)
+    assert table.iloc[-1]["att"] == pytest.approx(psm.effect(run.sample, run.outcome, tied).matched.difference)
 
 
 def test_critical_gamma_sentence_covers_every_case(run):
     bias = robustness.hidden_bias(run, gamma=[1.0])
     for value, words in ((1.0, "not significant"), (np.inf, "every"), (1.8, "1.80")):
         changed = robustness.HiddenBias(bias.table, bias.critical.copy(), 0.05)
-        changed.critical["mh_exact"] = value
+        changed.critical["mh_components"] = value
         assert words in robustness.critical_gamma_text(changed)
 
 
-def test_simulated_truth_sits_beside_the_estimates_of_the_committed_synthetic_data():
-    from pathlib import Path
-
+def test_simulated_truth_sits_beside_the_estimates_of_the_structural_synthetic_data(tmp_path):
+    """The structural simulation carries its seed (and so its truth); the committed reconstruction does not."""
     from psm.newchance import synthetic
     from psm.newchance.inputs.dataset import load_dataset
 
-    folder = Path(__file__).resolve().parents[2] / "data" / "synthetic"
+    folder = tmp_path / "structural"
+    synthetic.write_synthetic(folder)
     files = analysis.load_files(folder)
     seed = load_dataset(folder).synthetic_seed
     assert seed == synthetic.DEFAULT_SEED
     runs = analysis.main_analyses(files)
-    equal = analysis.run_analysis(files, "total", spec=analysis.Specification(follow_up="equal"))
+    equal = analysis.run_analysis(files, "total", spec=analysis.Specification(follow_up="pair"))
     table = robustness.simulated_truth(runs, seed, equal_total=equal)
     truth = synthetic.true_effects(synthetic.synthesize(seed))
     assert list(table.index) == [*runs, "total (equal follow-up)"]

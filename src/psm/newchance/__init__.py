@@ -18,6 +18,8 @@ EXTRA_MODULES = {
     "nbclient": "nbclient",
     "nbconvert": "nbconvert",
     "ipykernel": "ipykernel",
+    "tabulate": "tabulate",
+    "jinja2": "jinja2",
 }
 
 

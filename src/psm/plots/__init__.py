@@ -162,6 +162,30 @@ def _support_region(score: np.ndarray, treated: np.ndarray, region: Any) -> tupl
     return float(lo), float(hi)
 
 
+def _coarse_edges(score: np.ndarray, groups: list[np.ndarray], edges: np.ndarray, min_count: int) -> np.ndarray:
+    """Merge adjacent bins (left to right; a short remainder joins the last bin) until each group has
+    no unit or at least ``min_count`` units in every bin."""
+    counts = np.array([np.histogram(score[g], bins=edges)[0] for g in groups])
+    kept, pending = [edges[0]], np.zeros(len(groups), dtype=int)
+    for k in range(len(edges) - 1):
+        pending += counts[:, k]
+        if ((pending == 0) | (pending >= min_count)).all():
+            kept.append(edges[k + 1])
+            pending[:] = 0
+    if pending.any():
+        if len(kept) > 1:
+            kept[-1] = edges[-1]
+        else:
+            kept.append(edges[-1])
+
+    def last_bin() -> np.ndarray:
+        return np.array([((score[g] >= kept[-2]) & (score[g] <= kept[-1])).sum() for g in groups])
+
+    while len(kept) > 2 and not ((last_bin() == 0) | (last_bin() >= min_count)).all():
+        del kept[-2]
+    return np.asarray(kept)
+
+
 def score_distribution(
     matching_or_score: Any,
     *,
@@ -173,8 +197,14 @@ def score_distribution(
     support_region: Literal["overlap"] | tuple[float, float] | None = "overlap",
     score_label: str = "Propensity score (probability of treatment)",
     title: str | None = None,
+    min_count: int | None = None,
 ) -> Figure:
     """Propensity-score distributions of treated (up) and controls (down), before and after matching.
+
+    ``min_count`` (for confidential data): adjacent bins are merged until every bar of every panel
+    holds no units or at least ``min_count`` of them, units off support are counted in the bars of
+    their group rather than stacked as a layer of their own, and the legend's off-support counts
+    below ``min_count`` read ``<min_count``.
 
     ``matching_or_score`` is a ``Matching`` (duck-typed: ``.score``, ``.treated``, ``.on_support``,
     ``.weights``) or a score Series, in which case ``treatment`` and ``weights`` (Series on the same
@@ -199,13 +229,21 @@ def score_distribution(
     edges = np.histogram_bin_edges(s, bins=bins)
     region = _support_region(s, tr, support_region)
     n_off1, n_off0 = int((tr & ~sup).sum()), int((~tr & ~sup).sum())
-    before = [
-        ("Treated on support", s[tr & sup], np.ones(int((tr & sup).sum())), style.TREATED, None, 1.0),
-        (f"Treated off support (n={n_off1})", s[tr & ~sup], np.ones(n_off1), style.OFF_SUPPORT, "///", 1.0),
-        ("Controls on support", s[~tr & sup], np.ones(int((~tr & sup).sum())), style.CONTROL, None, -1.0),
-        (f"Controls off support (n={n_off0})", s[~tr & ~sup], np.ones(n_off0), style.OFF_SUPPORT, "\\\\\\", -1.0),
-    ]
     matched = w > 0
+    if min_count is None:
+        before = [
+            ("Treated on support", s[tr & sup], np.ones(int((tr & sup).sum())), style.TREATED, None, 1.0),
+            (f"Treated off support (n={n_off1})", s[tr & ~sup], np.ones(n_off1), style.OFF_SUPPORT, "///", 1.0),
+            ("Controls on support", s[~tr & sup], np.ones(int((~tr & sup).sum())), style.CONTROL, None, -1.0),
+            (f"Controls off support (n={n_off0})", s[~tr & ~sup], np.ones(n_off0), style.OFF_SUPPORT, "\\\\\\", -1.0),
+        ]
+    else:
+        edges = _coarse_edges(s, [tr, ~tr, tr & matched, ~tr & matched], edges, min_count)
+        shown = {n: f"<{min_count}" if 0 < n < min_count else str(n) for n in (n_off1, n_off0)}
+        before = [
+            (f"Treated (off support: {shown[n_off1]})", s[tr], np.ones(int(tr.sum())), style.TREATED, None, 1.0),
+            (f"Controls (off support: {shown[n_off0]})", s[~tr], np.ones(int((~tr).sum())), style.CONTROL, None, -1.0),
+        ]
     after = [
         ("Treated (weighted)", s[tr & matched], w[tr & matched], style.TREATED, None, 1.0),
         ("Matched controls (weighted)", s[~tr & matched], w[~tr & matched], style.CONTROL, None, -1.0),

@@ -10,7 +10,9 @@ Every combination of the choices a reviewer may question (``Specification`` fiel
   run with replacement only;
 - published follow-up vs equal follow-up per matched pair (the recommended construction) for the
   "total" outcome;
-- complete cases (published) vs missing-data indicators.
+- complete cases (published) vs missing-data indicators;
+- Violent before Property (published reading) vs the last matching category winning, for offence
+  descriptions that match both (the offence type covariate).
 
 Each cell reports the ATT with the Abadie–Imbens SE and its 95% interval (and psmatch2's SE for
 reference). :func:`forest_figure` draws them as a specification curve: the intervals sorted by ATT
@@ -39,6 +41,7 @@ CHOICES: dict[str, tuple] = {
     "replace": (True, False),
     "follow_up": ("published", "pair"),
     "missing": ("complete_cases", "indicators"),
+    "crime_precedence": ("violent_first", "last_wins"),
 }
 
 
@@ -53,13 +56,21 @@ def specifications() -> list[Specification]:
     return specs
 
 
-def specification_grid(files: AnalysisFile | Mapping[str, AnalysisFile], window: str = "total", level: float = 0.95) -> pd.DataFrame:
-    """Run every specification on ``window`` and tabulate the ATT.
+def specification_grid(files: AnalysisFile | Mapping[str, AnalysisFile], window: str = "total", level: float = 0.95,
+                       *, collapse: bool = True) -> pd.DataFrame:
+    """Run every specification on ``window`` and tabulate the ATT, one row per distinct analysis.
 
-    ``files``: the mapping of :func:`psm.newchance.analysis.specification.load_files` (or a single
-    analysis file: the per-pair follow-up needs no other).
+    ``files``: the mapping of :func:`psm.newchance.analysis.specification.load_files` (the other
+    crime-type precedence needs its own prepared file).
     Columns: the choices, ``published`` (bool), ``n_treated_matched``, ``n_treated_off_support``,
-    ``att``, ``se_ai``, ``ci_low``, ``ci_high`` (AI, normal), ``p_ai``, ``se_psmatch2``, ``changes``.
+    ``n_treated_eligible`` (treated of the estimation sample within common support),
+    ``all_treated`` (False where the row drops treated women beyond common support — without
+    replacement or with a caliper — and so estimates the ATT of a different set of treated women), ``att``, ``se_ai``, ``ci_low``, ``ci_high`` (AI, normal),
+    ``p_ai``, ``se_psmatch2``, ``changes``, and ``specifications`` / ``same_as``: with
+    ``collapse=True`` rows whose matched sample and outcome are identical (for example missing
+    indicators when no covariate is missing, or a caliper that never binds) are one analysis, kept
+    once (the first in :func:`specifications` order) with the number of specifications it stands for
+    and the ``changes`` of the others. ``frame.attrs["collapsed"]`` says how many rows were merged.
     """
     z = stats.norm.ppf(0.5 + level / 2)
     records = []
@@ -67,11 +78,15 @@ def specification_grid(files: AnalysisFile | Mapping[str, AnalysisFile], window:
         run = run_analysis(files, window, spec=spec, with_balance=False)
         e = run.effect
         d, se = e.matched.difference, e.se_ai
+        n_eligible = int((run.matching.treated & run.matching.within_common_support).sum())
+        pairs = run.matching.pairs[["treated", "control", "weight"]]
         records.append({
             **{name: getattr(spec, name) for name in CHOICES},
             "published": spec == PUBLISHED,
             "n_treated_matched": int(e.matched.n_treated),
             "n_treated_off_support": run.n_treated_off_support,
+            "n_treated_eligible": n_eligible,
+            "all_treated": int(e.matched.n_treated) == n_eligible,
             "att": d,
             "se_ai": se,
             "ci_low": d - z * se,
@@ -79,10 +94,29 @@ def specification_grid(files: AnalysisFile | Mapping[str, AnalysisFile], window:
             "p_ai": 2 * stats.norm.sf(abs(d / se)) if se > 0 else np.nan,
             "se_psmatch2": e.matched.se,
             "changes": spec.changes(),
+            "_key": (pd.util.hash_pandas_object(pairs, index=False).sum(), round(d, 12), round(se, 12)),
         })
     frame = pd.DataFrame.from_records(records)
     frame["caliper_sd"] = frame["caliper_sd"].astype(object).where(frame["caliper_sd"].notna(), "none")
+    groups = frame.groupby("_key", sort=False)
+    frame["specifications"] = groups["changes"].transform("size")
+    frame["same_as"] = groups["changes"].transform(lambda c: "; ".join(f"[{x}]" for x in c.iloc[1:]))
+    n_rows = len(frame)
+    if collapse:
+        frame = frame[~frame["_key"].duplicated()].reset_index(drop=True)
+    frame = frame.drop(columns="_key")
+    frame.attrs["collapsed"] = n_rows - len(frame)
     return frame
+
+
+def collapse_note(grid: pd.DataFrame) -> str:
+    """A sentence for the report on how many specifications the grid shows and merged."""
+    total = int(grid["specifications"].sum())
+    dropped = int((~grid["all_treated"]).sum())
+    return (f"{total} specifications give {len(grid)} distinct analyses: {total - len(grid)} specifications "
+            "yield exactly the same matched sample and estimate as another (listed in `same_as`) and are shown "
+            f"once. {dropped} rows drop treated women beyond common support (without replacement or with a "
+            "caliper) and so estimate the effect for a different set of treated women (`all_treated` False).")
 
 
 #: How the choices read on the figure's rows (``{}``: the choice's value).
@@ -94,6 +128,7 @@ CHOICE_LABELS: dict[str, str] = {
     "replace": "matching without replacement",
     "follow_up": "{} follow-up",
     "missing": "missing data: {}",
+    "crime_precedence": "offence-type keywords: {}",
 }
 
 
@@ -137,7 +172,7 @@ def forest_figure(grid: pd.DataFrame, *, colour_by: str = "follow_up", title: st
                      fmt="D", markersize=7, color=style.MATCHED, elinewidth=1.8, label="published specification", zorder=5)
         top.axhline(0, color=style.GREY, linewidth=1)
         top.set_ylabel("ATT (proportion reoffending;\n95% interval, Abadie–Imbens)")
-        top.set_title(title or f"Specification grid: ATT on total reoffending under {len(shown)} specifications")
+        top.set_title(title or f"Specification grid: ATT on total reoffending, {len(shown)} distinct analyses")
         top.legend(loc="lower right", fontsize=8)
         for i, (name, value, text) in enumerate(rows):
             used = _uses(shown, name, value)

@@ -55,34 +55,89 @@ class PreparationRules:
         return self.referral_cutoff or _last_day_of_previous_month(extract_date)
 
 
-def rules_from_config(config: dict | None, label: str = "dataset.yaml") -> tuple[PreparationRules, list[Problem]]:
-    """Build :class:`PreparationRules` from the ``rules:`` section; unknown or ill-typed keys are problems."""
-    config = dict(config or {})
+_ALLOWED_CATEGORIES = tuple(DEFAULT_CRIME_KEYWORDS)
+_DATE_RANGE = (dt.date(1900, 1, 1), dt.date(2100, 12, 31))
+
+
+def rules_from_config(config: object, label: str = "dataset.yaml") -> tuple[PreparationRules, list[Problem]]:
+    """Build :class:`PreparationRules` from the ``rules:`` section, checked against its schema.
+
+    Every bad setting is a problem naming the key (``rules.min_age``...), what was found and what is
+    allowed; all are reported together, and the defaults are returned alongside (the caller stops on
+    errors). Checked: the section is a mapping with known keys; ``crime_keywords`` maps the categories
+    Violent/Property to non-empty lists of non-empty texts (a single text would be read letter by
+    letter); ``start_window`` is two ISO dates, first <= last, within 1900–2100; ``min_age`` is a
+    whole number 0–120; ``referral_cutoff`` an ISO date in the same range.
+    """
+    if config is None:
+        return PreparationRules(), []
+    if not isinstance(config, dict):
+        return PreparationRules(), [_problem(label, "rules", f"must be a mapping of settings, not {config!r}",
+                                             "rules: {crime_keywords: ..., start_window: ..., min_age: ..., referral_cutoff: ...}")]
     known = {f.name for f in fields(PreparationRules)}
-    problems = [
-        Problem(label, f"rules.{key}", "unknown_key", f"unknown rule setting {key!r}", allowed=", ".join(sorted(known)))
-        for key in config
-        if key not in known
-    ]
-    kwargs = {}
-    try:
-        if "crime_keywords" in config:
-            kwargs["crime_keywords"] = {str(k): tuple(str(w) for w in v) for k, v in config["crime_keywords"].items()}
-        if "start_window" in config:
-            first, last = (_as_date(d) for d in config["start_window"])
-            kwargs["start_window"] = (first, last)
-        if "min_age" in config:
-            kwargs["min_age"] = int(config["min_age"])
-        if config.get("referral_cutoff") is not None:
-            kwargs["referral_cutoff"] = _as_date(config["referral_cutoff"])
-    except (TypeError, ValueError, AttributeError) as exc:
-        problems.append(Problem(label, "rules", "bad_setting", f"cannot read the rules section: {exc}",
-                                allowed="see docs/data.md, 'Preparation rules'"))
+    problems = [_problem(label, f"rules.{key}", f"unknown rule setting {key!r}", ", ".join(sorted(known)))
+                for key in config if key not in known]
+    kwargs: dict[str, object] = {}
+    if "crime_keywords" in config:
+        kwargs["crime_keywords"] = _keywords(config["crime_keywords"], label, problems)
+    if "start_window" in config:
+        window = config["start_window"]
+        if not isinstance(window, (list, tuple)) or len(window) != 2:
+            problems.append(_problem(label, "rules.start_window", f"must be a list of two dates, not {window!r}",
+                                     "[YYYY-MM-DD, YYYY-MM-DD] (first and last day)"))
+        else:
+            first, last = (_date(d, f"rules.start_window[{i}]", label, problems) for i, d in enumerate(window))
+            if first and last and first > last:
+                problems.append(_problem(label, "rules.start_window", f"first day {first} is after the last day {last}",
+                                         "first <= last"))
+            elif first and last:
+                kwargs["start_window"] = (first, last)
+    if "min_age" in config:
+        age = config["min_age"]
+        if isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 120:
+            problems.append(_problem(label, "rules.min_age", f"not a whole number of years 0–120: {age!r}", "e.g. 18"))
+        else:
+            kwargs["min_age"] = age
+    if config.get("referral_cutoff") is not None:
+        kwargs["referral_cutoff"] = _date(config["referral_cutoff"], "rules.referral_cutoff", label, problems)
+    if problems:
         return PreparationRules(), problems
-    return PreparationRules(**kwargs), problems
+    return PreparationRules(**kwargs), problems  # type: ignore[arg-type]
 
 
-def _as_date(value: object) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))
+def _problem(label: str, key: str, message: str, allowed: str) -> Problem:
+    return Problem(label, key, "bad_setting", message, allowed=allowed)
+
+
+def _keywords(value: object, label: str, problems: list[Problem]) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, dict) or not value:
+        problems.append(_problem(label, "rules.crime_keywords", f"must map categories to keyword lists, not {value!r}",
+                                 f"categories {', '.join(_ALLOWED_CATEGORIES)}, each with a list of keywords"))
+        return {}
+    result = {}
+    for category, words in value.items():
+        key = f"rules.crime_keywords.{category}"
+        if category not in _ALLOWED_CATEGORIES:
+            problems.append(_problem(label, key, f"unknown offence category {category!r}",
+                                     f"{', '.join(_ALLOWED_CATEGORIES)} (anything else is Other)"))
+        elif not isinstance(words, list) or not words or not all(isinstance(w, str) and w.strip() for w in words):
+            problems.append(_problem(label, key, f"must be a list of keywords, not {words!r}",
+                                     f"[keyword, keyword, ...] (e.g. [{', '.join(DEFAULT_CRIME_KEYWORDS[category][:2])}])"))
+        else:
+            result[category] = tuple(w.strip() for w in words)
+    return result
+
+
+def _date(value: object, key: str, label: str, problems: list[Problem]) -> dt.date | None:
+    if isinstance(value, dt.datetime) or not isinstance(value, (dt.date, str)):
+        problems.append(_problem(label, key, f"not a date: {value!r}", "YYYY-MM-DD"))
+        return None
+    try:
+        day = value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+    except ValueError:
+        problems.append(_problem(label, key, f"not a valid ISO date: {value!r}", "YYYY-MM-DD"))
+        return None
+    if not _DATE_RANGE[0] <= day <= _DATE_RANGE[1]:
+        problems.append(_problem(label, key, f"date {day} outside {_DATE_RANGE[0]}–{_DATE_RANGE[1]}", "a date in that range"))
+        return None
+    return day

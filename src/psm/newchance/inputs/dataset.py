@@ -22,6 +22,16 @@ from psm.newchance.inputs.config import PreparationRules, rules_from_config
 from psm.newchance.inputs.schema import SCHEMAS, FileSchema
 from psm.newchance.inputs.validation import validate_frame
 
+class _TextDates(yaml.SafeLoader):
+    """Safe YAML without implicit timestamps: dates stay text and are checked here, so that an
+    impossible date such as ``2020-13-45`` is reported by key instead of failing inside the parser."""
+
+
+_TextDates.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
 CONFIG_FILE = "dataset.yaml"
 DEFAULT_FILES = {"referrals": "referrals.csv", "police": "police_offences.csv"}
 CONFIG_KEYS = ("description", "synthetic", "synthetic_seed", "extract_date", "referrals", "police", "mapping", "rules")
@@ -66,15 +76,19 @@ def load_dataset(
         problems.append(Problem(CONFIG_FILE, "extract_date", "extract_date",
                                 "the extract (data cut-off) date is not given; it is never inferred from the data",
                                 allowed="extract_date: YYYY-MM-DD in dataset.yaml, or --extract-date YYYY-MM-DD"))
-    mapping_path = Path(mapping) if mapping is not None else _config_path(data_dir, config.get("mapping"))
+    mapping_path = Path(mapping) if mapping is not None else _config_path(data_dir, "mapping", config.get("mapping"), problems)
     file_mapping, found = load_mapping(mapping_path)
     problems += found
     rules, found = rules_from_config(config.get("rules"))
     problems += found
+    synthetic = _config_synthetic(config, problems)
     frames, files = {}, {}
     for role, schema in SCHEMAS.items():
         name = str(config.get(role) or DEFAULT_FILES[role])
         files[role] = name
+        if _config_path(data_dir, role, name, problems) is None:
+            frames[role] = None
+            continue
         frame, found = _load_file(data_dir / name, name, schema, file_mapping, extract)
         problems += found
         frames[role] = frame
@@ -85,13 +99,25 @@ def load_dataset(
         police=frames["police"],
         extract_date=extract,
         description=str(config.get("description") or data_dir.name),
-        synthetic=bool(config.get("synthetic", False)),
+        synthetic=synthetic,
         rules=rules,
         files=files,
         problems=tuple(problems),
         data_dir=data_dir,
         synthetic_seed=_config_seed(config, problems),
     )
+
+
+def _config_synthetic(config: dict, problems: list[Problem]) -> bool:
+    """``synthetic:`` must be a YAML boolean (``true``/``false``, unquoted). Anything else, the quoted
+    string ``"no"`` included, is an error rather than a guess: reading it as true would publish real
+    data unsuppressed under a SYNTHETIC banner. Absent means supplied (not synthetic) data."""
+    value = config.get("synthetic", False)
+    if isinstance(value, bool):
+        return value
+    problems.append(Problem(CONFIG_FILE, "synthetic", "synthetic", f"not a boolean: {value!r}",
+                            allowed="synthetic: true or synthetic: false, without quotes (absent = false, supplied data)"))
+    return False
 
 
 def _config_seed(config: dict, problems: list[Problem]) -> int | None:
@@ -114,8 +140,8 @@ def read_config(data_dir: Path) -> tuple[dict, list[Problem]]:
         return {}, [Problem(CONFIG_FILE, None, "file_missing", f"not found in {data_dir}",
                             allowed="a dataset.yaml naming the files and the extract date (docs/data.md)")]
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        config = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextDates) or {}  # noqa: S506 (a safe loader)
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as exc:
         return {}, [Problem(CONFIG_FILE, None, "yaml", f"not a readable YAML file: {exc}")]
     if not isinstance(config, dict):
         return {}, [Problem(CONFIG_FILE, None, "yaml", "must be a mapping of settings")]
@@ -126,18 +152,38 @@ def read_config(data_dir: Path) -> tuple[dict, list[Problem]]:
 
 def _config_date(config: dict, problems: list[Problem]) -> dt.date | None:
     value = config.get("extract_date")
-    if value is None or isinstance(value, dt.date):
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
         return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        problems.append(Problem(CONFIG_FILE, "extract_date", "date", f"not an ISO date: {value!r}",
-                                allowed="YYYY-MM-DD"))
+    shown = value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value
+    day = None
+    if isinstance(value, str):
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    if day is None or not dt.date(1900, 1, 1) <= day <= dt.date(2100, 12, 31):
+        problems.append(Problem(CONFIG_FILE, "extract_date", "date", f"not a valid ISO date (a day, no time): {shown!r}",
+                                allowed="YYYY-MM-DD between 1900-01-01 and 2100-12-31"))
         return None
+    return day
 
 
-def _config_path(data_dir: Path, value: object) -> Path | None:
-    return None if value is None else data_dir / str(value)
+def _config_path(data_dir: Path, key: str, value: object, problems: list[Problem]) -> Path | None:
+    """A file named in dataset.yaml: a plain path inside the data folder (no absolute path, no ``..``,
+    no symbolic link leading out of it), else a problem and None."""
+    if value is None:
+        return None
+    text = str(value)
+    path = data_dir / text
+    inside = not Path(text).is_absolute() and ".." not in Path(text).parts
+    if inside and data_dir.is_dir():
+        inside = path.resolve().is_relative_to(data_dir.resolve())
+    if not isinstance(value, str) or not inside:
+        problems.append(Problem(CONFIG_FILE, key, "path", f"not a file inside the data folder: {value!r}",
+                                allowed="a file name relative to the data folder (no absolute path, no '..', "
+                                        "no link leading out of it)"))
+        return None
+    return path
 
 
 def _load_file(path: Path, label: str, schema: FileSchema, mapping: Mapping,

@@ -9,6 +9,12 @@ table's (tests check bar heights against the table), so a figure never disagrees
   title; a table grouped by ``by`` (Graphs 4–6, 8–10, ...) gets one panel per group, each with its N.
 * :func:`rate_chart` — bars of the reoffending ``rate`` per category with the average rate drawn as
   a dashed, labelled line (the report's red line); a crossed table (Graphs 29–30) gets grouped bars.
+
+With ``min_count`` (supplied data) a chart is drawn from the table as the report writes it, after
+:func:`psm.newchance.report.disclosure.protect_table`: every hidden cell (small counts, complements,
+secondary suppression) is a bar not drawn and labelled ``<min_count``, an N below the threshold is
+written ``N <min_count`` in titles, and axis limits come from the drawn bars only, so no chart shows
+or implies what its table hides.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from psm.newchance.report.disclosure import protect_table, suppression_marker
 from psm.plots import style
 
 __all__ = ["distribution_chart", "rate_chart"]
@@ -28,18 +35,21 @@ _SERIES = (style.BLUE, style.ORANGE, style.SKY, style.PURPLE, style.GREY)
 _HATCHES = ("", "//", "..", "xx", "\\\\")
 
 
-def _hidden(table: pd.DataFrame, counts: list[str], min_count: int | None) -> np.ndarray:
-    """Rows to leave out of a chart made from supplied data: any count below ``min_count`` (the rule
-    :class:`~psm.newchance.report.writer.ReportWriter` applies to the table, so the chart cannot
-    disclose what the table suppresses)."""
+def _protected(table: pd.DataFrame, min_count: int | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(numbers with hidden cells as NaN, the table as written) for a chart of supplied data."""
     if min_count is None:
-        return np.zeros(len(table), dtype=bool)
-    return (table[counts] < min_count).any(axis=1).to_numpy()
+        return table, table
+    written, _ = protect_table(table, min_count)
+    numbers = written.apply(lambda column: pd.to_numeric(column, errors="coerce") if column.dtype == object else column)
+    return numbers, written
 
 
-def _n_text(table: pd.DataFrame) -> str:
-    n = table["N"].unique()
-    return f"N = {int(n[0])}" if len(n) == 1 else f"N = {int(table['N'].sum())}"
+def _n_text(written: pd.DataFrame) -> str:
+    n = written["N"].unique()
+    if len(n) == 1:
+        return f"N = {n[0]}" if not isinstance(n[0], str) else f"N {n[0]}"
+    numbers = pd.to_numeric(written["N"], errors="coerce")
+    return f"N = {int(numbers.sum())}" if numbers.notna().all() else "N not shown"
 
 
 def _bars(ax: Axes, labels: list[str], values: np.ndarray, texts: list[str]) -> None:
@@ -68,22 +78,25 @@ def distribution_chart(table: pd.DataFrame, *, title: str, min_count: int | None
         categories = table.index.get_level_values(-1).unique()
         width = max(4.0, 0.55 * len(categories) + 1.5)
         fig, axes = style.new_figure(width * len(groups) if grouped else width, 3.6, ncols=len(groups))
+        numbers, written = _protected(table, min_count)
+        marker = suppression_marker(min_count) if min_count else ""
         for ax, group in zip(axes, groups, strict=True):
-            part = table.loc[group] if grouped else table
-            hidden = _hidden(part, ["count"], min_count)
-            values = np.where(hidden, np.nan, part["percent"].to_numpy(float))
-            texts = [f"<{min_count}" if h else f"{c}\n({v:.0f}%)" if np.isfinite(v) else ""
+            part = numbers.loc[group] if grouped else numbers
+            shown = written.loc[group] if grouped else written
+            values = part["percent"].to_numpy(float)
+            hidden = pd.isna(part["count"]).to_numpy() & pd.notna(table.loc[group]["count"] if grouped else table["count"]).to_numpy()
+            texts = [marker if h else f"{int(c)}\n({v:.0f}%)" if np.isfinite(v) else ""
                      for c, v, h in zip(part["count"], values, hidden, strict=True)]
-            _bars(ax, [str(c) for c in part.index], values, texts)
+            _bars(ax, [str(c) for c in part.index], np.where(hidden, np.nan, values), texts)
             ax.set_ylabel("% of N")
-            top = np.nanmax(part["percent"].to_numpy(float), initial=0.0)
-            ax.set_ylim(0, max(top * 1.25, 1.0))
+            top = np.nanmax(np.where(hidden, np.nan, values), initial=0.0)
+            ax.set_ylim(0, max(top * 1.25, 1.0) if min_count is None else 100.0)
             if grouped:
-                ax.set_title(f"{group} ({_n_text(part)})", fontsize=10)
+                ax.set_title(f"{group} ({_n_text(shown)})", fontsize=10)
         if grouped:
             fig.suptitle(title, fontweight="bold")
         else:
-            axes[0].set_title(f"{title} ({_n_text(table)})")
+            axes[0].set_title(f"{title} ({_n_text(written)})")
     return fig
 
 
@@ -96,13 +109,14 @@ def rate_chart(table: pd.DataFrame, *, title: str, average: float, min_count: in
     ``min_count`` (supplied data): categories with fewer than ``min_count`` people or reoffenders are
     not drawn.
     """
-    rates = table["rate"].where(~_hidden(table, ["reoffended", "N"], min_count))
+    numbers, _ = _protected(table, min_count)
+    rates = numbers["rate"].astype(float)
     with style.styled():
         if table.index.nlevels == 1:
             labels = [str(c) for c in table.index]
             fig, (ax,) = style.new_figure(max(4.5, 0.7 * len(labels) + 1.5), 3.8)
-            texts = [f"{r}/{n}" if np.isfinite(v) else (f"<{min_count}" if min_count else "")
-                     for r, n, v in zip(table["reoffended"], table["N"], rates, strict=True)]
+            texts = [f"{int(r)}/{int(n)}" if np.isfinite(v) else (f"<{min_count}" if min_count else "")
+                     for r, n, v in zip(numbers["reoffended"], numbers["N"], rates, strict=True)]
             _bars(ax, labels, rates.to_numpy(float), texts)
         else:
             outer = list(dict.fromkeys(table.index.get_level_values(0)))
@@ -121,7 +135,7 @@ def rate_chart(table: pd.DataFrame, *, title: str, average: float, min_count: in
         ax.annotate(f"average {average:.0f}%", xy=(1.0, average), xycoords=("axes fraction", "data"),
                     xytext=(3, 0), textcoords="offset points", color=_AVERAGE, fontsize=8, ha="left", va="center")
         top = np.nanmax(rates.to_numpy(float), initial=average)
-        ax.set_ylim(0, max(top, average) * 1.2 + 1)
+        ax.set_ylim(0, max(top, average) * 1.2 + 1 if min_count is None else 100.0)
         ax.set_ylabel("Reoffended (%)")
         ax.set_title(f"{title} (N = {int(table['N'].sum())})")
     return fig

@@ -17,9 +17,12 @@ Layout under ``out_dir``::
     manifest.json                                   captions and files, read by the index
 
 With synthetic data every file name ends in ``_synthetic``, captions start with "SYNTHETIC DATA" and
-figures carry the banner. With supplied data, count columns named in ``counts=`` are suppressed below
-``min_count`` (:func:`psm.newchance.report.disclosure.suppress_small_counts`) and the rule is written under the
-table. Every table passes :func:`psm.newchance.report.disclosure.check_no_identifiers` before anything is
+figures carry the banner. With supplied data every table goes through the disclosure-control layer
+(:func:`psm.newchance.report.disclosure.protect_table`: small counts, complements, derived cells,
+secondary suppression, extremes; ``counts=``/``derived=`` add to the columns it recognises by name) and
+the rule is written under the table. Text cells written to CSV that a spreadsheet would run as a
+formula (leading ``=``, ``+``, ``-``, ``@``, tab or carriage return) get a leading apostrophe, and text
+in markdown tables is escaped. Every table passes :func:`psm.newchance.report.disclosure.check_no_identifiers` before anything is
 written. ``table`` returns the frame as written: display that, not the unsuppressed input, so the
 executed notebook (also published as HTML) shows the same numbers.
 
@@ -45,13 +48,23 @@ from psm.newchance.published import compare
 from psm.newchance.report.formatting import format_table, is_number_text
 from psm.newchance.report.pages import document, html_table
 from psm.newchance.report.disclosure import (
+    NOT_SHOWN,
     check_no_identifiers,
-    suppress_small_counts,
+    protect_table,
     suppression_marker,
     suppression_note,
 )
 
-__all__ = ["MANIFEST", "MANIFEST_PARTS", "SYNTHETIC_BANNER", "ReportWriter", "finalise_manifest", "read_manifest"]
+__all__ = [
+    "MANIFEST",
+    "MANIFEST_PARTS",
+    "SYNTHETIC_BANNER",
+    "ReportWriter",
+    "csv_safe",
+    "finalise_manifest",
+    "markdown_safe",
+    "read_manifest",
+]
 
 MANIFEST = "manifest.json"
 MANIFEST_PARTS = ".manifest"
@@ -79,6 +92,47 @@ READING = {
         "cells cannot all agree."
     ),
 }
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+
+
+def _map_text(frame: pd.DataFrame, change: Any) -> pd.DataFrame:
+    """``frame`` with ``change`` applied to every text cell, column name and index label."""
+    def one(value: Any) -> Any:
+        return change(value) if isinstance(value, str) else value
+
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(one)
+    out.columns = out.columns.map(lambda c: tuple(one(x) for x in c) if isinstance(c, tuple) else one(c))
+    out.index = out.index.map(lambda c: tuple(one(x) for x in c) if isinstance(c, tuple) else one(c))
+    out.index.names = [one(n) for n in frame.index.names]
+    return out
+
+
+def _neutralise(text: str) -> str:
+    if not text.startswith(_FORMULA_START):
+        return text
+    try:
+        float(text)  # a negative number written as text is data, not a formula
+        return text
+    except ValueError:
+        return "'" + text
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells (and labels) that a spreadsheet would run as a formula, prefixed with ``'``
+    (OWASP's advice on CSV injection); numbers and other text are unchanged."""
+    return _map_text(frame, _neutralise)
+
+
+def markdown_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells (and labels) with markdown's special characters backslash-escaped, so a cell
+    cannot make a link, an image, HTML or a new table column."""
+    return _map_text(frame, lambda text: _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", " "))
 
 
 def _read_entries(path: Path) -> list[dict[str, Any]]:
@@ -198,8 +252,8 @@ class ReportWriter:
         """
         check_no_identifiers(frame, allow=allow)
         stem = self._stem(name)
-        suppress = bool(counts) and not self.synthetic
-        written = suppress_small_counts(frame, counts, self.min_count, derived=derived) if suppress else frame
+        suppress = not self.synthetic
+        written, hidden = protect_table(frame, self.min_count, counts=counts, derived=derived) if suppress else (frame, 0)
         notes = [*notes, suppression_note(self.min_count)] if suppress else list(notes)
         entry: dict[str, Any] = {
             "kind": "table",
@@ -207,19 +261,20 @@ class ReportWriter:
             "name": name,
             "caption": self._caption(caption),
             "synthetic": self.synthetic,
-            "suppressed_cells": int((written[list(counts)] == suppression_marker(self.min_count)).sum().sum()) if suppress else 0,
+            "suppressed_cells": hidden,
             "files": {},
         }
         comparison = None
         if published is not None:
-            reproduced = written.replace(suppression_marker(self.min_count), float("nan")) if suppress else written
+            markers = [suppression_marker(self.min_count), NOT_SHOWN]
+            reproduced = written.replace(markers, float("nan")) if suppress else written
             comparison = compare.compare_tables(reproduced, published, table=caption, decimals=published_decimals)
             entry["comparison"] = {k: int(v) for k, v in compare.status_counts(comparison).items()}
         if self.out_dir is None:
             return written
         with_index = not isinstance(written.index, pd.RangeIndex)
         csv = self._path("tables", f"{stem}.csv")
-        written.to_csv(csv, index=with_index)
+        csv_safe(written).to_csv(csv, index=with_index)
         shown = format_table(written, index=with_index, decimals=digits)
         about = _population_and_n(written, caption)
         markdown = self._path("tables", f"{stem}.md")
@@ -241,7 +296,7 @@ class ReportWriter:
             lines += [about, ""]
         align = ["right" if any(map(str, shown[c])) and all(is_number_text(v) for v in shown[c] if v) else "left"
                  for c in shown.columns]  # fmt: skip
-        lines += [shown.to_markdown(index=False, disable_numparse=True, colalign=align), ""]
+        lines += [markdown_safe(shown).to_markdown(index=False, disable_numparse=True, colalign=align), ""]
         lines += [f"*{note}*" for note in notes]
         return "\n".join(lines).rstrip() + "\n"
 
@@ -279,7 +334,7 @@ class ReportWriter:
         ):
             path = self._path("tables", f"{stem}_vs_published.{suffix}")
             if text is None:
-                compare.tidy(comparison, levels).to_csv(path, index=False)
+                csv_safe(compare.tidy(comparison, levels)).to_csv(path, index=False)
             else:
                 path.write_text(text, "utf-8")
             files[key] = self._relative(path)
