@@ -32,7 +32,7 @@ from psm.effects import Effect, effect
 from psm.matching import Matching, match
 from psm.newchance.analysis.pairs import pair_effect
 from psm.newchance.published import numbers as published
-from psm.newchance.inputs.dataset import load_dataset
+from psm.newchance.inputs.dataset import Dataset, load_dataset
 from psm.newchance.preparation.outcomes import WINDOWS
 from psm.newchance.preparation.rules import offence_type_categories
 from psm.newchance.preparation.prepare import COVARIATES, AnalysisFile, prepare
@@ -154,7 +154,12 @@ def load_files(data_dir, mapping=None, extract_date=None) -> dict[str, AnalysisF
     construction works on the published file after matching. The one validation pass of
     :func:`psm.newchance.inputs.dataset.load_dataset` is shared.
     """
-    dataset = load_dataset(data_dir, mapping=mapping, extract_date=extract_date)
+    return prepare_files(load_dataset(data_dir, mapping=mapping, extract_date=extract_date))
+
+
+def prepare_files(dataset: Dataset) -> dict[str, AnalysisFile]:
+    """The analysis files of :func:`load_files` from an already validated dataset (the notebooks get
+    theirs from :func:`psm.newchance.report.session.open_notebook`)."""
     published_file = prepare(dataset)
     median = prepare(dataset, equal_follow_up="median")
     return {"published": published_file, "median": median, "equal": median, "pair": published_file,
