@@ -498,3 +498,51 @@ def test_ai_se_with_k_neighbours_and_ties_equals_r_matching(lalonde_rounded, est
     m = psm.match(d, "treat", "score", k=k, ties=True, estimand="ATE")
     e = psm.effect(d, "re78", m, estimand={"ATC": "ATU"}.get(estimand, estimand), ai_var_calc=var_calc)
     assert e.se_ai == pytest.approx(r_se, rel=1e-11)
+
+
+# Bias-corrected matching (Abadie & Imbens 2011) against R Matching 4.10-8:
+#   Match(Y, Tr, X=score, Z=Z, BiasAdjust=TRUE, estimand=E, M=M, ties=TRUE,
+#         distance.tolerance=0, tolerance=0)  ->  $est, $se
+# LaLonde (psm.datasets.lalonde()): score = logit on age, educ, married, nodegree, re74;
+#   Y = re78, Z = (age, educ, re74), M = 1.
+# cattaneo2 (tests/data): score = logit on mmarried, mage, fage, medu, prenatal1 rounded to
+#   multiples of 2^-20 (exact distances, so R's squared distances tie exactly as ours);
+#   Y = bweight, Z = (mage, medu, fage).
+R_BIAS_ADJUST = [  # data, estimand, M, est, se
+    ("lalonde", "ATT", 1, 965.320994212011, 963.850627080594),
+    ("lalonde", "ATE", 1, 88.872501248557, 961.531679026474),
+    ("lalonde", "ATC", 1, -289.083142570181, 1174.517201994589),
+    ("cattaneo2", "ATE", 2, -236.988184569179, 29.540803538021),
+    ("cattaneo2", "ATC", 1, -231.555642644789, 35.384743349747),
+]
+
+
+def bias_adjust_data(name):
+    if name == "lalonde":
+        d = psm.datasets.lalonde()
+        model = psm.fit_propensity(d, "treat", ["age", "educ", "married", "nodegree", "re74"], link="logit")
+        return d.assign(score=model.score), "treat", "re78", ["age", "educ", "re74"]
+    d = cattaneo2()
+    model = psm.fit_propensity(d, "mbsmoke", ["mmarried", "mage", "fage", "medu", "prenatal1"], link="logit")
+    return d.assign(score=np.round(model.score * 2**20) / 2**20), "mbsmoke", "bweight", ["mage", "medu", "fage"]
+
+
+@pytest.mark.parametrize(("name", "estimand", "k", "r_est", "r_se"), R_BIAS_ADJUST)
+def test_bias_corrected_matching_equals_r(name, estimand, k, r_est, r_se):
+    d, treatment, outcome, z = bias_adjust_data(name)
+    m = psm.match(d, treatment, "score", k=k, ties=True, estimand="ATE")
+    e = psm.effect(d, outcome, m, {"ATC": "ATU"}.get(estimand, estimand), bias_adjust=z)
+    assert e.bias_corrected == pytest.approx(r_est, rel=1e-10)
+    assert e.se_bias_corrected == pytest.approx(r_se, rel=1e-10)
+
+
+def test_bias_correction_by_hand():
+    # Data A (t1 -> c1, t2 -> c3, t3 -> c3), Z = score. K: c1 = 1, c3 = 2. Weighted LS of Y on
+    # (1, s) over c1 (s .1, y 1, weight 1) and c3 (s .5, y 3, weight 2): the line through both
+    # points, slope 5. Adjusted d = d - (s_t - s_c) * 5: 3 - .1, 2 - (-.1), -1 - .1 -> mean 4/3 - .1/3
+    d = data_a()
+    e = psm.effect(d, "y", matched(d), bias_adjust=["score"])
+    assert e.bias_corrected == pytest.approx(4 / 3 - 0.1 / 3)
+    assert "Bias-corrected (Abadie-Imbens 2011) ATT for y: 1.3" in e.summary()
+    with pytest.raises(ValueError, match="kernel"):
+        psm.effect(d, "y", psm.match(d, "treat", "score", method="radius", caliper=0.3), bias_adjust=["score"])

@@ -157,6 +157,69 @@ def test_equals_the_loop_reference(seed, kernel, h, estimand):
         assert np.isnan(out[d.t.to_numpy() == 1]).all() or np.isnan(out[d.t.to_numpy() == 0]).all()
         return
     got = m.matched_outcome(d.y).to_numpy()
-    assert np.allclose(np.nan_to_num(got, nan=-99), np.nan_to_num(out, nan=-99), rtol=1e-10, atol=1e-12)
+    # prefix sums of score powers (epan, biweight, uniform) lose a few digits: 1e-10 absolute
+    assert np.allclose(np.nan_to_num(got, nan=-99), np.nan_to_num(out, nan=-99), rtol=1e-10, atol=1e-10)
+    assert (m.on_support.to_numpy()[d.t.to_numpy() == 1] == ~np.isnan(out[d.t.to_numpy() == 1])).all()
     expected_w = np.where(m.on_support, weight, 0.0)
-    assert np.allclose(m.weights.to_numpy(), expected_w, rtol=1e-10, atol=1e-12)
+    assert np.allclose(m.weights.to_numpy(), expected_w, rtol=1e-10, atol=1e-10)
+
+
+def test_psmatch2_reaches_kernel_matching():
+    d = DATA.assign(x=[0.1, 0.5, 0.9, 1.8, 0.2, 0.8, 1.0])
+    res = psm.psmatch2(d, "treat", ["x"], "y", method="kernel", kernel="biweight", bandwidth=0.3)
+    direct = psm.kernel_match(d, "treat", res.propensity.score, kernel="biweight", bandwidth=0.3)
+    assert res.effect.matched.difference == pytest.approx(psm.effect(d, "y", direct).matched.difference)
+    assert "Kernel matching, biweight kernel" in res.matching.summary()
+
+
+# ------------------------------------------------------------ local linear regression
+
+
+def test_local_linear_matching_by_hand():
+    m = psm.match(DATA, "treat", "score", method="llr", kernel="uniform", bandwidth=0.45)
+    # t1 (.12): c1, c2, c3 at dif -.02, .18, .38 with y 1, 0, 3 (c4 at .78 is outside .45).
+    # Least squares: mean dif .18, mean y 4/3, Sxx .08, Sxy .4 -> slope 5; intercept at dif 0:
+    # 4/3 - 5 * .18 = 13/30. Equivalent weights 1/3 + ... : c1 .78333, c2 1/3, c3 -.11667
+    assert m.matched_outcome(DATA.y)["t1"] == pytest.approx(13 / 30)
+    t1 = m.pairs.set_index(["treated", "control"]).loc["t1", "weight"]
+    assert t1.tolist() == pytest.approx([47 / 60, 1 / 3, -7 / 60])
+    assert t1.sum() == pytest.approx(1.0)
+
+
+def test_local_linear_tricube_prints_no_se_and_epan_is_refused():
+    m = psm.match(DATA, "treat", "score", method="llr", kernel="tricube", bandwidth=0.45)
+    assert np.isnan(psm.effect(DATA, "y", m).matched.se)
+    with pytest.raises(ValueError, match="lpoly"):
+        psm.match(DATA, "treat", "score", method="llr")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from(["biweight", "uniform", "tricube", "normal"]),
+       st.sampled_from([0.1, 0.3]))
+def test_local_linear_equals_weighted_least_squares(seed, kernel, h):
+    rng = np.random.default_rng(seed)
+    n = 24
+    d = pd.DataFrame({"t": np.r_[np.ones(8, int), np.zeros(16, int)], "s": rng.uniform(0, 1, n),
+                      "y": rng.normal(size=n)})
+    try:
+        m = psm.kernel_match(d, "t", "s", method="llr", kernel=kernel, bandwidth=h)
+    except NoControlsOnSupportError:
+        return
+    kf = {"biweight": lambda u: (1 - u * u) ** 2, "uniform": lambda u: 1.0 + 0 * u,
+          "tricube": lambda u: (1 - np.abs(u) ** 3) ** 3, "normal": lambda u: np.exp(-u * u / 2)}[kernel]
+    got = m.matched_outcome(d.y)
+    c = d[d.t == 0]
+    for i in d.index[d.t == 1]:
+        dif = c.s.to_numpy() - d.s[i]
+        inside = np.ones(len(dif), bool) if kernel == "normal" else np.abs(dif) <= h
+        if not m.on_support[i]:
+            assert not inside.any()
+            continue
+        w = kf(dif[inside] / h)
+        x = np.column_stack([np.ones(inside.sum()), dif[inside]])
+        if inside.sum() == 1:
+            expected = c.y.to_numpy()[inside][0]
+        else:
+            beta = np.linalg.lstsq(x * np.sqrt(w)[:, None], c.y.to_numpy()[inside] * np.sqrt(w), rcond=None)[0]
+            expected = beta[0]
+        assert got[i] == pytest.approx(expected, rel=1e-7, abs=1e-9)

@@ -27,6 +27,7 @@ from psm.errors import (
 from psm.bootstrap import BootstrapSE, bootstrap_se
 from psm.effects import Effect, EffectRow, effect
 from psm.kernel import KernelMatching, kernel_match
+from psm.mahalanobis import mahalanobis_match
 from psm.matching import Matching, match
 from psm.propensity import PropensityModel, fit_propensity
 from psm.psmatch2 import PSMatch2Result, psmatch2
@@ -85,6 +86,7 @@ __all__ = [
     "effect",
     "fit_propensity",
     "kernel_match",
+    "mahalanobis_match",
     "match",
     "psmatch2",
     "TeffectsResult",

@@ -53,8 +53,9 @@ def tie_aware_parts(matching, y: np.ndarray, direction: str):
     return f, m, w, d
 
 
-def abadie_imbens_se(parts, y, score, treated, pool, estimand: str, *, var_calc: int = 0, sample: bool = False) -> float:
-    """AI (2006) SE of ``estimand`` from the (focal, match, weight, d) of its directions."""
+def abadie_imbens_se(parts, y, score, treated, pool, estimand: str, *, var_calc: int = 0,
+                     sample: bool = False) -> tuple[float, float]:
+    """(estimate, AI (2006) SE) of ``estimand`` from the (focal, match, weight, d) of its directions."""
     focal, other, w, d = (np.concatenate(a) for a in zip(*parts))
     n = len(y)
     sn = w.sum()
@@ -73,7 +74,7 @@ def abadie_imbens_se(parts, y, score, treated, pool, estimand: str, *, var_calc:
     else:
         c = 2.0 if estimand == "ATE" else 0.0
         var = (np.sum((tau[is_focal] - est) ** 2) + np.sum(sigma2[used] * (k**2 + c * k - kk)[used])) / sn**2
-    return float(np.sqrt(var))
+    return float(est), float(np.sqrt(var))
 
 
 def same_arm_variance(score, y, treated, pool, j: int) -> np.ndarray:
@@ -98,3 +99,31 @@ def same_arm_variance(score, y, treated, pool, j: int) -> np.ndarray:
 def ai_method(var_calc: int, sample: bool) -> str:
     sigma = "homoskedastic, Var.calc=0" if var_calc == 0 else f"heteroskedastic, Var.calc={var_calc}"
     return f"Matching::Match(ties=TRUE) {sigma}, {'sample' if sample else 'population'} variance"
+
+
+def bias_adjusted_parts(parts, y: np.ndarray, z: np.ndarray, treated: np.ndarray):
+    """Abadie-Imbens (2011) regression bias correction of the pairs, as R's
+    ``Match(..., BiasAdjust=TRUE)`` (``RmatchLoop``): returns the parts with d adjusted.
+
+    K_j = sum of the weights with which unit j is used as a match (over all directions of
+    the estimand). For the group g that supplies matches in a direction (controls for ATT,
+    the treated for ATU), alpha_g = the slopes of the least-squares fit of Y on (1, Z) over
+    the units of g weighted by K_j. An ATT pair (treated i, control j) then has
+    d = Y_i - [Y_j + (Z_i - Z_j)' alpha_c]; an ATU pair (control i, treated j) has
+    d = [Y_j + (Z_i - Z_j)' alpha_t] - Y_i. The estimate and both variance terms of
+    :func:`abadie_imbens_se` are computed from these adjusted d (R does the same).
+    """
+    n = len(y)
+    k = np.zeros(n)
+    for _, other, w, _ in parts:
+        k += np.bincount(other, weights=w, minlength=n)
+    design = np.column_stack([np.ones(n), z])
+    out = []
+    for focal, other, w, d in parts:
+        group = treated[other[0]] if len(other) else False
+        sel = (treated == group) & (k > 0)
+        xw = design[sel] * k[sel, None]
+        alpha = np.linalg.solve(design[sel].T @ xw, xw.T @ y[sel])[1:]
+        sign = -1.0 if not group else 1.0  # ATT direction: matches are controls
+        out.append((focal, other, w, d + sign * ((z[focal] - z[other]) @ alpha)))
+    return out

@@ -14,18 +14,25 @@ Columns may be given as a column name or as a ``pd.Series`` aligned to
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from psm.errors import (
+    ColumnNameError,
     ColumnNotFoundError,
+    CovariateTypeError,
+    DuplicateIndexError,
     EmptyGroupError,
     InvalidTreatmentError,
+    InvalidValuesError,
     MissingValuesError,
     _preview,
 )
+
+#: Largest covariate magnitude a fit accepts: X'X of larger values overflows double precision.
+MAX_ABS_COVARIATE = 1e150
 
 
 def resolve_column(data: pd.DataFrame, column: Hashable | pd.Series) -> pd.Series:
@@ -48,6 +55,19 @@ def select_columns(
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if not data.index.is_unique:
+        repeated = data.index[data.index.duplicated()].unique().tolist()
+        raise DuplicateIndexError(
+            f"data.index repeats labels {_preview(repeated)}; rows must be told apart (matches, weights and "
+            "dropped rows are reported by label): use data.reset_index(drop=True) or a unique id as index"
+        )
+    named = [c for c in columns.values() if not isinstance(c, pd.Series)]
+    not_text = [c for c in named if not isinstance(c, str)]
+    if not_text:
+        raise ColumnNameError(
+            f"column names must be text, got {', '.join(repr(c) for c in not_text)}; rename them "
+            "(e.g. data.rename(columns=str))"
+        )
     missing = [c for c in columns.values() if not isinstance(c, pd.Series) and c not in data.columns]
     if missing:
         raise ColumnNotFoundError(missing, data.columns)
@@ -141,3 +161,33 @@ def numeric_values(values: pd.Series) -> np.ndarray:
     if inf.any():
         raise ValueError(f"{values.name!r} has infinite values in rows {_preview(values.index[inf].tolist())}")
     return arr
+
+
+def check_covariate_values(frame: pd.DataFrame, columns: Sequence[Hashable], categorical: Sequence[Hashable] = ()) -> None:
+    """Refuse covariates a fit would mis-read, naming the column and rows, all at once.
+
+    Numbers stored as text (every value parses as a number) raise :class:`CovariateTypeError`
+    instead of being expanded into one dummy per distinct value; infinite values and values beyond
+    :data:`MAX_ABS_COVARIATE` (whose squares overflow) raise :class:`InvalidValuesError`.
+    """
+    as_text, rows = [], {}
+    for column in columns:
+        values = frame[column]
+        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        if not numeric and not pd.api.types.is_bool_dtype(values) and column not in categorical:
+            known = values.dropna()
+            if len(known) and pd.to_numeric(known.astype(str), errors="coerce").notna().all():
+                as_text.append(f"{column!r} (e.g. {known.iloc[0]!r})")
+            continue
+        if numeric:
+            arr = values.to_numpy(dtype=float, na_value=np.nan)
+            bad = ~np.isfinite(arr) & ~np.isnan(arr) | (np.abs(np.nan_to_num(arr)) > MAX_ABS_COVARIATE)
+            if bad.any():
+                rows[str(column)] = values.index[bad].tolist()
+    if as_text:
+        raise CovariateTypeError(
+            f"numbers stored as text in {', '.join(as_text)}: convert them with pd.to_numeric, or list the "
+            "column in categorical= if its values are codes"
+        )
+    if rows:
+        raise InvalidValuesError(rows, f"finite numbers of magnitude up to {MAX_ABS_COVARIATE:g}")

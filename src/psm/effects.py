@@ -46,7 +46,7 @@ another score); it is computed as ``teffects psmatch`` would on the units on sup
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,10 +54,10 @@ import pandas as pd
 from scipy import stats
 
 from psm._ai2006 import DIRECTIONS as _DIRECTIONS
-from psm._ai2006 import abadie_imbens_se, ai_method, tie_aware_parts
+from psm._ai2006 import abadie_imbens_se, ai_method, bias_adjusted_parts, tie_aware_parts
 from psm._format import stata_g
+from psm._validation import drop_missing, numeric_values, resolve_column, select_columns
 from psm.summary import Summary, SummaryTable, format_number
-from psm._validation import drop_missing, numeric_values, resolve_column
 from psm.ai2016 import ai2016
 from psm.errors import EmptyGroupError
 from psm.kernel import KernelMatching
@@ -111,6 +111,8 @@ class Effect:
     matchings, as psmatch2's ``ate``). ``se_ai`` is the Abadie-Imbens (2006) SE of
     ``matched``; ``se_ai2016`` the Abadie-Imbens (2016) SE adjusted for the estimated score
     (NaN unless :func:`effect` was given ``propensity=``), from ``ai2016_vce_k`` neighbours.
+    ``bias_corrected`` and ``se_bias_corrected``: the Abadie-Imbens (2011) regression
+    bias-corrected estimate of ``estimand`` and its AI SE (NaN unless ``bias_adjust=``).
     """
 
     outcome: str
@@ -126,6 +128,8 @@ class Effect:
     dropped: tuple[Hashable, ...] = field(default=(), repr=False)
     se_ai2016: float = np.nan
     ai2016_vce_k: int | None = None
+    bias_corrected: float = np.nan
+    se_bias_corrected: float = np.nan
 
     @property
     def matched(self) -> EffectRow:
@@ -193,6 +197,7 @@ def effect(
     dropna: bool = False,
     propensity: PropensityModel | None = None,
     vce_k: int = 2,
+    bias_adjust: Sequence[Hashable] | None = None,
 ) -> Effect:
     """Estimate the effect of the treatment on ``outcome`` from a :class:`psm.Matching`.
 
@@ -254,12 +259,26 @@ def effect(
     values = frame.y
     if isinstance(matching, KernelMatching):
         parts = None
+    elif matching.metric == "mahalanobis":
+        if ai_var_calc:
+            raise ValueError("ai_var_calc > 0 needs a score; after Mahalanobis matching use ai_var_calc=0")
+        parts = [frame.direction(name) for name in _DIRECTIONS[estimand]]
     elif matching.replace:
         parts = [tie_aware_parts(matching, values, name) for name in _DIRECTIONS[estimand]]
     else:
         parts = [frame.direction(name) for name in _DIRECTIONS[estimand]]
-    se_ai = np.nan if parts is None else abadie_imbens_se(
-        parts, values, frame.score, frame.treated, frame.on_support, estimand, var_calc=int(ai_var_calc), sample=ai_sample)
+    ai = {"var_calc": int(ai_var_calc), "sample": ai_sample}
+    common = (values, frame.score, frame.treated, frame.on_support, estimand)
+    se_ai = np.nan if parts is None else abadie_imbens_se(parts, *common, **ai)[1]
+    bc, se_bc = np.nan, np.nan
+    if bias_adjust is not None:
+        if parts is None:
+            raise ValueError("bias_adjust applies to nearest-neighbour matching, not to kernel or radius matching")
+        z = select_columns(data.loc[matching.treated.index], {str(c): c for c in bias_adjust})
+        drop_missing(z)  # raises MissingValuesError listing the rows
+        zmat = np.column_stack([numeric_values(z[c]) for c in z.columns])
+        adjusted = bias_adjusted_parts(parts, values, zmat, frame.treated)
+        bc, se_bc = abadie_imbens_se(adjusted, *common, **ai)
     se_2016 = np.nan if propensity is None else _adjusted_se(matching, values, propensity, estimand, vce_k)
     return Effect(
         outcome=name,
@@ -275,6 +294,8 @@ def effect(
         dropped=tuple(dropped),
         se_ai2016=se_2016,
         ai2016_vce_k=None if propensity is None else int(vce_k),
+        bias_corrected=bc,
+        se_bias_corrected=se_bc,
     )
 
 
@@ -329,6 +350,8 @@ def _rematch(matching, keep: np.ndarray):
     frame = pd.DataFrame({treated.name: treated.astype(int)}, index=treated.index)
     if isinstance(matching, KernelMatching):
         options = matching.options()
+    elif matching.metric == "mahalanobis":
+        raise ValueError("dropna=True cannot re-run a Mahalanobis matching: drop the rows and match again")
     else:
         options = {
             k: getattr(matching, k)
@@ -411,12 +434,14 @@ def _psmatch2_rows(frame: _MatchedFrame, matching, y: pd.Series, names, approx_s
         if n1 == 0:
             raise EmptyGroupError("no treated unit on support: the ATT is not defined")
         y0_hat = matching.matched_outcome(y, "ATT").to_numpy(dtype=float)[T]
-        used = ~frame.treated & (w > 0)
+        used = ~frame.treated & (w != 0)  # psmatch2: _weight < . (local linear weights can be < 0)
         if approx_se == "v4.0.12":
             var0, wtot = _var(frame.y[used]), np.sum(w[~frame.treated] ** 2)
         else:
             var0, wtot = _var(frame.y[C]), np.sum(w[C] ** 2)
         se = np.sqrt(var1 / n1 + var0 * wtot / n1**2)
+        if isinstance(matching, KernelMatching) and matching.method == "llr" and matching.kernel == "tricube":
+            se = np.nan  # psmatch2 prints no S.E. after llr with the tricube kernel (ado l.480)
         rows["ATT"] = EffectRow.build("ATT", frame.y[T].mean(), y0_hat.mean(), frame.y[T].mean() - y0_hat.mean(),
                                       se, None, n1, int(used.sum()), f"approximate (psmatch2 {approx_se})")
     if "ATU" in names:
@@ -511,6 +536,11 @@ def psmatch2_table(effects: list[Effect]) -> str:
             f"Abadie-Imbens (2006) S.E. of {eff.estimand} for {eff.outcome}: {stata_g(eff.se_ai, 11).strip()}  "
             f"z = {eff.t_ai:.2f}  p = {eff.p_ai:.3g}  [{eff.ai_method}]"
         )
+        if np.isfinite(eff.bias_corrected):
+            lines.append(
+                f"Bias-corrected (Abadie-Imbens 2011) {eff.estimand} for {eff.outcome}: "
+                f"{stata_g(eff.bias_corrected, 11).strip()}  S.E. {stata_g(eff.se_bias_corrected, 11).strip()}"
+            )
         if np.isfinite(eff.se_ai2016):
             lines.append(
                 f"Abadie-Imbens (2016) S.E. of {eff.estimand} for {eff.outcome}, adjusted for the estimated score: "

@@ -95,6 +95,14 @@ class InvalidWeightsError(PSMError, ValueError):
     """Matching weights are negative, infinite, or not aligned to the data's rows."""
 
 
+class DuplicateIndexError(PSMError, ValueError):
+    """The data's index repeats labels, so rows cannot be told apart (matches, weights, dropped rows)."""
+
+
+class ColumnNameError(PSMError, TypeError):
+    """A column is named by something other than text (an integer, a tuple...)."""
+
+
 class CovariateTypeError(PSMError, TypeError):
     """A covariate cannot be used as given (e.g. text categories asked for as a number)."""
 

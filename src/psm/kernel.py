@@ -19,6 +19,18 @@ weights are all missing or sum to zero (no candidate within h) goes off support
 candidate, the sum of the w_ij it received; under ATE every unit holds only what it
 received; weight 0 and off support are stored as 0 (psmatch2's missing).
 
+**Local linear matching** (``llr kerneltype()``, program ``_Match_llr``): the matched
+outcome is the intercept of the regression of y_j on dif_j weighted by K_ij, i.e.
+(S2 T0 - S1 T1)/(S0 S2 - S1^2) with S_r = sum_j K_ij dif^r and T_r = sum_j K_ij dif^r y_j,
+and every candidate receives its equivalent-kernel weight K_ij (S2 - S1 dif_ij)/(S0 S2 -
+S1^2) in ``_weight`` (psmatch2's ``weight*(V + sum^2 - sum*dif)/V`` with V the weighted
+variance of dif); these weights can be negative. A window with one distinct dif gives the
+weighted mean (Stata drops the collinear dif). psmatch2 sends ``llr`` with its default
+Epanechnikov kernel through Stata's ``lpoly`` and then nearest-neighbour matching instead;
+that path is not reproduced, so ``method="llr"`` takes the normal, biweight, uniform or
+tricube kernel, pair by pair. psmatch2 prints no standard error after ``llr`` with the
+tricube kernel, nor does :func:`psm.effect` (NaN).
+
 **Radius matching** (``radius caliper(r)``) is kernel matching with the uniform kernel and
 h = r: every candidate with ``|dif| <= r`` (note ``<=``, where nearest-neighbour matching's
 caliper is strict), all with equal weight.
@@ -62,11 +74,13 @@ from psm.summary import Summary, SummaryTable
 from psm.support import ESTIMANDS, support_mask, support_table, unit_frame
 
 KERNELS = ("epan", "normal", "biweight", "uniform", "tricube")
-METHODS = ("kernel", "radius")
+METHODS = ("kernel", "radius", "llr")
+LLR_KERNELS = ("normal", "biweight", "uniform", "tricube")
 DEFAULT_BANDWIDTH = 0.06
 _PASSES = {"ATT": ("ATT",), "ATU": ("ATU",), "ATE": ("ATU", "ATT")}  # psmatch2 runs controls first
 _BLOCK_PAIRS = 1 << 21
 # kernels that are polynomials in u = dif/h inside |dif| <= h: coefficients of u^0, u^1, ...
+_DIRECT_BELOW = 0.01  # mean kernel weight in a window below which its sums are taken pair by pair
 _POLYNOMIAL = {"epan": (1.0, 0.0, -1.0), "biweight": (1.0, 0.0, -2.0, 0.0, 1.0), "uniform": (1.0,)}
 
 
@@ -97,6 +111,7 @@ class _Windows:
     lo: np.ndarray
     hi: np.ndarray
     total: np.ndarray
+    direct: np.ndarray | None  # rows summed pair by pair (polynomial kernels)
 
 
 @dataclass(frozen=True)
@@ -153,8 +168,12 @@ class KernelMatching:
                 raise ValueError(f"direction must be one of {tuple(self._windows)}, got {name!r}")
             win = self._windows[name]
             ok = win.total > 0
-            sums = _window_sums(score[win.focal], score[win.cands], win.lo, win.hi, self.kernel, self.bandwidth,
-                                values[win.cands])
+            p, c = score[win.focal], score[win.cands]
+            if self.method == "llr":
+                fitted = _llr_fit(p, c, win.lo, win.hi, self.kernel, self.bandwidth, values[win.cands])
+                out[win.focal[ok]] = fitted[ok]
+                continue
+            sums = _window_sums(p, c, win.lo, win.hi, self.kernel, self.bandwidth, values[win.cands], win.direct)
             out[win.focal[ok]] = sums[ok] / win.total[ok]
         return pd.Series(out, index=self.score.index, name=f"_{y.name}" if y.name is not None else None)
 
@@ -167,9 +186,15 @@ class KernelMatching:
         for name, win in self._windows.items():
             rows, pos = expand(win.lo, win.hi)
             f, c = win.focal[rows], win.cands[pos]
-            k = kernel_weight(self.kernel, score[c] - score[f], self.bandwidth)
+            dif = score[c] - score[f]
+            k = kernel_weight(self.kernel, dif, self.bandwidth)
             keep = (k > 0) & (win.total[rows] > 0)
-            f, c, w = f[keep], c[keep], k[keep] / win.total[rows][keep]
+            if self.method == "llr":
+                s = _moments(score[win.focal], score[win.cands], win.lo, win.hi, self.kernel, self.bandwidth)
+                w = _equivalent_weights(k, dif, s[rows])[keep]
+            else:
+                w = k[keep] / win.total[rows][keep]
+            f, c = f[keep], c[keep]
             t, u = (f, c) if name == "ATT" else (c, f)
             parts.append(pd.DataFrame({"treated": index.take(t), "control": index.take(u),
                                        "distance": np.abs(score[t] - score[u]), "weight": w,
@@ -181,14 +206,15 @@ class KernelMatching:
         return unit_frame(self)
 
     def summary(self) -> Summary:
-        """The method and options, and psmatch2's ``tab _treated _support`` (a :class:`~psm.summary.Summary`)."""
+        """Options and psmatch2's ``tab _treated _support``."""
         what = f"radius matching, caliper {self.bandwidth:g} (<=)" if self.method == "radius" else (
-            f"kernel matching, {self.kernel} kernel, bandwidth {self.bandwidth:g}")
+            f"{'local linear' if self.method == 'llr' else 'kernel'} matching, {self.kernel} kernel, "
+            f"bandwidth {self.bandwidth:g}")
         title = f"{what[0].upper()}{what[1:]} on {self.score.name!r} (psmatch2 v4.0.12 rules)"
-        options = f"estimand {self.estimand}, common support={self.common_support}"
+        head = [f"estimand {self.estimand}, common support={self.common_support}"]
         support = support_table(self.treated.to_numpy(), self.on_support.to_numpy())
-        return Summary(title, [("Common support", support)], [options],
-                       text="\n".join([title, options, SummaryTable(support).as_text()]))
+        text = "\n".join([title, *head, SummaryTable(support).as_text()])
+        return Summary(title, [("Common support", support)], head, text=text)
 
     def __str__(self) -> str:
         return self.summary()
@@ -220,6 +246,11 @@ def kernel_match(
         problems.append(f"kernel must be one of {KERNELS}, got {kernel!r}")
     if estimand not in ESTIMANDS:
         problems.append(f"estimand must be one of {ESTIMANDS}, got {estimand!r}")
+    if method == "llr" and kernel not in LLR_KERNELS:
+        problems.append(
+            f"local linear matching here takes kernel in {LLR_KERNELS}, got {kernel!r}: psmatch2 routes llr with "
+            "the Epanechnikov kernel through Stata's lpoly and then nearest-neighbour matching, not reproduced"
+        )
     if method == "radius":
         if not (isinstance(caliper, (int, float, np.floating)) and caliper > 0):
             problems.append(f"radius matching needs a positive caliper (the radius), got {caliper!r}")
@@ -251,8 +282,8 @@ def kernel_match(
         focal_group = t if direction == "ATT" else ~t
         focal = np.flatnonzero(focal_group & common)
         cands = np.flatnonzero(~focal_group & common)
-        cands = cands[np.argsort(scores[cands], kind="stable")]
-        win, received = _direction(scores, focal, cands, kern, h)
+        cands = cands[np.argsort(scores[cands])]
+        win, received = (_llr_direction if method == "llr" else _direction)(scores, focal, cands, kern, h)
         windows[direction] = win
         on_support[win.focal[win.total <= 0]] = False
         if not (win.total > 0).any():
@@ -286,25 +317,39 @@ def _direction(scores, focal, cands, kernel, h) -> tuple[_Windows, np.ndarray]:
     """Windows, kernel sums and the weight every candidate receives (sum_i w_ij).
 
     Focal units are taken in score order, so the windows move monotonically and each block
-    of them touches one contiguous run of candidates.
+    of them touches one contiguous run of candidates. With a polynomial kernel, focal units
+    whose kernel sum is small against their window's size (only candidates near its edge,
+    where prefix-sum differences lose digits) are summed pair by pair instead.
     """
-    focal = focal[np.argsort(scores[focal], kind="stable")]
+    focal = focal[np.argsort(scores[focal])]
     p, c = scores[focal], scores[cands]
     lo, hi = _exact_windows(p, c, kernel, h)
     total = _window_sums(p, c, lo, hi, kernel, h, None)
+    direct = None
+    if kernel in _POLYNOMIAL:
+        direct = total < _DIRECT_BELOW * (hi - lo)
+        total = _window_sums(p, c, lo, hi, kernel, h, None, direct)
     inv = np.where(total > 0, 1.0 / np.where(total > 0, total, 1.0), 0.0)
-    if kernel in _POLYNOMIAL:  # symmetric kernel: the candidates' windows over the focal units
+    if direct is None:
+        received_sorted = _pairwise_received(p, c, lo, hi, kernel, h, inv)
+    else:  # symmetric kernel: the candidates' windows over the focal units
         c_lo, c_hi = _exact_windows(c, p, kernel, h)
-        received_sorted = _polynomial_sums(c, p, c_lo, c_hi, kernel, h, inv)
-    else:
-        received_sorted = np.zeros(len(c))
-        for start, stop, rows, pos in _blocks(lo, hi):
-            k = kernel_weight(kernel, c[pos] - p[rows], h) * inv[rows]
-            first = lo[start:stop].min()
-            received_sorted[first:first + int(pos.max() - first) + 1] += np.bincount(pos - first, weights=k)
+        received_sorted = _polynomial_sums(c, p, c_lo, c_hi, kernel, h, np.where(direct, 0.0, inv))
+        rows = np.flatnonzero(direct)
+        received_sorted += _pairwise_received(p[rows], c, lo[rows], hi[rows], kernel, h, inv[rows])
     received = np.zeros(len(scores))
     received[cands] = received_sorted
-    return _Windows(focal, cands, lo, hi, total), received
+    return _Windows(focal, cands, lo, hi, total, direct), received
+
+
+def _pairwise_received(p, c, lo, hi, kernel, h, inv) -> np.ndarray:
+    """sum_i K((c_j - p_i)/h) inv_i for every sorted candidate j, pair by pair."""
+    out = np.zeros(len(c))
+    for start, stop, rows, pos in _blocks(lo, hi):
+        k = kernel_weight(kernel, c[pos] - p[rows], h) * inv[rows]
+        first = lo[start:stop].min()
+        out[first:first + int(pos.max() - first) + 1] += np.bincount(pos - first, weights=k)
+    return out
 
 
 def _exact_windows(p, c, kernel, h) -> tuple[np.ndarray, np.ndarray]:
@@ -321,10 +366,19 @@ def _exact_windows(p, c, kernel, h) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def _window_sums(p, c, lo, hi, kernel, h, values) -> np.ndarray:
-    """sum_{j in [lo_i, hi_i)} K((c_j - p_i)/h) * values_j (values None: 1)."""
-    if kernel in _POLYNOMIAL:
-        return _polynomial_sums(p, c, lo, hi, kernel, h, values)
+def _window_sums(p, c, lo, hi, kernel, h, values, direct=None) -> np.ndarray:
+    """sum_{j in [lo_i, hi_i)} K((c_j - p_i)/h) * values_j (values None: 1); by prefix sums for
+    a polynomial kernel except the rows in ``direct``, pair by pair otherwise."""
+    if kernel not in _POLYNOMIAL:
+        return _pairwise_sums(p, c, lo, hi, kernel, h, values)
+    out = _polynomial_sums(p, c, lo, hi, kernel, h, values)
+    if direct is not None and direct.any():
+        rows = np.flatnonzero(direct)
+        out[rows] = _pairwise_sums(p[rows], c, lo[rows], hi[rows], kernel, h, values)
+    return out
+
+
+def _pairwise_sums(p, c, lo, hi, kernel, h, values) -> np.ndarray:
     out = np.zeros(len(p))
     for start, stop, rows, pos in _blocks(lo, hi):
         k = kernel_weight(kernel, c[pos] - p[rows], h)
@@ -343,12 +397,67 @@ def _polynomial_sums(p, c, lo, hi, kernel, h, values) -> np.ndarray:
     zc, zp = (c - s0) / h, (p - s0) / h
     v = np.ones(len(c)) if values is None else values
     out = np.zeros(len(p))
+    zr_v = v.astype(float, copy=True)  # z^r v, r = 0, 1, ...
     for r in range(len(coef)):
-        prefix = np.concatenate([[0.0], np.cumsum(zc**r * v)])
+        if r:
+            zr_v *= zc
+        prefix = np.concatenate([[0.0], np.cumsum(zr_v)])
         window = prefix[hi] - prefix[lo]
         factor = sum(a * comb(m, r) * (-zp) ** (m - r) for m, a in enumerate(coef) if m >= r and a)
         out += factor * window
     return out
+
+
+def _moments(p, c, lo, hi, kernel, h, values=None) -> np.ndarray:
+    """Per focal unit: sum_j K_ij dif_ij^r v_j for r = 0, 1, 2 (v = 1 when values is None)."""
+    out = np.zeros((len(p), 3))
+    for start, stop, rows, pos in _blocks(lo, hi):
+        dif = c[pos] - p[rows]
+        k = kernel_weight(kernel, dif, h) * (1.0 if values is None else values[pos])
+        for r in range(3):
+            out[start:stop, r] = np.bincount(rows - start, weights=k * dif**r, minlength=stop - start)
+    return out
+
+
+def _llr_fit(p, c, lo, hi, kernel, h, y) -> np.ndarray:
+    """Intercept of the kernel-weighted regression of y on dif (psmatch2 ``_Match_llr``):
+    (S2 T0 - S1 T1) / (S0 S2 - S1^2) with S_r = sum K dif^r, T_r = sum K dif^r y; the
+    weighted mean T0/S0 when every dif is equal (Stata drops the collinear dif)."""
+    s = _moments(p, c, lo, hi, kernel, h)
+    t = _moments(p, c, lo, hi, kernel, h, y)
+    det = s[:, 0] * s[:, 2] - s[:, 1] ** 2
+    flat = det <= 1e-12 * s[:, 0] * s[:, 2]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(flat, t[:, 0] / s[:, 0], (s[:, 2] * t[:, 0] - s[:, 1] * t[:, 1]) / np.where(flat, 1.0, det))
+
+
+def _equivalent_weights(k: np.ndarray, dif: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """w_ij = K_ij (S2 - S1 dif_ij) / (S0 S2 - S1^2) for rows of moments ``s``; K_ij / S0
+    when every dif of the window is equal."""
+    det = s[:, 0] * s[:, 2] - s[:, 1] ** 2
+    flat = det <= 1e-12 * s[:, 0] * s[:, 2]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(flat, k / s[:, 0], k * (s[:, 2] - s[:, 1] * dif) / np.where(flat, 1.0, det))
+
+
+def _llr_direction(scores, focal, cands, kernel, h) -> tuple[_Windows, np.ndarray]:
+    """Local linear matching: each candidate receives its equivalent-kernel weight
+    K_ij (S2_i - S1_i dif_ij) / (S0_i S2_i - S1_i^2) (psmatch2's ``weight*(V + sum^2 -
+    sum*dif)/V`` with weights normalised to one), the weight that makes sum_j w_ij y_j the
+    intercept; these weights can be negative."""
+    focal = focal[np.argsort(scores[focal])]
+    p, c = scores[focal], scores[cands]
+    lo, hi = _exact_windows(p, c, kernel, h)
+    s = _moments(p, c, lo, hi, kernel, h)
+    received_sorted = np.zeros(len(c))
+    for start, stop, rows, pos in _blocks(lo, hi):
+        dif = c[pos] - p[rows]
+        w = _equivalent_weights(kernel_weight(kernel, dif, h), dif, s[rows])
+        first = lo[start:stop].min()
+        received_sorted[first:first + int(pos.max() - first) + 1] += np.bincount(pos - first, weights=w)
+    received = np.zeros(len(scores))
+    received[cands] = received_sorted
+    return _Windows(focal, cands, lo, hi, s[:, 0], None), received
 
 
 def _blocks(lo: np.ndarray, hi: np.ndarray):

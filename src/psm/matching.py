@@ -142,6 +142,7 @@ class Matching:
     seed: int | None
     descending: bool = False
     dropped: pd.Index = field(default_factory=lambda: pd.Index([]))
+    metric: str = "pscore"  # "mahalanobis": from psm.mahalanobis_match (score is NaN there)
     std_caliper: float | None = None
     _links: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -275,7 +276,8 @@ class Matching:
             }
         distances = pd.DataFrame.from_dict(rows, orient="index")
         distances.index.name = "Direction"
-        title = f"Nearest-neighbour matching on {self.score.name!r} (psmatch2 v4.0.12 rules)"
+        on = "the Mahalanobis distance" if self.metric == "mahalanobis" else repr(self.score.name)
+        title = f"Nearest-neighbour matching on {on} (psmatch2 v4.0.12 rules)"
         text = "\n".join([title, *head, SummaryTable(support).as_text(), SummaryTable(distances).as_text()])
         return Summary(title, [("Common support", support), ("Matches", distances)], head, text=text)
 

@@ -8,6 +8,9 @@ becomes ::
     psm.psmatch2(data, "treat", ["x1", "x2"], ["y1", "y2"], link="probit", k=1,
                  replace=True, caliper=None, common_support=False, ties=False, ate=False)
 
+and ``psmatch2 ..., kernel kerneltype(epan) bwidth(0.06)`` / ``radius caliper(0.05)`` become
+``method="kernel", kernel="epan", bandwidth=0.06`` / ``method="radius", caliper=0.05``.
+
 Estimation sample (psmatch2 ``marksample``/``markout``, ado l.56-57): rows with a missing
 treatment, covariate or ANY of the outcomes are left out -- listwise deletion, so several
 outcomes share the intersection sample. Stata does it silently; here it raises
@@ -25,6 +28,8 @@ import pandas as pd
 
 from psm._validation import drop_missing, select_columns
 from psm.effects import Effect, effect, effect_tables, psmatch2_table
+from psm.kernel import KernelMatching
+from psm.mahalanobis import mahalanobis_match
 from psm.summary import Summary
 from psm.matching import Matching, match
 from psm.propensity import PropensityModel, covariate_columns, fit_propensity
@@ -35,7 +40,7 @@ class PSMatch2Result:
     """What ``psmatch2`` leaves behind: the score model, the matching and one Effect per outcome."""
 
     propensity: PropensityModel
-    matching: Matching
+    matching: Matching | KernelMatching
     effects: Mapping[str, Effect]
     data: pd.DataFrame = field(repr=False)  # the estimation sample (psmatch2 ``touse``)
     n_dropped: int = 0
@@ -87,6 +92,10 @@ def psmatch2(
     ai_sample: bool = False,
     categorical: Sequence[str] = (),
     reference: Mapping[str, object] | None = None,
+    method: str = "nearest",
+    kernel: str = "epan",
+    bandwidth: float | None = None,
+    mahalanobis: Sequence[str] | None = None,
 ) -> PSMatch2Result:
     """Fit the score, match, and estimate effects in one call (psmatch2 defaults).
 
@@ -109,6 +118,15 @@ def psmatch2(
         Passed to :func:`psm.effect`.
     categorical, reference
         Passed to :func:`psm.fit_propensity`.
+    method, kernel, bandwidth
+        ``method="kernel"`` is psmatch2 ``kernel kerneltype() bwidth()``, ``method="radius"``
+        psmatch2 ``radius caliper()``; passed to :func:`psm.match` (nearest-neighbour options
+        must then stay at their defaults).
+    mahalanobis : list of columns, optional
+        psmatch2 ``mahalanobis(varlist)``: nearest-neighbour matching on these columns with
+        :func:`psm.mahalanobis_match` (``k``, ``caliper`` -- on the squared distance -- and the
+        estimand apply); the score is still fitted and reported. Add the score as a matching
+        variable by matching yourself (``psm.mahalanobis_match(data, t, [..., "ps"])``).
 
     Examples
     --------
@@ -122,7 +140,7 @@ def psmatch2(
     outcomes = [outcome] if isinstance(outcome, str) else list(outcome)
     if not outcomes:
         raise ValueError("give at least one outcome column")
-    used = [treatment, *covariate_columns(data, treatment, covariates), *outcomes]
+    used = [treatment, *covariate_columns(data, treatment, covariates), *outcomes, *(mahalanobis or [])]
     frame = select_columns(data, {c: c for c in dict.fromkeys(used)})
     _, dropped = drop_missing(frame, dropna=dropna)
     keep = ~frame.isna().any(axis=1).to_numpy()
@@ -130,10 +148,14 @@ def psmatch2(
 
     propensity = fit_propensity(sample, treatment, covariates, link=link, categorical=categorical, reference=reference)
     match_estimand = "ATE" if ate else estimand
-    matching = match(
-        sample, treatment, propensity.score, k=k, replace=replace, caliper=caliper,
-        common_support=common_support, ties=ties, order=order, seed=seed, estimand=match_estimand, descending=descending,
-    )
+    if mahalanobis is not None:
+        matching = mahalanobis_match(sample, treatment, mahalanobis, k=k, caliper=caliper, estimand=match_estimand)
+    else:
+        matching = match(
+            sample, treatment, propensity.score, k=k, replace=replace, caliper=caliper,
+            common_support=common_support, ties=ties, order=order, seed=seed, estimand=match_estimand,
+            descending=descending, method=method, kernel=kernel, bandwidth=bandwidth,
+        )
     effects = {
         name: effect(sample, name, matching, estimand=estimand, approx_se=approx_se,
                      ai_var_calc=ai_var_calc, ai_sample=ai_sample)

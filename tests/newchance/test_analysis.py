@@ -57,6 +57,24 @@ def test_missing_indicators_keep_everyone_and_add_an_indicator_column():
     assert run.sample.loc[af.data.index[:5], "ethnicity"].eq(0).all()
 
 
+def test_balance_with_missing_indicators_describes_the_observed_values():
+    af = make_file()
+    af.data.loc[af.data.index[:15], "ethnicity"] = np.nan
+    run = analysis.run_analysis(af, "total", spec=analysis.Specification(missing="indicators"))
+    m = run.matching
+    seen = af.data["ethnicity"].notna()
+    treated = m.treated & m.on_support & seen
+    control = ~m.treated & (m.weights > 0) & seen
+    row = run.balance.table.loc["ethnicity"]
+    assert row["mean_treated_unmatched"] == pytest.approx(af.data.loc[seen & (af.data["treated"] == 1), "ethnicity"].mean())
+    assert row["mean_treated_matched"] == pytest.approx(af.data.loc[treated[treated].index, "ethnicity"].mean())
+    assert row["mean_control_matched"] == pytest.approx(
+        np.average(af.data.loc[control[control].index, "ethnicity"], weights=m.weights[control]))
+    # a covariate without gaps keeps its row, over everyone
+    assert run.balance.table.loc["age", "mean_treated_unmatched"] == pytest.approx(
+        af.data.loc[af.data["treated"] == 1, "age"].mean())
+
+
 def test_offence_type_as_categories_enters_two_dummies():
     af = make_file()
     numeric = analysis.run_analysis(af, "total")
@@ -121,3 +139,15 @@ def test_main_and_subgroup_runs_cover_every_published_cell():
     assert list(analysis.main_analyses(af)) == list(WINDOWS)
     runs = analysis.subgroup_analyses(af)
     assert set(runs) == {(g, w) for g in analysis.subgroups() for w in analysis.SUBGROUP_WINDOWS}
+
+
+def test_crime_precedence_reads_its_own_file():
+    af, other = make_file(), make_file(seed=4)
+    spec = analysis.Specification(crime_precedence="last_wins")
+    with pytest.raises(ValueError, match="last_wins"):
+        analysis.run_analysis(af, "total", spec=spec)
+    with pytest.raises(ValueError, match="published follow-up"):
+        analysis.run_analysis({"median": af, "last_wins": other}, "total",
+                              spec=analysis.Specification(crime_precedence="last_wins", follow_up="median"))
+    run = analysis.run_analysis({"published": af, "last_wins": other}, "total", spec=spec)
+    assert run.sample.index.equals(analysis.run_analysis(other, "total").sample.index)

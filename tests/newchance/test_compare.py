@@ -10,7 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from psm.newchance.published import numbers as pub
-from psm.newchance.published.compare import compare_tables, side_by_side, status_counts, to_html, to_markdown
+from psm.newchance.published.compare import (
+    agreement_counts,
+    compare_tables,
+    side_by_side,
+    status_counts,
+    to_html,
+    to_markdown,
+)
 
 
 def _published() -> pd.DataFrame:
@@ -149,3 +156,17 @@ def test_a_value_always_matches_its_own_printing_and_not_a_value_beyond_the_inte
     statuses = compare_tables(reproduced, published)["status"].tolist()
     assert statuses == ["match", "differs"]
     assert not math.isnan(compare_tables(reproduced, published)["tolerance"].iloc[0])
+
+
+def test_agreement_counts_per_table_and_overall():
+    """Two tables: A has 0.30 (matches 0.304), 0.30 (0.306 does not) and a missing reproduced cell;
+    B has a star flag that agrees and a published gap. Counts by hand: A 1 of 2, B 1 of 1, overall 2 of 3."""
+    a = compare_tables(pd.DataFrame({"x": [0.304, 0.306, math.nan]}, index=["r1", "r2", "r3"]),
+                       pd.DataFrame({"x": ["0.30", "0.30", "0.30"]}, index=["r1", "r2", "r3"]), table="A")
+    b = compare_tables(pd.DataFrame({"star": [True], "y": [1.0]}, index=["r"]),
+                       pd.DataFrame({"star": [True], "y": [None]}, index=["r"]), table="B")
+    counts = agreement_counts(pd.concat([a, b], ignore_index=True))
+    assert list(counts.index) == ["A", "B", "overall"]
+    assert counts["match"].tolist() == [1, 1, 2]
+    assert counts["compared"].tolist() == [2, 1, 3]
+    assert counts.loc["overall", "share"] == pytest.approx(2 / 3)

@@ -17,14 +17,14 @@ from psm.newchance.analysis import grid
 @pytest.fixture(scope="module")
 def table():
     af = make_file(n=200, seed=11)
-    return grid.specification_grid(af)
+    return grid.specification_grid({"published": af, "last_wins": af})
 
 
 def test_every_valid_combination_once_published_first():
     specs = grid.specifications()
-    # 2 links x 2 offence codings x 2 calipers x 2 follow-ups x 2 missing-data rules = 32 per (k, replace)
-    # with replacement: k in (1, 2, 5) -> 96; without replacement only k = 1 -> 32
-    assert len(specs) == 128 == len(set(specs))
+    # 2 links x 2 offence codings x 2 calipers x 2 follow-ups x 2 missing-data rules x 2 crime-type
+    # precedences = 64 per (k, replace); with replacement: k in (1, 2, 5) -> 192; without only k = 1 -> 64
+    assert len(specs) == 256 == len(set(specs))
     assert specs[0] == analysis.PUBLISHED
     assert not any(s.k > 1 and not s.replace for s in specs)
 
@@ -55,15 +55,17 @@ def test_forest_figure_plots_the_grid_values(table):
 
 def test_identical_analyses_are_collapsed_and_counted():
     af = make_file(n=200, seed=11)  # no missing covariate: missing indicators change nothing
-    full = grid.specification_grid(af, collapse=False)
-    assert len(full) == 128 and full.attrs["collapsed"] == 0 and full["specifications"].max() >= 2
-    collapsed = grid.specification_grid(af)
-    assert collapsed["specifications"].sum() == 128
-    assert len(collapsed) == 128 - collapsed.attrs["collapsed"] <= 64
+    files = {"published": af, "last_wins": af}  # the same file: the precedence changes nothing either
+    full = grid.specification_grid(files, collapse=False)
+    assert len(full) == 256 and full.attrs["collapsed"] == 0 and full["specifications"].max() >= 4
+    collapsed = grid.specification_grid(files)
+    assert collapsed["specifications"].sum() == 256
+    assert len(collapsed) == 256 - collapsed.attrs["collapsed"] <= 64
+    assert not (collapsed["crime_precedence"] == "last_wins").any()
     assert not (collapsed["missing"] == "indicators").any()
     published = collapsed[collapsed["published"]].iloc[0]
     assert "missing=indicators" in published["same_as"]
-    assert "128 specifications" in grid.collapse_note(collapsed)
+    assert "256 specifications" in grid.collapse_note(collapsed)
 
 
 def test_rows_without_replacement_are_marked_as_dropping_treated(table):

@@ -169,3 +169,46 @@ def test_flow_reconciles_on_generated_inputs(raw, equal) -> None:
         both = af.flow[(af.flow["file"] == "both") & (af.flow["window"] == w)]["remaining"].item()
         assert both == int(af.data[f"eligible_{w}"].sum()) == int(af.data[f"reoffended_{w}"].notna().sum())
     assert af.data.index.is_unique
+
+
+def _same_day_folder(tmp_path: Path) -> Path:
+    referrals = [
+        referral(person_id="T1", referral_date="2019-06-01", reoffended="yes", reoffence_date="2019-06-01",
+                 reoffence_count="1"),                                        # same day, nothing else
+        referral(person_id="T2", referral_date="2019-06-01", reoffended="yes", reoffence_date="2019-06-01",
+                 reoffence_count="3"),                                        # same day, later ones undated
+        referral(person_id="T3", referral_date="2019-06-01", reoffended="yes", reoffence_date="2019-06-11",
+                 reoffence_count="1"),
+    ]
+    police = [
+        offence(person_id="C1", offence_id="O1", offence_date="2015-05-06"),
+        offence(person_id="C1", offence_id="O2", offence_date="2015-05-06"),  # second record on the start date
+        offence(person_id="C1", offence_id="O3", offence_date="2015-06-05"),
+    ]
+    return write_dataset(tmp_path / "same_day", referrals, police)
+
+
+def test_same_day_rule_is_the_same_for_both_groups(tmp_path: Path) -> None:
+    dataset = load_dataset(_same_day_folder(tmp_path))
+    not_counted = prepare(dataset)
+    data = not_counted.data
+    assert data.loc["T1", "reoffended_total"] == 0 and data.loc["T1", "reoffence_count"] == 0
+    assert "T2" not in data.index  # its later reoffences have no dates: logged, removed
+    log = not_counted.exclusions
+    t2_referral = dataset.referrals.loc[dataset.referrals["person_id"] == "T2", "referral_id"].tolist()
+    assert log.loc[log["rule"] == "treatment_same_day_reoffence_later_dates_unknown", "record"].tolist() == t2_referral
+    assert data.loc["T3", "days_to_reoffence"] == 10
+    assert (data.loc["C1", "days_to_reoffence"], data.loc["C1", "reoffence_count"]) == (30, 1)
+    counted = prepare(dataset, same_day="counted").data
+    assert (counted.loc["T1", "days_to_reoffence"], counted.loc["T1", "reoffended_30d"]) == (0, 1)
+    assert counted.loc["T2", "reoffence_count"] == 3
+    assert (counted.loc["C1", "days_to_reoffence"], counted.loc["C1", "reoffence_count"]) == (0, 2)
+    with pytest.raises(ValueError, match="same_day"):
+        prepare(dataset, same_day="sometimes")
+
+
+def test_crime_precedence_option_reaches_the_analysis_file(folder: Path) -> None:
+    dataset = load_dataset(folder)
+    # T1's "Robbery and theft" matches Violent and Property
+    assert prepare(dataset).data.loc["T1", "crime_type"] == "Violent"
+    assert prepare(dataset, crime_precedence="last_wins").data.loc["T1", "crime_type"] == "Property"

@@ -148,16 +148,24 @@ def test_run_writes_notebooks_tables_figures_and_index(synthetic_run):
 
 
 @pytest.mark.slow
+def test_no_absolute_path_of_this_machine_in_the_report(synthetic_run):
+    _, base, _ = synthetic_run
+    out = base / "reports"
+    texts = {p: p.read_text("utf-8") for p in out.rglob("*") if p.suffix in {".html", ".md", ".csv", ".json"}}
+    assert texts and [p for p, text in texts.items() if str(base) in text] == []
+
+
+@pytest.mark.slow
 def test_parameters_are_injected_after_the_parameters_cell(synthetic_run):
     _, base, _ = synthetic_run
     seen = pd.read_csv(base / "reports" / "tables" / "01_ok" / "parameters_synthetic.csv", index_col="parameter")["value"]
     assert seen["seed"] == "99"
     assert seen["min_count"] == "10"
-    assert seen["data_dir"] == repr(str((base / "data").resolve()))
-    assert seen["mapping"] == repr(str((base / "mapping.yaml").resolve()))
+    # the notebooks ran on absolute paths; the report shows folder and file names only
+    assert seen["data_dir"] == "'data'"
+    assert seen["mapping"] == "'mapping.yaml'"
     assert seen["extract_date"] == "'2019-12-31'"
-    # notebooks write into the building folder beside the target, swapped in when the run is complete
-    assert seen["out_dir"].startswith(repr(str(base / ".reports.building-"))[:-1])
+    assert seen["out_dir"] == "'reports'"  # (the building folder beside it, while the run lasted)
     assert seen["synthetic"] == "True"
     assert seen["notebook_name"] == "'01_ok'"
 
@@ -263,7 +271,7 @@ def test_supplied_data_are_suppressed_and_not_stamped(tmp_path):
     build_report(data, tmp_path / "reports", min_count=5, notebooks=[_ok_notebook(tmp_path)])
     folder = tmp_path / "reports" / "tables" / "01_ok"
     counts = pd.read_csv(folder / "counts.csv")
-    assert counts["n"].astype(str).tolist() == ["<5", "25"]
+    assert counts["n"].astype(str).tolist() == ["<5", "<5"]  # 25 with 3: the two add up to a total
     assert "Counts below 5 are shown as" in (folder / "counts.md").read_text()
     assert not list(folder.glob("*synthetic*"))
     assert "SYNTHETIC" not in (tmp_path / "reports" / "notebooks" / "01_ok.html").read_text()

@@ -121,13 +121,13 @@ def test_critical_gamma_sentence_covers_every_case(run):
         assert words in robustness.critical_gamma_text(changed)
 
 
-def test_simulated_truth_sits_beside_the_estimates_of_the_committed_synthetic_data():
-    from pathlib import Path
-
+def test_simulated_truth_sits_beside_the_estimates_of_the_structural_synthetic_data(tmp_path):
+    """The structural simulation carries its seed (and so its truth); the committed reconstruction does not."""
     from psm.newchance import synthetic
     from psm.newchance.inputs.dataset import load_dataset
 
-    folder = Path(__file__).resolve().parents[2] / "data" / "synthetic"
+    folder = tmp_path / "structural"
+    synthetic.write_synthetic(folder)
     files = analysis.load_files(folder)
     seed = load_dataset(folder).synthetic_seed
     assert seed == synthetic.DEFAULT_SEED

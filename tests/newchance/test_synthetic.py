@@ -1,7 +1,9 @@
-"""The synthetic data generator: determinism, schema, construction and the structural model."""
+"""The synthetic data generators: determinism, schema, construction, the structural model and the
+reconstruction committed in ``data/synthetic``."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 
@@ -33,23 +35,42 @@ def default_data() -> synthetic.SyntheticData:
     return synthetic.synthesize()
 
 
+# SHA-256 of the files written by `python -m psm.newchance synthesize --structural --out DIR` (seed 396),
+# recorded when the structural simulation was the committed data set; the reconstruction must not move them.
+STRUCTURAL_SHA256 = {
+    "referrals.csv": "aea416ca54c0d07921decb150760fa3424dd2631aba62c295ac1230da373fc46",
+    "police_offences.csv": "46fd5f65f4f534413cd797e04e3dadfcdc339eb3e5c93b50704b8fc42efeecf3",
+    "dataset.yaml": "5087244490114836c20559c5c37ef2c16a11338ff025c3137cf1a06a6e47ad61",
+}
+
+
 @pytest.fixture(scope="module")
 def committed_af():
     return prepare(load_dataset(COMMITTED))
 
 
+@pytest.fixture(scope="module")
+def structural_af(tmp_path_factory):
+    """The structural simulation of the default seed (known truth), prepared."""
+    folder = tmp_path_factory.mktemp("structural")
+    synthetic.write_synthetic(folder)
+    return prepare(load_dataset(folder))
+
+
 # --- determinism and the committed files ------------------------------------------------------
-def test_cli_default_seed_regenerates_the_committed_files_byte_for_byte(tmp_path):
+def test_cli_default_regenerates_the_committed_reconstruction_byte_for_byte(tmp_path):
     out = io.StringIO()
     assert cli.run_synthesize(tmp_path, seed=None, out=out) == 0
     for name in FILES:
         assert (tmp_path / name).read_bytes() == (COMMITTED / name).read_bytes(), name
-    assert "SYNTHETIC" in out.getvalue()
+    assert "SYNTHETIC" in out.getvalue() and "reconstruction" in out.getvalue()
 
 
-def test_cli_verb_writes_the_folder(tmp_path, capsys):
-    assert main(["synthesize", "--out", str(tmp_path / "x"), "--seed", str(synthetic.DEFAULT_SEED)]) == 0
-    assert (tmp_path / "x" / "referrals.csv").read_bytes() == (COMMITTED / "referrals.csv").read_bytes()
+@pytest.mark.parametrize("args", [["--structural"], ["--seed", str(synthetic.DEFAULT_SEED)]])
+def test_cli_structural_simulation_of_the_default_seed_is_unchanged(tmp_path, args):
+    assert main(["synthesize", "--out", str(tmp_path / "x"), *args]) == 0
+    for name, digest in STRUCTURAL_SHA256.items():
+        assert hashlib.sha256((tmp_path / "x" / name).read_bytes()).hexdigest() == digest, name
 
 
 def test_same_seed_same_data_other_seed_other_data():
@@ -66,7 +87,9 @@ def test_committed_folder_says_it_is_synthetic_and_how_to_regenerate():
     assert "SYNTHETIC" in ds.description
     readme = (COMMITTED / "README.md").read_text()
     assert "synthetic" in readme.lower()
-    assert f"python -m psm.newchance synthesize --out data/synthetic --seed {synthetic.DEFAULT_SEED}" in readme
+    assert "python -m psm.newchance synthesize --out data/synthetic\n" in readme
+    assert "python -m psm.newchance synthesize --structural --out DIR" in readme
+    assert ds.synthetic_seed is None  # no known truth: the notebooks compare with none
 
 
 # --- schema conformance ----------------------------------------------------------------------
@@ -143,16 +166,16 @@ def test_inversion_returns_the_day_whose_probability_was_drawn(eta, tau, late, t
         assert day == max(np.ceil(t - 1e-6), 1)
 
 
-def test_referral_depends_on_the_covariates(committed_af):
+def test_referral_depends_on_the_covariates(structural_af):
     """Selection on observables: a logit of treatment finds ethnicity (+) and substance (-)."""
-    data = committed_af.data
+    data = structural_af.data
     fit = sm.Logit(data["treated"], sm.add_constant(data[COVARIATES])).fit(disp=0)
     assert fit.params["ethnicity"] > 0 and fit.pvalues["ethnicity"] < 0.05
     assert fit.params["substance_marker"] < 0 and fit.pvalues["substance_marker"] < 0.05
 
 
-def test_reoffending_depends_on_the_covariates(committed_af):
-    control = committed_af.data[committed_af.data["treated"] == 0]
+def test_reoffending_depends_on_the_covariates(structural_af):
+    control = structural_af.data[structural_af.data["treated"] == 0]
     by_substance = control.groupby("substance_marker")["reoffended_total"].mean()
     assert by_substance[1] - by_substance[0] > 0.2
     by_ethnicity = control.groupby("ethnicity")["reoffended_total"].mean()
@@ -186,9 +209,9 @@ def _knn_att(data: pd.DataFrame, outcome: str, k: int = 10) -> tuple[float, floa
 WINDOW_NAMES = ("30d", "60d", "90d", "6m", "12m")
 
 
-def test_matched_estimate_recovers_the_simulated_truth(committed_af, default_data):
+def test_matched_estimate_recovers_the_simulated_truth(structural_af, default_data):
     truth = synthetic.true_effects(default_data)["att"]
-    estimates = {w: _knn_att(committed_af.data, f"reoffended_{w}") for w in WINDOW_NAMES}
+    estimates = {w: _knn_att(structural_af.data, f"reoffended_{w}") for w in WINDOW_NAMES}
     matched_error = {w: abs(m - truth[w]) for w, (m, _) in estimates.items()}
     raw_error = {w: abs(r - truth[w]) for w, (_, r) in estimates.items()}
     assert max(matched_error.values()) < 0.02, matched_error

@@ -38,9 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     verbs.add_parser("validate", parents=[common], help="check supplied data and print the flow table")
 
-    synth = verbs.add_parser("synthesize", help="write the synthetic data set")
+    synth = verbs.add_parser("synthesize", help="write the synthetic data set (default: the reconstruction in data/synthetic)")
     synth.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write (created if absent)")
-    synth.add_argument("--seed", type=int, default=None, metavar="N", help="random seed (default: the seed of data/synthetic)")
+    synth.add_argument("--structural", action="store_true", help="the structural simulation (known true effect) instead of the reconstruction")
+    synth.add_argument("--seed", type=int, default=None, metavar="N", help="seed of the structural simulation (implies --structural)")
 
     report = verbs.add_parser("report", parents=[common], help="run the notebooks headless and write the report")
     report.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR", help="output folder (default: reports)")
@@ -82,13 +83,21 @@ def run_validate(data_dir: Path, *, mapping: Path | None, extract_date: dt.date 
     return 0
 
 
-def run_synthesize(out_dir: Path, *, seed: int | None, out: TextIO) -> int:
-    """``synthesize``: write the data set and print what was written."""
-    from psm.newchance.synthetic import EXTRACT_DATE, write_synthetic
+def run_synthesize(out_dir: Path, *, seed: int | None, out: TextIO, structural: bool = False) -> int:
+    """``synthesize``: write the data set and print what was written.
 
-    data = write_synthetic(out_dir, seed)
+    Default: the reconstruction (``data/synthetic``); ``structural`` or a ``seed``: the structural
+    simulation of that seed (default seed if none), whose true effect is known."""
+    from psm.newchance.synthetic import EXTRACT_DATE, write_reconstruction, write_synthetic
+
+    if structural or seed is not None:
+        data = write_synthetic(out_dir, seed)
+        kind = f"structural simulation, seed {data.seed}"
+    else:
+        data = write_reconstruction(out_dir)
+        kind = "reconstruction of the published tables"
     out.write(
-        f"Wrote SYNTHETIC New Chance data (seed {data.seed}) to {out_dir}:\n"
+        f"Wrote SYNTHETIC New Chance data ({kind}) to {out_dir}:\n"
         f"  referrals.csv          {len(data.referrals):5d} referrals\n"
         f"  police_offences.csv    {len(data.police):5d} offences of "
         f"{data.police['person_id'].nunique()} persons\n"
@@ -183,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verb == "validate":
         return run_validate(args.data_dir, mapping=args.mapping, extract_date=args.extract_date, out=sys.stdout)
     if args.verb == "synthesize":
-        return run_synthesize(args.out, seed=args.seed, out=sys.stdout)
+        return run_synthesize(args.out, seed=args.seed, out=sys.stdout, structural=args.structural)
     if args.verb == "report":
         previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
         try:

@@ -10,7 +10,9 @@ Every combination of the choices a reviewer may question (``Specification`` fiel
   run with replacement only;
 - published follow-up vs equal follow-up per matched pair (the recommended construction) for the
   "total" outcome;
-- complete cases (published) vs missing-data indicators.
+- complete cases (published) vs missing-data indicators;
+- Violent before Property (published reading) vs the last matching category winning, for offence
+  descriptions that match both (the offence type covariate).
 
 Each cell reports the ATT with the Abadie–Imbens SE and its 95% interval (and psmatch2's SE for
 reference). :func:`forest_figure` draws them, the published specification highlighted.
@@ -38,6 +40,7 @@ CHOICES: dict[str, tuple] = {
     "replace": (True, False),
     "follow_up": ("published", "pair"),
     "missing": ("complete_cases", "indicators"),
+    "crime_precedence": ("violent_first", "last_wins"),
 }
 
 
@@ -56,12 +59,12 @@ def specification_grid(files: AnalysisFile | Mapping[str, AnalysisFile], window:
                        *, collapse: bool = True) -> pd.DataFrame:
     """Run every specification on ``window`` and tabulate the ATT, one row per distinct analysis.
 
-    ``files``: the mapping of :func:`psm.newchance.analysis.specification.load_files` (or a single
-    analysis file: the per-pair follow-up needs no other).
+    ``files``: the mapping of :func:`psm.newchance.analysis.specification.load_files` (the other
+    crime-type precedence needs its own prepared file).
     Columns: the choices, ``published`` (bool), ``n_treated_matched``, ``n_treated_off_support``,
-    ``n_treated_eligible`` (treated in the estimation sample), ``all_treated`` (False where the row
-    drops treated women — without replacement, a caliper or common support — and so estimates the
-    ATT of a different population), ``att``, ``se_ai``, ``ci_low``, ``ci_high`` (AI, normal),
+    ``n_treated_eligible`` (treated of the estimation sample within common support),
+    ``all_treated`` (False where the row drops treated women beyond common support — without
+    replacement or with a caliper — and so estimates the ATT of a different set of treated women), ``att``, ``se_ai``, ``ci_low``, ``ci_high`` (AI, normal),
     ``p_ai``, ``se_psmatch2``, ``changes``, and ``specifications`` / ``same_as``: with
     ``collapse=True`` rows whose matched sample and outcome are identical (for example missing
     indicators when no covariate is missing, or a caliper that never binds) are one analysis, kept
@@ -74,7 +77,7 @@ def specification_grid(files: AnalysisFile | Mapping[str, AnalysisFile], window:
         run = run_analysis(files, window, spec=spec, with_balance=False)
         e = run.effect
         d, se = e.matched.difference, e.se_ai
-        n_eligible = int((run.matching.treated).sum())
+        n_eligible = int((run.matching.treated & run.matching.within_common_support).sum())
         pairs = run.matching.pairs[["treated", "control", "weight"]]
         records.append({
             **{name: getattr(spec, name) for name in CHOICES},
@@ -111,8 +114,8 @@ def collapse_note(grid: pd.DataFrame) -> str:
     dropped = int((~grid["all_treated"]).sum())
     return (f"{total} specifications give {len(grid)} distinct analyses: {total - len(grid)} specifications "
             "yield exactly the same matched sample and estimate as another (listed in `same_as`) and are shown "
-            f"once. {dropped} rows drop treated women (without replacement, a caliper or common support) and so "
-            "estimate the effect for a different set of treated women (`all_treated` False).")
+            f"once. {dropped} rows drop treated women beyond common support (without replacement or with a "
+            "caliper) and so estimate the effect for a different set of treated women (`all_treated` False).")
 
 
 def _interval(rows: pd.DataFrame, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:

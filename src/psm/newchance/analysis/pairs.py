@@ -30,8 +30,10 @@ Standard errors, on the per-link outcomes (the control outcome differs from link
   link outcomes averaged with the link weights. When no horizon binds (y_ij = Y_j) this is
   psmatch2 v4.0.12's formula exactly. The W_j² term treats all links of one control as perfectly
   correlated, which is what they nearly are: one woman's record read at nested horizons.
-* Abadie–Imbens (2006, Theorem 7, homoskedastic σ², as :mod:`psm.effects`) with the link
-  differences d_ij = Y_i − y_ij in place of Y_i − Y_j:
+* Abadie–Imbens (2006, Theorem 7, homoskedastic σ², as :func:`psm.effect`) with the link
+  differences d_ij = Y_i − y_ij in place of Y_i − Y_j, on the links that SE is defined on (with
+  replacement every control as close as the k-th nearest, ties kept, whichever one psmatch2's sort
+  order picked; :func:`ai_links`):
   V = [Σ_i (τ_i − ATT)² + σ² Σ_j (K_j² − KK_j)] / N1², τ_i = Σ_j w_ij d_ij, K_j = Σ_i w_ij,
   KK_j = Σ_i w_ij², σ² = ½ Σ w_ij (d_ij − ATT)² / N1. The first term carries the variation between
   treated women, the second the extra variance from reusing a control.
@@ -44,6 +46,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from psm._ai2006 import tie_aware_parts
 from psm.effects import Effect, EffectRow
 from psm.matching import Matching
 
@@ -67,6 +70,24 @@ class PairLinks:
     n_treated_dropped: int
 
 
+def _read_links(sample: pd.DataFrame, treated: np.ndarray, control: np.ndarray, weight: np.ndarray,
+                treated_outcome: str) -> PairLinks:
+    """Each (treated, control) link read on the treated woman's horizon; unknown links dropped."""
+    horizon = sample.loc[treated, "follow_up_days"].to_numpy(dtype=float)
+    days = sample.loc[control, "days_to_reoffence"].to_numpy(dtype=float)
+    control_follow_up = sample.loc[control, "follow_up_days"].to_numpy(dtype=float)
+    reoffended = days <= horizon  # NaN days compare False
+    known = reoffended | (control_follow_up >= horizon)
+    links = pd.DataFrame({
+        "treated": treated, "control": control, "horizon": horizon,
+        "y_treated": sample.loc[treated, treated_outcome].to_numpy(dtype=float),
+        "y_control": reoffended.astype(float), "weight": weight,
+    })[known]
+    links["weight"] = links["weight"] / links.groupby("treated")["weight"].transform("sum")
+    n_before = len(np.unique(treated))
+    return PairLinks(links.reset_index(drop=True), int((~known).sum()), int(n_before - links["treated"].nunique()))
+
+
 def pair_links(sample: pd.DataFrame, matching: Matching, treated_outcome: str = "reoffended_total") -> PairLinks:
     """Per-link outcomes of the ATT pairs of ``matching`` (see the module docstring).
 
@@ -74,43 +95,47 @@ def pair_links(sample: pd.DataFrame, matching: Matching, treated_outcome: str = 
     matched person and ``treated_outcome`` for the treated.
     """
     pairs = matching.pairs[matching.pairs["direction"] == "ATT"]
-    horizon = sample.loc[pairs["treated"], "follow_up_days"].to_numpy(dtype=float)
-    days = sample.loc[pairs["control"], "days_to_reoffence"].to_numpy(dtype=float)
-    control_follow_up = sample.loc[pairs["control"], "follow_up_days"].to_numpy(dtype=float)
-    reoffended = days <= horizon  # NaN days compare False
-    known = reoffended | (control_follow_up >= horizon)
-    links = pd.DataFrame({
-        "treated": pairs["treated"].to_numpy(),
-        "control": pairs["control"].to_numpy(),
-        "horizon": horizon,
-        "y_treated": sample.loc[pairs["treated"], treated_outcome].to_numpy(dtype=float),
-        "y_control": reoffended.astype(float),
-        "weight": pairs["weight"].to_numpy(dtype=float),
-    })[known]
-    links["weight"] = links["weight"] / links.groupby("treated")["weight"].transform("sum")
-    n_before = pairs["treated"].nunique()
-    return PairLinks(links.reset_index(drop=True), int((~known).sum()), int(n_before - links["treated"].nunique()))
+    return _read_links(sample, pairs["treated"].to_numpy(), pairs["control"].to_numpy(),
+                       pairs["weight"].to_numpy(dtype=float), treated_outcome)
 
 
-def pair_estimate(links: pd.DataFrame) -> tuple[float, float, float, float, float]:
-    """(treated mean, counterfactual mean, ATT, psmatch2-approximate SE, Abadie–Imbens SE) of
-    the link table of :func:`pair_links` (formulas in the module docstring)."""
+def ai_links(sample: pd.DataFrame, matching: Matching, treated_outcome: str = "reoffended_total") -> PairLinks:
+    """The links the Abadie–Imbens SE is computed on, as :func:`psm.effect` does: with replacement
+    every control as close as the k-th nearest (ties kept, whichever one psmatch2's sort order
+    picked), without replacement the greedy pairs; each read on its treated woman's horizon."""
+    if not matching.replace:
+        return pair_links(sample, matching, treated_outcome)
+    index = matching.treated.index
+    focal, match, weight, _ = tie_aware_parts(matching, np.zeros(len(index)), "ATT")
+    return _read_links(sample, index[focal].to_numpy(), index[match].to_numpy(), weight, treated_outcome)
+
+
+def _abadie_imbens(links: pd.DataFrame) -> float:
+    """AI (2006) population SE, homoskedastic σ², on per-link differences (module docstring)."""
     w = links["weight"].to_numpy()
     d = (links["y_treated"] - links["y_control"]).to_numpy()
+    n1 = links["treated"].nunique()
+    att = np.sum(w * d) / n1
+    tau = pd.Series(w * d).groupby(links["treated"].to_numpy()).sum().to_numpy()
+    k = pd.Series(w).groupby(links["control"].to_numpy()).sum().to_numpy()
+    kk = pd.Series(w * w).groupby(links["control"].to_numpy()).sum().to_numpy()
+    sigma2 = 0.5 * np.sum(w * (d - att) ** 2) / n1
+    return float(np.sqrt((np.sum((tau - att) ** 2) + sigma2 * np.sum(k**2 - kk)) / n1**2))
+
+
+def pair_estimate(links: pd.DataFrame, se_links: pd.DataFrame | None = None) -> tuple[float, float, float, float, float]:
+    """(treated mean, counterfactual mean, ATT, psmatch2-approximate SE, Abadie–Imbens SE) of the
+    link table of :func:`pair_links`; the AI SE on ``se_links`` (default: the same links)."""
+    w = links["weight"].to_numpy()
     treated = links.groupby("treated", sort=False)["y_treated"].first()
     n1 = len(treated)
     y1 = float(treated.mean())
     y0 = float(np.sum(w * links["y_control"].to_numpy()) / n1)
-    att = y1 - y0
     by_control = links.assign(wy=w * links["y_control"]).groupby("control")[["weight", "wy"]].sum()
     big_w = by_control["weight"].to_numpy()
     var0 = float((by_control["wy"] / by_control["weight"]).var(ddof=1))
     se_approx = float(np.sqrt(treated.var(ddof=1) / n1 + var0 * np.sum(big_w**2) / n1**2))
-    tau = pd.Series(w * d).groupby(links["treated"].to_numpy()).sum().to_numpy()
-    kk = pd.Series(w * w).groupby(links["control"].to_numpy()).sum().to_numpy()
-    sigma2 = 0.5 * np.sum(w * (d - att) ** 2) / n1
-    se_ai = float(np.sqrt((np.sum((tau - att) ** 2) + sigma2 * np.sum(big_w**2 - kk)) / n1**2))
-    return y1, y0, att, se_approx, se_ai
+    return y1, y0, y1 - y0, se_approx, _abadie_imbens(links if se_links is None else se_links)
 
 
 def pair_effect(sample: pd.DataFrame, matching: Matching, base: Effect) -> tuple[Effect, PairLinks]:
@@ -121,7 +146,7 @@ def pair_effect(sample: pd.DataFrame, matching: Matching, base: Effect) -> tuple
     Abadie–Imbens SE are replaced by the per-link ones.
     """
     links = pair_links(sample, matching, base.outcome)
-    y1, y0, att, se_approx, se_ai = pair_estimate(links.links)
+    y1, y0, att, se_approx, se_ai = pair_estimate(links.links, ai_links(sample, matching, base.outcome).links)
     row = EffectRow.build("ATT", y1, y0, att, se_approx, None, links.links["treated"].nunique(),
                           links.links["control"].nunique(), "approximate (psmatch2), per-link control outcomes")
     result = replace(base, outcome=PAIR_OUTCOME, rows={"ATT": row}, se_ai=se_ai,

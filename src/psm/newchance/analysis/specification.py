@@ -21,7 +21,7 @@ matching without replacement, equal follow-up (per matched pair, or a median cut
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -68,6 +68,9 @@ class Specification:
     missing : "complete_cases" (listwise deletion, published) or "indicators" (missing covariate set
         to 0 plus a 0/1 missing-indicator covariate).
     common_support : psmatch2 ``common`` (inferred for the published run).
+    crime_precedence : which category a description matching several wins: "violent_first"
+        (published reading) or "last_wins" (successive Stata ``replace``;
+        :func:`psm.newchance.preparation.rules.classify_crime_type`); changes the offence type.
     """
 
     link: Literal["probit", "logit"] = "probit"
@@ -78,6 +81,7 @@ class Specification:
     follow_up: Literal["published", "median", "equal", "pair"] = "published"
     missing: Literal["complete_cases", "indicators"] = "complete_cases"
     common_support: bool = True
+    crime_precedence: Literal["violent_first", "last_wins"] = "violent_first"
 
     def changes(self) -> str:
         """What differs from the published specification, e.g. ``"logit; k=2"`` (``"published"`` if nothing)."""
@@ -145,14 +149,16 @@ class AnalysisResult:
 def load_files(data_dir, mapping=None, extract_date=None) -> dict[str, AnalysisFile]:
     """Load and prepare a data folder for every ``follow_up`` of :class:`Specification`.
 
-    ``{"published": af, "median": af_median, "equal": af_median, "pair": af}``: the median cut
-    needs its own preparation; the per-pair construction works on the published file after
-    matching. The one validation pass of :func:`psm.newchance.inputs.dataset.load_dataset` is shared.
+    ``{"published": af, "median": af_median, "equal": af_median, "pair": af, "last_wins": af_last}``:
+    the median cut and the other crime-type precedence need their own preparation; the per-pair
+    construction works on the published file after matching. The one validation pass of
+    :func:`psm.newchance.inputs.dataset.load_dataset` is shared.
     """
     dataset = load_dataset(data_dir, mapping=mapping, extract_date=extract_date)
     published_file = prepare(dataset)
     median = prepare(dataset, equal_follow_up="median")
-    return {"published": published_file, "median": median, "equal": median, "pair": published_file}
+    return {"published": published_file, "median": median, "equal": median, "pair": published_file,
+            "last_wins": prepare(dataset, crime_precedence="last_wins")}
 
 
 def _design(data: pd.DataFrame, covariates: Sequence[str], spec: Specification) -> tuple[pd.DataFrame, list[str]]:
@@ -221,6 +227,8 @@ def run_analysis(
         labels = {c: COVARIATE_LABELS.get(c, c) for c in columns}
         balance_frame = sample.assign(offence_type=data.loc[sample.index, "offence_type"]) if categorical else sample
         table = balance(balance_frame, list(covariates), matching, labels=labels, categorical="numeric")
+        if spec.missing == "indicators":
+            table = _observed_rows(table, data.loc[sample.index], covariates, matching, labels)
     return AnalysisResult(
         window=window, outcome=outcome, subgroup=subgroup.key if subgroup else "all", spec=spec,
         covariates=tuple(columns), n_window=len(data), n_dropped=int((~complete).sum()), sample=sample,
@@ -228,9 +236,35 @@ def run_analysis(
     )
 
 
+def _observed_rows(table: BalanceTable, observed: pd.DataFrame, covariates: Sequence[str], matching: Matching,
+                   labels: Mapping[str, str]) -> BalanceTable:
+    """With missing-data indicators the score model sees 0 where a covariate is missing; balance must
+    describe the values observed. The row of each covariate with gaps is recomputed on the people
+    whose value is observed, with their matching weights (the summary block, pstest's probit on
+    all covariates, stays that of the model's design)."""
+    rows = table.table.copy()
+    for name in covariates:
+        seen = observed[name].notna()
+        if seen.all():
+            continue
+        part = balance(observed.loc[seen], [name], matching.weights[seen], treatment=matching.treated[seen].astype(int),
+                       on_support=matching.on_support[seen], labels=labels, categorical="numeric")
+        rows.loc[name] = part.table.loc[name]
+    return replace(table, table=rows)
+
+
 def _pick_file(files: AnalysisFile | Mapping[str, AnalysisFile], spec: Specification) -> AnalysisFile:
-    """The prepared file ``spec.follow_up`` needs ("pair" reads the published one; "equal" = "median")."""
+    """The prepared file ``spec`` needs ("pair" reads the published one; "equal" = "median"; the
+    "last_wins" crime-type precedence its own file, with the published or per-pair follow-up)."""
     wanted = {"pair": "published", "equal": "median"}.get(spec.follow_up, spec.follow_up)
+    if spec.crime_precedence != "violent_first":
+        if wanted != "published":
+            raise ValueError(f"crime_precedence={spec.crime_precedence!r} is prepared with the published "
+                             f"follow-up only (use follow_up='published' or 'pair', not {spec.follow_up!r})")
+        if isinstance(files, AnalysisFile) or spec.crime_precedence not in files:
+            raise ValueError(f"crime_precedence={spec.crime_precedence!r} needs the mapping of load_files(), "
+                             f"with a {spec.crime_precedence!r} file from prepare(..., crime_precedence=...)")
+        return files[spec.crime_precedence]
     if isinstance(files, AnalysisFile):
         if wanted != "published":
             raise ValueError(f"spec.follow_up={spec.follow_up!r} needs the mapping of load_files(), "

@@ -76,7 +76,7 @@ def load_dataset(
         problems.append(Problem(CONFIG_FILE, "extract_date", "extract_date",
                                 "the extract (data cut-off) date is not given; it is never inferred from the data",
                                 allowed="extract_date: YYYY-MM-DD in dataset.yaml, or --extract-date YYYY-MM-DD"))
-    mapping_path = Path(mapping) if mapping is not None else _config_path(data_dir, config.get("mapping"))
+    mapping_path = Path(mapping) if mapping is not None else _config_path(data_dir, "mapping", config.get("mapping"), problems)
     file_mapping, found = load_mapping(mapping_path)
     problems += found
     rules, found = rules_from_config(config.get("rules"))
@@ -86,6 +86,9 @@ def load_dataset(
     for role, schema in SCHEMAS.items():
         name = str(config.get(role) or DEFAULT_FILES[role])
         files[role] = name
+        if _config_path(data_dir, role, name, problems) is None:
+            frames[role] = None
+            continue
         frame, found = _load_file(data_dir / name, name, schema, file_mapping, extract)
         problems += found
         frames[role] = frame
@@ -165,8 +168,22 @@ def _config_date(config: dict, problems: list[Problem]) -> dt.date | None:
     return day
 
 
-def _config_path(data_dir: Path, value: object) -> Path | None:
-    return None if value is None else data_dir / str(value)
+def _config_path(data_dir: Path, key: str, value: object, problems: list[Problem]) -> Path | None:
+    """A file named in dataset.yaml: a plain path inside the data folder (no absolute path, no ``..``,
+    no symbolic link leading out of it), else a problem and None."""
+    if value is None:
+        return None
+    text = str(value)
+    path = data_dir / text
+    inside = not Path(text).is_absolute() and ".." not in Path(text).parts
+    if inside and data_dir.is_dir():
+        inside = path.resolve().is_relative_to(data_dir.resolve())
+    if not isinstance(value, str) or not inside:
+        problems.append(Problem(CONFIG_FILE, key, "path", f"not a file inside the data folder: {value!r}",
+                                allowed="a file name relative to the data folder (no absolute path, no '..', "
+                                        "no link leading out of it)"))
+        return None
+    return path
 
 
 def _load_file(path: Path, label: str, schema: FileSchema, mapping: Mapping,

@@ -2,8 +2,16 @@
 
 * Files are read as text, every cell a string; nothing is converted silently.
   Encoding, delimiter, ragged rows and empty files are reported as problems.
-* Rows are labelled by their file line number (header = line 1), so every
-  message points at a line an analyst can open.
+* Rows are labelled by the file line on which they start (header = line 1),
+  counting blank lines and newlines inside quoted cells, so every message
+  points at a line an analyst can open. Every ragged row is reported, with its
+  line and number of fields.
+* Files larger than :data:`MAX_BYTES` or with a line longer than
+  :data:`MAX_LINE` characters are refused before parsing (a referral file has
+  short lines; a huge single line is a wrong file, not data). UTF-16 files are
+  named as such.
+* Dates outside 1900–2100 are not dates (they would fall outside pandas'
+  datetime range, and no referral or offence is that old or that late).
 * Dates: ISO ``YYYY-MM-DD`` or UK day-first ``DD/MM/YYYY``, ``DD-MM-YYYY``,
   ``DD.MM.YYYY``, ``1 May 2015``/``01-May-2015``; an optional time of day is
   ignored. Two-digit years and month-first (US) dates are never accepted: a
@@ -13,7 +21,7 @@
 from __future__ import annotations
 
 import calendar
-import io
+import csv
 from pathlib import Path
 
 import pandas as pd
@@ -30,6 +38,9 @@ _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name
 }
 _INTEGER = r"^[+-]?\d+$"
 _DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+MAX_BYTES = 200_000_000
+MAX_LINE = 100_000
+YEARS = (1900, 2100)
 
 
 def read_raw_csv(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Problem]]:
@@ -40,34 +51,95 @@ def read_raw_csv(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Prob
     cannot be read at all. ``label`` names the file in messages.
     """
     if not path.is_file():
-        return None, [Problem(label, None, "file_missing", f"file not found: {path}")]
+        return None, [Problem(label, None, "file_missing", f"file not found: {path.name}")]
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        return None, [Problem(label, None, "too_large", f"the file is {size / 1e6:.0f} MB, larger than a referral or "
+                              f"offence file can be ({MAX_BYTES / 1e6:.0f} MB); is it the right file?")]
     raw = path.read_bytes()
+    text, problem = _decode(raw, label)
+    if problem is not None:
+        return None, [problem]
+    if not text.strip():
+        return None, [Problem(label, None, "empty", "the file is empty (no header, no rows)")]
+    long = _long_line(text)
+    if long is not None:
+        return None, [Problem(label, None, "line_too_long", f"line {long[0]} has {long[1]:,} characters (at most "
+                              f"{MAX_LINE:,} expected); the file is not a CSV of one row per person or offence")]
+    header = text.splitlines()[0]
+    delimiter_problem = _wrong_delimiter(header, label)
+    if delimiter_problem:
+        return None, [delimiter_problem]
     try:
-        text = raw.decode("utf-8-sig")
+        names, rows, lines = _records(text)
+    except csv.Error as exc:
+        return None, [Problem(label, None, "malformed", f"cannot be parsed as CSV: {exc}")]
+    names = [str(c).strip().lower() for c in names]
+    problems = _duplicate_headers(names, label)
+    ragged = [(line, len(row)) for line, row in zip(lines, rows, strict=True) if len(row) != len(names)]
+    if ragged:
+        shown = "; ".join(f"line {line}: {n} fields" for line, n in ragged[:SHOWN_RAGGED])
+        more = f" and {len(ragged) - SHOWN_RAGGED} more rows" if len(ragged) > SHOWN_RAGGED else ""
+        problems.append(Problem(label, None, "malformed", f"cannot be parsed as CSV: {len(ragged)} row(s) do not have "
+                                f"the header's {len(names)} fields ({shown}{more})",
+                                rows=tuple(line for line, _ in ragged)))
+        return None, problems
+    if problems:
+        return None, problems
+    frame = pd.DataFrame(rows, columns=names, dtype=object)
+    frame.index = pd.Index(lines, name="line")
+    frame = frame.apply(lambda s: s.astype("string").str.strip().replace("", pd.NA))
+    if frame.empty:
+        problems.append(Problem(label, None, "empty", "the file has a header but no data rows"))
+    return frame, problems
+
+
+SHOWN_RAGGED = 5
+
+
+def _decode(raw: bytes, label: str) -> tuple[str, Problem | None]:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(raw) > 1 and raw[:200].count(b"\x00") > len(raw[:200]) // 4):
+        return "", Problem(label, None, "encoding", "the file is UTF-16 text (as Excel's 'Unicode Text' saves it); "
+                           "save it as UTF-8 (Excel: 'CSV UTF-8')")
+    try:
+        return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         message = (
             f"not UTF-8 text: byte 0x{raw[exc.start]:02x} on line {line} cannot be decoded "
             "(the file was probably saved as Windows-1252/Latin-1). Save it as UTF-8 (Excel: 'CSV UTF-8')"
         )
-        return None, [Problem(label, None, "encoding", message)]
-    if not text.strip():
-        return None, [Problem(label, None, "empty", "the file is empty (no header, no rows)")]
-    header = text.splitlines()[0]
-    delimiter_problem = _wrong_delimiter(header, label)
-    if delimiter_problem:
-        return None, [delimiter_problem]
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
-    except (pd.errors.ParserError, ValueError) as exc:
-        return None, [Problem(label, None, "malformed", f"cannot be parsed as CSV: {exc}")]
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
-    frame = frame.apply(lambda s: s.str.strip().replace("", pd.NA))
-    problems = _duplicate_headers(frame, label)
-    if frame.empty:
-        problems.append(Problem(label, None, "empty", "the file has a header but no data rows"))
-    return frame, problems
+        return "", Problem(label, None, "encoding", message)
+
+
+def _long_line(text: str) -> tuple[int, int] | None:
+    start, number = 0, 1
+    while True:
+        end = text.find("\n", start)
+        length = (len(text) if end < 0 else end) - start
+        if length > MAX_LINE:
+            return number, length
+        if end < 0:
+            return None
+        start, number = end + 1, number + 1
+
+
+def _records(text: str) -> tuple[list[str], list[list[str]], list[int]]:
+    """Header, rows and the file line each row starts on (blank lines skipped, not renumbered)."""
+    reader = csv.reader(text.splitlines(keepends=True), strict=True)
+    names: list[str] | None = None
+    rows, lines = [], []
+    previous = 0
+    for record in reader:
+        start, previous = previous + 1, reader.line_num
+        if not record or all(not cell.strip() for cell in record) and len(record) <= 1:
+            continue
+        if names is None:
+            names = record
+            continue
+        rows.append(record)
+        lines.append(start)
+    return names or [], rows, lines
 
 
 def _wrong_delimiter(header: str, label: str) -> Problem | None:
@@ -84,12 +156,14 @@ def _wrong_delimiter(header: str, label: str) -> Problem | None:
     return None
 
 
-def _duplicate_headers(frame: pd.DataFrame, label: str) -> list[Problem]:
-    names = pd.Series(frame.columns)
-    repeated = names[names.duplicated()].unique().tolist()
+def _duplicate_headers(names: list[str], label: str) -> list[Problem]:
+    series = pd.Series(names)
+    repeated = series[series.duplicated()].unique().tolist()
     if not repeated:
         return []
-    return [Problem(label, None, "duplicate_header", f"column name(s) appear more than once: {repeated}")]
+    return [Problem(label, ", ".join(repeated), "duplicate_header",
+                    f"column name(s) appear more than once (which one holds the data?): {repeated}",
+                    allowed="each column once")]
 
 
 def parse_dates(values: pd.Series) -> pd.Series:
@@ -106,8 +180,12 @@ def parse_dates(values: pd.Series) -> pd.Series:
             continue
         parts = parts[found]
         month = pd.to_numeric(parts["month"], errors="coerce").fillna(parts["month"].str.lower().map(_MONTHS))
-        result[found] = pd.to_datetime(
-            pd.DataFrame({"year": parts["year"].astype(int), "month": month, "day": parts["day"].astype(int)}),
+        year = parts["year"].astype(int)
+        inside = year.between(*YEARS)  # outside: not a date (and outside pandas' datetime range)
+        if not inside.any():
+            continue
+        result[inside[inside].index] = pd.to_datetime(
+            pd.DataFrame({"year": year[inside], "month": month[inside], "day": parts["day"][inside].astype(int)}),
             errors="coerce",
         )
     return result

@@ -71,11 +71,33 @@ def parse_mapping(content: object, label: str = "mapping") -> tuple[Mapping, lis
             continue
         schema = SCHEMAS[role]
         section = section or {}
+        shape = _shape_problems(section, role, label)
+        if shape:
+            problems += shape
+            continue
         columns[role], found = _column_section(section.get("columns") or {}, schema, label)
         problems += found
         codes[role], found = _code_section(section.get("codes") or {}, schema, label)
         problems += found
     return Mapping(columns, codes), problems
+
+
+def _shape_problems(section: object, role: str, label: str) -> list[Problem]:
+    """A section must be ``{columns: {schema name: file name}, codes: {column: {code: [synonyms]}}}``."""
+    def problem(key: str, found: object, allowed: str) -> Problem:
+        return Problem(label, key, "bad_mapping", f"wrong shape: {type(found).__name__} {found!r:.60}", allowed=allowed)
+
+    if not isinstance(section, dict):
+        return [problem(role, section, "a mapping with keys 'columns' and/or 'codes'")]
+    problems = [problem(f"{role}.{key}", section[key], "columns, codes") for key in section if key not in ("columns", "codes")]
+    columns, codes = section.get("columns") or {}, section.get("codes") or {}
+    if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
+        problems.append(problem(f"{role}.columns", columns, "schema name: the file's column name (text)"))
+    if not isinstance(codes, dict) or not all(isinstance(v, dict) or v is None for v in codes.values()):
+        problems.append(problem(f"{role}.codes", codes, "column: {code: [the file's spellings]}"))
+    elif not all(isinstance(s, (str, int, float, list)) for v in codes.values() for s in (v or {}).values()):
+        problems.append(problem(f"{role}.codes", codes, "code: a spelling or a list of spellings"))
+    return problems
 
 
 def _column_section(section: dict, schema: FileSchema, label: str) -> tuple[dict[str, str], list[Problem]]:

@@ -197,10 +197,43 @@ def reoffending_problems(frame: pd.DataFrame, label: str) -> list[Problem]:
     return problems
 
 
+def _words(name: str) -> str:
+    return "_".join(str(name).lower().replace("-", " ").split())
+
+
+def unrecognised_columns(frame: pd.DataFrame, schema: FileSchema, label: str) -> list[Problem]:
+    """Columns the schema does not know. One that looks like an optional schema column absent from the file
+    (``Mental Health Need`` for ``mental_health_need``, ``ethnicity`` for ``ethnic_appearance``) is an
+    error: read as it is, the schema column would silently become missing for everyone (a required
+    column is reported missing, with the suggestion, by :func:`column_problems`). Others are warnings
+    naming the nearest expected column; they are not read."""
+    known = list(schema.names)
+    absent = [spec.name for spec in schema.columns if spec.required != "yes" and spec.name not in frame.columns]
+    problems = []
+    for column in frame.columns:
+        if column in known:
+            continue
+        words = _words(column)
+        stem = words.split("_")[0][:5]
+        near_absent = difflib.get_close_matches(words, absent, n=1, cutoff=0.6) or (
+            [name for name in absent if len(stem) >= 4 and name.startswith(stem)][:1])
+        if near_absent:
+            problems.append(Problem(label, str(column), "misnamed_column",
+                                    f"unrecognised column; it looks like the expected column {near_absent[0]!r}, "
+                                    "which is absent (it would be read as missing for everyone)",
+                                    allowed=f"rename it {near_absent[0]!r} or map it in a mapping file (--mapping)"))
+            continue
+        near = difflib.get_close_matches(words, known, n=1, cutoff=0.6)
+        hint = f"nearest expected column: {near[0]!r}" if near else f"expected columns: {', '.join(known)}"
+        problems.append(Problem(label, str(column), "unrecognised_column", "unrecognised column, not read",
+                                allowed=hint, severity="warning"))
+    return problems
+
+
 def validate_frame(frame: pd.DataFrame, schema: FileSchema, label: str, extract_date: dt.date | None,
                    supplied: pd.DataFrame | None = None) -> list[Problem]:
     """Every problem of one file (renamed and code-normalised by the mapping; ``supplied``: before codes)."""
-    problems = column_problems(frame, schema, label, supplied)
+    problems = column_problems(frame, schema, label, supplied) + unrecognised_columns(frame, schema, label)
     if extract_date is not None:
         problems += after_extract_problems(frame, schema, label, extract_date)
     if schema.role == "referrals":

@@ -84,19 +84,46 @@ class AnalysisFile:
         return shown.drop(columns="rule").to_string(index=False)
 
 
-def prepare(dataset: Dataset, equal_follow_up: EqualFollowUp = False) -> AnalysisFile:
+SAME_DAY = ("not_counted", "counted")
+"""Whether an offence dated on the index date counts as a reoffence, one rule for both groups."""
+
+RULE_SAME_DAY_UNDATED = "treatment_same_day_reoffence_later_dates_unknown"
+
+
+def prepare(dataset: Dataset, equal_follow_up: EqualFollowUp = False, *, same_day: str = "not_counted",
+            crime_precedence: str = "violent_first") -> AnalysisFile:
     """Apply the rules, derive covariates and outcomes, and reconcile the flow.
 
     ``equal_follow_up``: ``False`` (as published), ``True``/``"median"`` or
     ``"max"``: the comparison group's "total" outcome observed only up to the
     treated group's median / maximum follow-up (:func:`outcomes.equalise_total`).
+
+    ``same_day`` (:data:`SAME_DAY`), the same rule for both groups:
+
+    * ``"not_counted"`` (default): an offence on the index date is not a reoffence. For a comparison
+      woman a second police record on the day of her start offence is most likely the same
+      incident; for a treated woman, a first reoffence dated on her referral day is then dropped: with
+      no other reoffence she has not reoffended; with others, whose dates the referral file does not
+      give, her outcome cannot be placed in the windows and she is removed (rule
+      ``treatment_same_day_reoffence_later_dates_unknown``, logged, shown in the flow only when it
+      removes someone).
+    * ``"counted"``: both groups count it, at day 0 (for the comparison group, every record on the
+      start date other than the start offence itself).
+
+    The evaluation applied neither rule to both groups: its treated file counts same-day reoffences,
+    its comparison group could not. ``crime_precedence``: see
+    :func:`psm.newchance.preparation.rules.classify_crime_type`.
     """
+    if same_day not in SAME_DAY:
+        raise ValueError(f"same_day must be one of {SAME_DAY}, got {same_day!r}")
     log = ExclusionLog()
     rules = dataset.rules
     referral_file, police_file = dataset.files["referrals"], dataset.files["police"]
-    treated = _treatment_group(dataset.referrals, rules, dataset.extract_date, log, referral_file)
+    treated = _treatment_group(dataset.referrals, rules, dataset.extract_date, log, referral_file,
+                               same_day, crime_precedence)
     people_in = dataset.police["person_id"].nunique()
-    comparison = _comparison_group(dataset.police, dataset.referrals["person_id"], rules, log, police_file)
+    comparison = _comparison_group(dataset.police, dataset.referrals["person_id"], rules, log, police_file,
+                                   same_day, crime_precedence)
     data = pd.concat([treated, comparison])
     data.index.name = "person"
     data = pd.concat([data, outcome_columns(data["index_date"], data.pop("reoffence_date"),
@@ -121,9 +148,10 @@ def prepare(dataset: Dataset, equal_follow_up: EqualFollowUp = False) -> Analysi
                         how, horizon)
 
 
-def _covariates(frame: pd.DataFrame, description: pd.Series, rules: PreparationRules) -> pd.DataFrame:
+def _covariates(frame: pd.DataFrame, description: pd.Series, rules: PreparationRules,
+                crime_precedence: str) -> pd.DataFrame:
     """PSM codings and raw categories shared by both groups (psm_codings, markers_binary)."""
-    crime_type = classify_crime_type(description, rules.crime_keywords)
+    crime_type = classify_crime_type(description, rules.crime_keywords, crime_precedence)
     return pd.DataFrame({
         "age": frame["age"].astype(float),
         "ethnicity": recode_ethnicity(frame["ethnic_appearance"]),
@@ -141,7 +169,7 @@ def _covariates(frame: pd.DataFrame, description: pd.Series, rules: PreparationR
 
 
 def _treatment_group(referrals: pd.DataFrame, rules: PreparationRules, extract_date: dt.date,
-                     log: ExclusionLog, file: str) -> pd.DataFrame:
+                     log: ExclusionLog, file: str, same_day: str, crime_precedence: str) -> pd.DataFrame:
     """Referrals after the published removals, one row per person (treatment_* data_rules)."""
     cutoff = rules.cutoff(extract_date)
     r = referrals
@@ -160,7 +188,9 @@ def _treatment_group(referrals: pd.DataFrame, rules: PreparationRules, extract_d
                r["age"].astype(int).astype(str))
     r = remove(r, repeat_referral(r), RULE_REPEAT_REFERRAL, "later referral of a person already included",
                r["person_id"])
-    out = _covariates(r, r["index_offence"], rules)
+    if same_day == "not_counted":
+        r = _drop_same_day_reoffence(r, remove)
+    out = _covariates(r, r["index_offence"], rules, crime_precedence)
     out.insert(0, "treated", 1)
     out.insert(1, "group", "treatment")
     out.insert(2, "index_date", r["referral_date"])
@@ -173,12 +203,28 @@ def _treatment_group(referrals: pd.DataFrame, rules: PreparationRules, extract_d
     return out.set_axis(r["person_id"].astype(str).to_numpy())
 
 
+def _drop_same_day_reoffence(r: pd.DataFrame, remove) -> pd.DataFrame:
+    """``same_day="not_counted"`` for the treated: a first reoffence on the referral date is not one."""
+    same = (r["reoffence_date"].dt.normalize() == r["referral_date"].dt.normalize()).fillna(False)
+    count = pd.to_numeric(r["reoffence_count"], errors="coerce")
+    undated = same & (count > 1)
+    if undated.any():
+        r = remove(r, undated, RULE_SAME_DAY_UNDATED,
+                   "first reoffence on the referral date, later reoffences undated", count.astype(str))
+        same, count = same[r.index], count[r.index]
+    r = r.copy()
+    r.loc[same, "reoffended"] = "no"
+    r.loc[same, "reoffence_date"] = pd.NaT
+    r.loc[same, "reoffence_count"] = 0
+    return r
+
+
 def _comparison_group(police: pd.DataFrame, referred: pd.Series, rules: PreparationRules,
-                      log: ExclusionLog, file: str) -> pd.DataFrame:
+                      log: ExclusionLog, file: str, same_day: str, crime_precedence: str) -> pd.DataFrame:
     """One row per woman: her start offence and later offences (control_* data_rules).
 
-    Reoffences: her offences dated strictly after the start date (offences on
-    the start date itself are taken as the same event).
+    Reoffences: her offences dated after the start date; with ``same_day="counted"`` also her other
+    records on the start date itself (the start offence excluded).
     """
     people = police.drop_duplicates("person_id").set_index("person_id", drop=False)
     start = comparison_start_offences(police, rules.start_window)
@@ -194,10 +240,14 @@ def _comparison_group(police: pd.DataFrame, referred: pd.Series, rules: Preparat
     start = log.remove(start, also_referred(start.index, referred), file=file, rule=RULE_ALSO_REFERRED,
                        step="also in the referral file (not untreated)", record=start["person_id"],
                        detail="person_id in the referral file")
-    later = police.merge(start[["offence_date"]].rename(columns={"offence_date": "start"}),
+    later = police.merge(start[["offence_date", "offence_id"]].rename(columns={"offence_date": "start",
+                                                                                "offence_id": "start_id"}),
                          left_on="person_id", right_index=True)
-    later = later[later["offence_date"] > later["start"]].groupby("person_id")["offence_date"]
-    out = _covariates(start, start["offence_description"], rules)
+    after = later["offence_date"] > later["start"]
+    if same_day == "counted":
+        after |= (later["offence_date"] == later["start"]) & (later["offence_id"] != later["start_id"])
+    later = later[after].groupby("person_id")["offence_date"]
+    out = _covariates(start, start["offence_description"], rules, crime_precedence)
     out.insert(0, "treated", 0)
     out.insert(1, "group", "comparison")
     out.insert(2, "index_date", start["offence_date"])

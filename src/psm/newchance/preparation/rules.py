@@ -29,17 +29,27 @@ def normalise_description(descriptions: pd.Series) -> pd.Series:
     return descriptions.astype("string").fillna("").str.lower().str.replace(r"\s+", " ", regex=True).str.strip()
 
 
-def classify_crime_type(descriptions: pd.Series, keywords: dict[str, tuple[str, ...]] | None = None) -> pd.Series:
+CRIME_PRECEDENCE = ("violent_first", "last_wins")
+"""How a description matching several categories is classified: ``"violent_first"`` — the first
+category of the keyword list (Violent, then Property) wins; ``"last_wins"`` — the last one does, as a
+Stata do-file's successive ``replace crime_type = ... if strpos(...)`` lines would leave it."""
+
+
+def classify_crime_type(descriptions: pd.Series, keywords: dict[str, tuple[str, ...]] | None = None,
+                        precedence: str = "violent_first") -> pd.Series:
     """Crime type by keyword search (``data_rules``: crime_type_word_search, crime_type_control).
 
-    A description belongs to the first category of ``keywords`` (default:
-    Violent before Property) any of whose keywords occurs in it as a substring
-    after :func:`normalise_description` (so "ASSAULT  by beating" and
-    "Assaulting" match "assault"; keywords are normalised the same way). No
-    match: ``"Other"``. Precedence: the publication does not say; Violent wins
-    because the more serious classification is kept (e.g. "burglary with
-    assault" is Violent).
+    A description belongs to a category of ``keywords`` (default: Violent, then Property) any of
+    whose keywords occurs in it as a substring after :func:`normalise_description` (so "ASSAULT  by
+    beating" and "Assaulting" match "assault"; keywords are normalised the same way). No match:
+    ``"Other"``. When several categories match, ``precedence`` (:data:`CRIME_PRECEDENCE`) decides:
+    the publication does not say. ``"violent_first"`` (default) keeps the more serious
+    classification (e.g. "burglary with assault" is Violent); ``"last_wins"`` reproduces the usual
+    successive ``replace`` of a do-file, where the later category overwrites the earlier one
+    ("burglary with assault" is Property).
     """
+    if precedence not in CRIME_PRECEDENCE:
+        raise ValueError(f"precedence must be one of {CRIME_PRECEDENCE}, got {precedence!r}")
     keywords = DEFAULT_CRIME_KEYWORDS if keywords is None else keywords
     text = normalise_description(descriptions)
     result = pd.Series("Other", index=descriptions.index, dtype=object)
@@ -48,7 +58,9 @@ def classify_crime_type(descriptions: pd.Series, keywords: dict[str, tuple[str, 
         if not words:
             continue
         pattern = "|".join(re.escape(" ".join(w.lower().split())) for w in words)
-        hit = text.str.contains(pattern, regex=True).astype(bool) & ~decided
+        hit = text.str.contains(pattern, regex=True).astype(bool)
+        if precedence == "violent_first":
+            hit &= ~decided
         result[hit] = category
         decided |= hit
     return result

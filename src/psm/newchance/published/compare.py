@@ -26,6 +26,7 @@ from psm.newchance.published.numbers import printed_decimals
 
 __all__ = [
     "STATUSES",
+    "agreement_counts",
     "compare_tables",
     "side_by_side",
     "status_counts",
@@ -207,6 +208,25 @@ def compare_tables(
 def status_counts(comparison: pd.DataFrame) -> pd.Series:
     """Number of cells per status (every status of :data:`STATUSES`, zeros included)."""
     return comparison["status"].value_counts().reindex(list(STATUSES), fill_value=0)
+
+
+def agreement_counts(comparison: pd.DataFrame) -> pd.DataFrame:
+    """Cells within the published rounding per table, and overall.
+
+    ``comparison``: the tidy frame of :func:`compare_tables` (several tables concatenated, told apart
+    by the ``table`` column). Returns one row per table in order of appearance plus ``"overall"``, with
+    ``match`` (cells within rounding), ``compared`` (cells with a verdict: match + differs) and
+    ``share`` (match / compared; NaN when nothing was compared).
+    """
+    judged = comparison[comparison["status"].isin(["match", "differs"])]
+    order = list(dict.fromkeys(comparison["table"]))
+    match = (judged["status"] == "match").groupby(judged["table"]).sum().reindex(order, fill_value=0)
+    compared = judged.groupby("table").size().reindex(order, fill_value=0)
+    frame = pd.DataFrame({"match": match.astype(int), "compared": compared.astype(int)})
+    frame.loc["overall"] = [int(frame["match"].sum()), int(frame["compared"].sum())]
+    frame["share"] = frame["match"] / frame["compared"].where(frame["compared"] > 0)
+    frame.index.name = "table"
+    return frame
 
 
 def _summary_line(comparison: pd.DataFrame) -> str:

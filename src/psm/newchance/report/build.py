@@ -39,6 +39,7 @@ Stripping outputs before committing: ``python -m psm.newchance strip [NOTEBOOK .
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -161,6 +162,39 @@ def _dataset_info(data_dir: Path | str, mapping: Path | str | None, extract_date
     )
 
 
+def _local_paths(parameters: dict[str, object], folder: OutputFolder) -> dict[str, str]:
+    """Absolute paths of this machine -> the names a report shows instead (folder or file name)."""
+    paths = {str(folder.building): folder.name}
+    parents = [folder.parent]
+    for key in ("data_dir", "mapping"):
+        if parameters.get(key):
+            path = Path(str(parameters[key]))
+            paths[str(path)] = path.name
+            parents.append(path.parent)
+    for parent in parents:  # also in a display that truncates the full path; never a short, common prefix
+        if len(parent.parts) >= 3:
+            paths[str(parent) + os.sep] = ""
+    return paths
+
+
+def _without_local_paths(text: str, parameters: dict[str, object], folder: OutputFolder) -> str:
+    """``text`` with the run's absolute paths replaced by folder and file names: a report handed on
+    does not show where the data lived on the analyst's machine."""
+    for path, name in sorted(_local_paths(parameters, folder).items(), key=lambda item: -len(item[0])):
+        text = text.replace(path, name)
+    return text
+
+
+def _scrub_local_paths(root: Path, parameters: dict[str, object], folder: OutputFolder) -> None:
+    """Apply :func:`_without_local_paths` to every page and table written under ``root``."""
+    for path in root.rglob("*"):
+        if path.suffix in {".html", ".md", ".csv", ".json"} and path.is_file():
+            text = path.read_text("utf-8")
+            cleaned = _without_local_paths(text, parameters, folder)
+            if cleaned != text:
+                path.write_text(cleaned, "utf-8")
+
+
 def _banner_cell() -> nbformat.NotebookNode:
     cell = nbformat.v4.new_markdown_cell(
         f"<div style=\"background:#b00020;color:#fff;font-weight:bold;padding:.6em\">{SYNTHETIC_BANNER}: "
@@ -187,7 +221,8 @@ def _run_one(
         nb = execute_notebook(nb, name=path.name, cwd=workdir, injected_at=injected_at, timeout=timeout, on_cell=on_cell)
     except NotebookExecutionError as error:
         if error.partial is not None:
-            error.kept = folder.keep_beside(f"failed-{path.stem}.html", export_html(error.partial, title=path.stem))
+            page = _without_local_paths(export_html(error.partial, title=path.stem), parameters, folder)
+            error.kept = folder.keep_beside(f"failed-{path.stem}.html", page)
         raise
     if dataset.synthetic:
         nb.cells.insert(0, _banner_cell())
@@ -269,14 +304,16 @@ def build_report(
         pool.shutdown(wait=True)
         entries = finalise_manifest(folder.building)
         seconds = time.perf_counter() - clock
+        shown = {k: Path(str(v)).name if k in ("data_dir", "mapping") and v else v for k, v in parameters.items()}
         info = RunInfo(
-            parameters={k: v for k, v in parameters.items() if k not in {"out_dir", "synthetic"}},
-            dataset=dataset,
+            parameters={k: v for k, v in shown.items() if k not in {"out_dir", "synthetic"}},
+            dataset=DatasetInfo(Path(dataset.path.name), dataset.description, dataset.synthetic, dataset.extract_date),
             started=started,
             seconds=seconds,
             notebooks=[(r.name, r.html.relative_to(folder.target).as_posix(), r.seconds) for r in runs],
         )
         write_index(folder.building, info)
+        _scrub_local_paths(folder.building, parameters, folder)
         folder.commit()
     summary = ReportSummary(
         out_dir=folder.target,

@@ -126,7 +126,18 @@ def simulate_people(seed: int, model: OutcomeModel = OUTCOME_MODEL) -> pd.DataFr
 def synthesize(seed: int | None = None, model: OutcomeModel = OUTCOME_MODEL) -> SyntheticData:
     """Simulate one data set (deterministic given ``seed``; default :data:`DEFAULT_SEED`)."""
     seed = DEFAULT_SEED if seed is None else int(seed)
-    people = simulate_people(seed, model)
+    return assemble(simulate_people(seed, model), seed, model)
+
+
+def assemble(people: pd.DataFrame, seed: int, model: OutcomeModel = OUTCOME_MODEL,
+             description: str = DESCRIPTION, record_seed: bool = True, per_person: bool = False) -> SyntheticData:
+    """Steps 3 and 5: offence texts, ids and the two raw files for ``people`` (from :func:`simulate_people`,
+    possibly rearranged), drawn from the text, file and id streams of ``seed``.
+
+    ``record_seed``: write ``synthetic_seed`` into ``dataset.yaml`` (it tells the notebooks that the
+    simulated truth of that seed applies; not so for rearranged people). ``per_person``: each comparison
+    woman's extract rows from her own random stream (:func:`~psm.newchance.synthetic.texts.police_file`)."""
+    people = people.copy()
     text_rng, file_rng, police_rng, id_rng = _streams(seed)[2:]
     people["index_offence"] = ""
     for group, n_both in (("treatment", N_BOTH), ("comparison", N_BOTH)):
@@ -136,11 +147,11 @@ def synthesize(seed: int | None = None, model: OutcomeModel = OUTCOME_MODEL) -> 
     people["person_id"] = [("NC-" if g == "treatment" else "WMP-") + f"{i:06d}" for g, i in zip(people["group"], ids)]
 
     referrals = referral_file(file_rng, people[people["group"] == "treatment"].reset_index(drop=True))
-    police = police_file(police_rng, people[people["group"] == "comparison"].reset_index(drop=True))
+    police = police_file(police_rng, people[people["group"] == "comparison"].reset_index(drop=True), per_person)
     dataset = {
-        "description": DESCRIPTION,
+        "description": description,
         "synthetic": True,
-        "synthetic_seed": seed,
+        **({"synthetic_seed": seed} if record_seed else {}),
         "extract_date": EXTRACT_DATE,
         "referrals": "referrals.csv",
         "police": "police_offences.csv",
@@ -148,16 +159,22 @@ def synthesize(seed: int | None = None, model: OutcomeModel = OUTCOME_MODEL) -> 
     return SyntheticData(referrals, police, dataset, people, seed, model)
 
 
-def write_synthetic(out_dir: Path, seed: int | None = None) -> SyntheticData:
-    """Write ``referrals.csv``, ``police_offences.csv`` and ``dataset.yaml`` into ``out_dir``."""
-    data = synthesize(seed)
+def write_folder(data: SyntheticData, out_dir: Path, command: str | None = None) -> SyntheticData:
+    """Write ``data`` as ``referrals.csv``, ``police_offences.csv`` and ``dataset.yaml`` into ``out_dir``;
+    ``command`` (default: the ``synthesize`` call for its seed) goes into the YAML's header comment."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     data.referrals.to_csv(out_dir / "referrals.csv", index=False, lineterminator="\n")
     data.police.to_csv(out_dir / "police_offences.csv", index=False, lineterminator="\n")
-    header = f"# Synthetic data written by `python -m psm.newchance synthesize --seed {data.seed}`.\n"
+    command = command or f"python -m psm.newchance synthesize --seed {data.seed}"
+    header = f"# Synthetic data written by `{command}`.\n"
     (out_dir / "dataset.yaml").write_text(header + yaml.safe_dump(data.dataset, sort_keys=False), encoding="utf-8")
     return data
+
+
+def write_synthetic(out_dir: Path, seed: int | None = None) -> SyntheticData:
+    """Write the structural simulation of ``seed`` into ``out_dir`` (:func:`write_folder`)."""
+    return write_folder(synthesize(seed), out_dir)
 
 
 def true_effects(data: SyntheticData) -> pd.DataFrame:

@@ -200,8 +200,17 @@ def _age_on(dob: dt.date, day: dt.date) -> int:
     return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
 
 
-def police_file(rng: np.random.Generator, people: pd.DataFrame) -> pd.DataFrame:
-    rows = [row for _, person in people.iterrows() for row in _police_rows(rng, person)]
+def person_streams(rng: np.random.Generator, n: int) -> list[np.random.Generator]:
+    """One child generator per person: a person's extract rows then depend on her own characteristics only."""
+    return list(rng.spawn(n))
+
+
+def police_file(rng: np.random.Generator, people: pd.DataFrame, per_person: bool = False) -> pd.DataFrame:
+    """The police extract of ``people``. ``per_person``: draw each person's rows from her own stream
+    (:func:`person_streams`), so that the order of first appearance (and of the prepared comparison
+    group) depends on each person's own history only, not on everyone drawn before her."""
+    streams = person_streams(rng, len(people)) if per_person else [rng] * len(people)
+    rows = [row for (_, person), stream in zip(people.iterrows(), streams) for row in _police_rows(stream, person)]
     frame = pd.DataFrame(rows).sort_values(["offence_date", "person_id"], kind="stable").reset_index(drop=True)
     for column, empty in (("employment_status", "no_data"), ("substance_misuse_need", "not_assessed"),
                           ("mental_health_need", "not_assessed")):
