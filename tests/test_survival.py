@@ -153,3 +153,16 @@ def test_series_with_other_labels_are_refused_not_realigned():
     d = pd.Series([1.0, 2.0, 3.0], index=["a", "b", "c"])
     with pytest.raises(InvalidValuesError, match="'c'.*'z'"):
         kaplan_meier(d, pd.Series([1, 1, 0], index=["a", "b", "z"]))
+
+
+def test_kaplan_meier_figure_draws_treated_and_controls_in_psm_colours():
+    from psm.plots import style
+
+    km = kaplan_meier([5, 8, 12, 3, 9, 20], [1, 0, 1, 1, 1, 0], [1, 1, 1, 0, 0, 0])
+    fig = plot_kaplan_meier(km, labels={0: "controls", 1: "treated"})
+    ax = fig.axes[0]
+    curves = {line.get_label(): line for line in ax.lines if line.get_label() in {"controls", "treated"}}
+    assert curves["treated"].get_color() == style.TREATED and curves["treated"].get_linestyle() == "-"
+    assert curves["controls"].get_color() == style.CONTROL and curves["controls"].get_linestyle() == "--"
+    ticks = [line for line in ax.lines if line.get_marker() == "|"]
+    assert all(t.get_markersize() <= 4 and t.get_alpha() < 1 for t in ticks)  # light: the curve stays visible

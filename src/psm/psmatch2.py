@@ -32,7 +32,8 @@ from psm.kernel import KernelMatching
 from psm.mahalanobis import mahalanobis_match
 from psm.summary import Summary
 from psm.matching import Matching, match
-from psm.propensity import PropensityModel, covariate_columns, fit_propensity
+from psm._design import covariate_columns
+from psm.propensity import PropensityModel, fit_propensity
 
 
 @dataclass(frozen=True)

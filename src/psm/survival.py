@@ -26,6 +26,7 @@ from scipy import stats
 from statsmodels.duration.survfunc import SurvfuncRight
 
 from psm.errors import EmptyGroupError, InvalidValuesError, MissingValuesError
+from psm.plots import style
 from psm.summary import Summary, format_frame
 
 __all__ = [
@@ -363,7 +364,10 @@ def event_frequency(counts, treated, weights=None) -> FrequencyComparison:
 def plot_kaplan_meier(km: KaplanMeier, *, ax=None, labels: dict | None = None,
                       xlabel: str = "Days", ylabel: str = "Proportion without event",
                       min_events: float | None = None, grid: float = 30.0) -> Figure:
-    """Step curves Ŝ(t) per group, starting at (0, 1), with ``|`` ticks at censoring times.
+    """Step curves Ŝ(t) per group, starting at (0, 1), with small light ``|`` ticks at censoring times.
+
+    Groups 0/1 (control/treated) take psm's colours (:data:`psm.plots.style.TREATED` solid,
+    :data:`~psm.plots.style.CONTROL` dashed), as in every other psm figure.
 
     ``min_events`` (for confidential data): no step shows fewer events than this, and no time is a
     single person's. Event times are pooled into intervals of ``grid`` (days), consecutive intervals
@@ -377,20 +381,25 @@ def plot_kaplan_meier(km: KaplanMeier, *, ax=None, labels: dict | None = None,
     else:
         fig = ax.figure
     labels = labels or {}
+    treated_control = set(km.counts.index) <= {0, 1}  # psm's 0/1 treatment: its colours and line styles
     for g in km.counts.index:
         part = km.table[km.table["group"] == g]
+        look = {}
+        if treated_control:
+            look = {"color": style.TREATED, "linestyle": "-"} if g == 1 else {"color": style.CONTROL, "linestyle": "--"}
         if min_events is not None:
             x, y = _grouped_steps(part, float(min_events), float(grid))
-            ax.step(x, y, where="post", label=labels.get(g, str(g)))
+            ax.step(x, y, where="post", label=labels.get(g, str(g)), linewidth=1.8, **look)
             continue
         x = np.r_[0.0, part["time"].to_numpy()]
         y = np.r_[1.0, part["survival"].to_numpy()]
         cens = km.censored[km.censored["group"] == g]
         last = cens["time"].max() if len(cens) else x[-1]
         x, y = np.r_[x, max(last, x[-1])], np.r_[y, y[-1]]
-        (line,) = ax.step(x, y, where="post", label=labels.get(g, str(g)))
-        ax.plot(cens["time"], cens["survival"], linestyle="none", marker="|", markersize=8,
-                color=line.get_color())
+        (line,) = ax.step(x, y, where="post", label=labels.get(g, str(g)), linewidth=1.8, **look)
+        # small, light ticks: many censoring times must not hide the curve
+        ax.plot(cens["time"], cens["survival"], linestyle="none", marker="|", markersize=4, markeredgewidth=0.6,
+                alpha=0.45, color=line.get_color())
     ax.set_ylim(0, 1.02)
     ax.set_xlim(left=0)
     ax.set_xlabel(xlabel)

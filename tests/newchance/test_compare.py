@@ -15,6 +15,7 @@ from psm.newchance.published.compare import (
     compare_tables,
     side_by_side,
     status_counts,
+    tidy,
     to_html,
     to_markdown,
 )
@@ -133,7 +134,13 @@ def test_multiindex_rows_are_labelled_readably():
     reproduced = pub.table_2().set_index(["window", "stage"])[["treated", "control"]].head(2)
     cmp = compare_tables(reproduced, published, table="Table 2")
     assert (cmp["status"] == "match").all()
-    assert list(side_by_side(cmp).index) == ["total / before_matching", "total / after_matching"]
+    assert list(side_by_side(cmp).index) == ["total · before matching", "total · after matching"]
+    tidy_rows = tidy(cmp, ["window", "stage"])
+    assert list(tidy_rows.columns[:4]) == ["table", "window", "stage", "column"]
+    assert tidy_rows[["window", "stage"]].drop_duplicates().values.tolist() == [
+        ["total", "before_matching"], ["total", "after_matching"]]
+    with pytest.raises(ValueError, match="do not have 3 levels"):
+        tidy(cmp, ["a", "b", "c"])
 
 
 def test_published_balance_table_matches_itself():

@@ -48,9 +48,15 @@ def test_intervals_are_att_plus_minus_z_se(table):
 
 def test_forest_figure_plots_the_grid_values(table):
     fig = grid.forest_figure(table)
-    ax = fig.axes[0]
-    xs = np.concatenate([line.get_xdata() for line in ax.lines if len(line.get_xdata()) and line.get_marker() in ("o", "D")])
-    assert sorted(xs) == pytest.approx(sorted(np.concatenate([table["att"], table.loc[table["published"], "att"]])))
+    top, bottom = fig.axes
+    ys = np.concatenate([line.get_ydata() for line in top.lines if len(line.get_ydata()) and line.get_marker() in ("o", "D")])
+    assert sorted(ys) == pytest.approx(sorted(np.concatenate([table["att"], table.loc[table["published"], "att"]])))
+    # the choices grid is labelled, one row per non-published choice, a square where a specification makes it
+    labels = [tick.get_text() for tick in bottom.get_yticklabels()]
+    assert labels[0] == "logit score (not probit)" and labels == [text for _, _, text in grid.choice_rows()]
+    squares = sum(len(c.get_offsets()) for c in bottom.collections)
+    changed = sum(grid._uses(table, name, value).sum() for name, value, _ in grid.choice_rows())
+    assert squares == changed and changed > 0
 
 
 def test_identical_analyses_are_collapsed_and_counted():

@@ -1,14 +1,20 @@
 """Every notebook runs headless on data/synthetic, and the tables it writes have the published
 structure and, where the synthetic data are calibrated, the published values within tolerance.
 
-One report run (all notebooks, about a minute) serves every test of this module. The numbers
-behind the tables are tested without a kernel in the modules' own tests; this checks the
-notebooks' wiring and what lands in reports/.
+One report run (all notebooks, through the command line with every report option: ``--extract-date``
+and ``--mapping`` set to what dataset.yaml already implies, so the published checks still hold) serves
+every test of this module. The numbers behind the tables are tested without a kernel in the modules'
+own tests; this checks the notebooks' wiring and what lands in reports/.
 """
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 import pytest
@@ -18,7 +24,8 @@ from psm.newchance.published import numbers as published
 from psm.newchance.analysis import tables
 from psm.newchance.analysis import descriptives as d
 from psm.newchance.analysis import reoffending as r
-from psm.newchance.report.build import build_report, find_notebooks
+from psm.newchance import cli
+from psm.newchance.report.build import find_notebooks
 from psm.newchance.report.writer import read_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,9 +39,20 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("report") / "reports"
-    build_report(SYNTHETIC, out)
+    base = tmp_path_factory.mktemp("report")
+    mapping = base / "mapping.yaml"
+    mapping.write_text("referrals: {}\npolice: {}\n")  # the raw names as they are: an identity mapping
+    out = base / "reports"
+    argv = ["report", str(SYNTHETIC), "--out", str(out), "--extract-date", "2020-01-10", "--mapping", str(mapping)]
+    assert cli.main(argv) == 0
     return out
+
+
+def test_every_report_option_reached_the_notebooks(out):
+    source = _table(out, "00_data", "data_source", index="item")["value"]
+    assert source["extract date"] == "2020-01-10"
+    assert source["extract date from"] == "command line"
+    assert source["mapping file"].endswith("mapping.yaml")
 
 
 def _table(out: Path, section: str, name: str, index=None) -> pd.DataFrame:
@@ -141,3 +159,107 @@ def test_main_analyses_are_the_published_specification(out):
     grid = _table(out, "05_robustness", "specification_grid")
     run = analysis.main_analyses(analysis.load_files(SYNTHETIC))["total"]
     assert grid.loc[0, "att"] == pytest.approx(run.effect.matched.difference)
+
+
+# ---------------------------------------------------------------------------------------------
+# The pages as a reader meets them: complete documents, every link resolving, seen in a browser
+# ---------------------------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--hide-scrollbars", "--window-size=1400,1000"]  # fmt: skip
+
+
+class _Page(HTMLParser):
+    """Links, images, anchors, title and charset of one page."""
+
+    def __init__(self):
+        super().__init__()
+        self.links, self.images, self.ids, self.title, self.charset, self._in_title = [], [], set(), "", False, False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "a" and attrs.get("name"):
+            self.ids.add(attrs["name"])
+        if tag == "a" and attrs.get("href"):
+            self.links.append(attrs["href"])
+        if tag == "img" and attrs.get("src"):
+            self.images.append(attrs["src"])
+        if tag == "meta" and (attrs.get("charset", "").lower() == "utf-8" or "charset=utf-8" in attrs.get("content", "").lower()):
+            self.charset = True
+        self._in_title = tag == "title"
+
+    def handle_endtag(self, tag):
+        self._in_title = False if tag == "title" else self._in_title
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data
+
+
+def _parse(path: Path) -> _Page:
+    page = _Page()
+    page.feed(path.read_text("utf-8"))
+    return page
+
+
+def test_every_page_is_complete_and_every_link_resolves(out):
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) > 60  # index, 6 notebooks, a page per table, a page per comparison
+    problems = []
+    for path in pages:
+        page = _parse(path)
+        where = path.relative_to(out).as_posix()
+        if not page.title.strip() or not page.charset:
+            problems.append(f"{where}: title {page.title!r}, charset {page.charset}")
+        if path != out / "index.html" and not any(link.endswith("index.html") for link in page.links):
+            problems.append(f"{where}: no link back to the index")
+        if "SYNTHETIC DATA" not in path.read_text("utf-8"):
+            problems.append(f"{where}: no SYNTHETIC DATA banner")
+        for target in page.links + page.images:
+            url = urlsplit(target)
+            if url.scheme in {"http", "https", "mailto", "data"}:
+                continue
+            file = (path.parent / unquote(url.path)).resolve() if url.path else path
+            if not file.is_file():
+                problems.append(f"{where}: {target} does not exist")
+            elif url.fragment and url.fragment not in _parse(file).ids:
+                problems.append(f"{where}: anchor #{url.fragment} not found in {file.name}")
+    assert not problems, "\n".join(problems[:30])
+
+
+def test_no_page_shows_a_tuple_or_scientific_notation(out):
+    for path in [*out.rglob("tables/**/*.md"), *out.rglob("tables/**/*.html"), out / "index.md"]:
+        text = path.read_text("utf-8")
+        assert not re.search(r"\('[^']*', '", text), f"{path.name} shows a Python tuple"
+        assert not re.search(r"\d\.\d+e[+-]\d\d", text), f"{path.name} shows scientific notation"
+    for path in out.rglob("*_vs_published.csv"):
+        assert not re.search(r"\('[^']*', '", path.read_text("utf-8")), f"{path.name} holds a tuple as a row label"
+
+
+def test_index_opens_with_the_answer(out):
+    text = (out / "index.html").read_text("utf-8")
+    first_screen = text[: text.index("<h2>Sections</h2>")]
+    for needed in ("did the programme reduce reoffending", "Published (Table 2)", "equal follow-up",
+                   "95% interval", "Hidden bias", "critical Γ", 'href="tables/03_matching/table_2_synthetic.html"'):
+        assert needed in first_screen, needed
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get install chromium)")
+def test_pages_render_in_chromium(out, tmp_path):
+    # the index, every notebook and the first table and comparison page of each notebook, as a reader sees
+    # them at 1,400 pixels; the screenshots stay in pytest's temporary folder for a look
+    pages = [out / "index.html", *sorted((out / "notebooks").glob("*.html"))]
+    for section in sorted((out / "tables").iterdir()):
+        pages += sorted(p for p in section.glob("*.html") if not p.name.endswith("_vs_published.html"))[:1]
+        pages += sorted(section.glob("*_vs_published.html"))[:1]
+    for path in pages:
+        shot = tmp_path / (path.relative_to(out).as_posix().replace("/", "__") + ".png")
+        subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--screenshot={shot}", path.as_uri()],
+                       check=True, capture_output=True, timeout=120)  # fmt: skip
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
+        dom = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, "--dump-dom", path.as_uri()],
+                             check=True, capture_output=True, text=True, timeout=120).stdout  # fmt: skip
+        assert "<title>" in dom and "SYNTHETIC DATA" in dom, path

@@ -19,27 +19,28 @@ from newchance_builders import offence, referral, write_dataset
 from psm.newchance.inputs.problems import DataValidationError
 from psm.newchance import cli
 from psm.newchance.report import build as report
-from psm.newchance.report.build import ReportError, build_report, find_notebooks, locate
+from psm.newchance.report.build import ReportError, build_report, find_notebooks
 from psm.newchance.report.index import DatasetInfo, RunInfo, write_index
+from psm.newchance.report.output import OutputFolder
 from psm.newchance.report.output import OutputFolder, OutputFolderError
 
-PARAMETER_NAMES = ("data_dir", "mapping", "extract_date", "seed", "min_count", "out_dir", "synthetic", "notebook_name")
+PARAMETER_NAMES = ("data_dir", "mapping", "extract_date", "min_count", "out_dir", "synthetic", "notebook_name", "dataset_file")
 
 PARAMETERS_CELL = """data_dir = "nowhere"
 mapping = None
 extract_date = None
-seed = 1
 min_count = 10
 out_dir = None
 synthetic = None
-notebook_name = "default\""""
+notebook_name = "default"
+dataset_file = None"""
 
 OK_NOTEBOOK_CODE = """import matplotlib.pyplot as plt
 import pandas as pd
 from psm.newchance.report.writer import ReportWriter
 
 report = ReportWriter(out_dir, synthetic=synthetic, min_count=min_count, section=notebook_name)
-names = ["data_dir", "mapping", "extract_date", "seed", "min_count", "out_dir", "synthetic", "notebook_name"]
+names = ["data_dir", "mapping", "extract_date", "min_count", "out_dir", "synthetic", "notebook_name", "dataset_file"]
 seen = pd.DataFrame({"value": [repr(globals()[n]) for n in names]}, index=pd.Index(names, name="parameter"))
 report.table("parameters", seen, caption="Parameters seen by the notebook")
 report.table("counts", pd.DataFrame({"group": ["a", "b"], "n": [3, 25]}), caption="Counts", counts=["n"])
@@ -100,7 +101,7 @@ def synthetic_run(tmp_path_factory):
     notebooks = [report.default_notebook_dir() / "00_data.ipynb", _ok_notebook(base)]
     lines: list[str] = []
     summary = build_report(
-        data, base / "reports", mapping=mapping, extract_date=dt.date(2019, 12, 31), seed=99,
+        data, base / "reports", mapping=mapping, extract_date=dt.date(2019, 12, 31),
         min_count=10, notebooks=notebooks, progress=lines.append,
     )  # fmt: skip
     return summary, base, lines
@@ -116,31 +117,25 @@ def test_run_writes_notebooks_tables_figures_and_index(synthetic_run):
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert files == [
         ".psm-report",
-        "README.md",
         "figures/00_data/window_sizes_synthetic.png",
         "figures/01_ok/bars_synthetic.png",
         "index.html",
+        "index.md",
         "manifest.json",
         "notebooks/00_data.html",
         "notebooks/01_ok.html",
-        "tables/00_data/calibration_synthetic.csv",
-        "tables/00_data/calibration_synthetic.md",
-        "tables/00_data/data_source_synthetic.csv",
-        "tables/00_data/data_source_synthetic.md",
-        "tables/00_data/flow_synthetic.csv",
-        "tables/00_data/flow_synthetic.md",
+        *[f"tables/00_data/{name}_synthetic.{ext}" for name in ("calibration", "data_source", "flow")
+          for ext in ("csv", "html", "md")],
         "tables/00_data/window_sizes_synthetic.csv",
+        "tables/00_data/window_sizes_synthetic.html",
         "tables/00_data/window_sizes_synthetic.md",
         "tables/00_data/window_sizes_synthetic_vs_published.csv",
         "tables/00_data/window_sizes_synthetic_vs_published.html",
         "tables/00_data/window_sizes_synthetic_vs_published.md",
-        "tables/01_ok/counts_synthetic.csv",
-        "tables/01_ok/counts_synthetic.md",
-        "tables/01_ok/parameters_synthetic.csv",
-        "tables/01_ok/parameters_synthetic.md",
+        *[f"tables/01_ok/{name}_synthetic.{ext}" for name in ("counts", "parameters") for ext in ("csv", "html", "md")],
     ]
     # every output is linked from both front pages
-    index, readme = (out / "index.html").read_text(), (out / "README.md").read_text()
+    index, readme = (out / "index.html").read_text(), (out / "index.md").read_text()
     for name in files:
         if name.startswith(("tables/", "figures/", "notebooks/")):
             assert f'href="{name}"' in index, name
@@ -159,11 +154,11 @@ def test_no_absolute_path_of_this_machine_in_the_report(synthetic_run):
 def test_parameters_are_injected_after_the_parameters_cell(synthetic_run):
     _, base, _ = synthetic_run
     seen = pd.read_csv(base / "reports" / "tables" / "01_ok" / "parameters_synthetic.csv", index_col="parameter")["value"]
-    assert seen["seed"] == "99"
     assert seen["min_count"] == "10"
     # the notebooks ran on absolute paths; the report shows folder and file names only
     assert seen["data_dir"] == "'data'"
     assert seen["mapping"] == "'mapping.yaml'"
+    assert seen["dataset_file"].endswith("dataset.pickle'")  # the validated copy, in the run's work folder
     assert seen["extract_date"] == "'2019-12-31'"
     assert seen["out_dir"] == "'reports'"  # (the building folder beside it, while the run lasted)
     assert seen["synthetic"] == "True"
@@ -175,7 +170,7 @@ def test_synthetic_banners_everywhere_and_no_suppression(synthetic_run):
     _, base, _ = synthetic_run
     out = base / "reports"
     assert "SYNTHETIC DATA" in (out / "index.html").read_text()
-    assert "> **SYNTHETIC DATA**" in (out / "README.md").read_text()
+    assert "> **SYNTHETIC DATA**" in (out / "index.md").read_text()
     html = (out / "notebooks" / "01_ok.html").read_text()
     assert "SYNTHETIC DATA" in html
     assert "Parameters injected by the report command" in html  # inputs are shown
@@ -186,10 +181,11 @@ def test_synthetic_banners_everywhere_and_no_suppression(synthetic_run):
 @pytest.mark.slow
 def test_index_states_source_parameters_versions_and_date(synthetic_run):
     _, base, _ = synthetic_run
-    readme = (base / "reports" / "README.md").read_text()
+    readme = (base / "reports" / "index.md").read_text()
     assert "| description | Throwaway test data |" in readme
     assert "| extract date used | 2019-12-31 |" in readme
-    assert "| seed | 99 |" in readme and "| extract_date | 2019-12-31 |" in readme
+    assert "| min_count | 10 |" in readme and "| extract_date | 2019-12-31 |" in readme
+    assert "seed" not in readme and "dataset_file" not in readme
     for package in ("python", "psm", "numpy", "pandas", "scipy", "statsmodels", "matplotlib"):
         assert re.search(rf"\| {package} \| \d", readme), package
     assert re.search(r"\| date \| \d{4}-\d\d-\d\d \d\d:\d\d UTC \|", readme)
@@ -307,7 +303,7 @@ def test_bad_arguments_are_report_errors(tmp_path):
 def test_command_prints_report_errors_without_traceback(tmp_path):
     out = io.StringIO()
     code = cli.run_report(
-        tmp_path / "nope", out_dir=tmp_path / "r", mapping=None, extract_date=None, seed=1, min_count=10, out=out
+        tmp_path / "nope", out_dir=tmp_path / "r", mapping=None, extract_date=None, min_count=10, out=out
     )
     assert code == 1
     assert "\nerror: 4 problems found in the supplied data:\n- " in out.getvalue()
@@ -331,11 +327,28 @@ def test_a_bad_option_on_a_finished_report_changes_nothing(tmp_path):
         (folder.building / "index.html").write_text("finished report")
         folder.commit()
     before = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
-    code = cli.run_report(data, out_dir=out, mapping=None, extract_date=None, seed=1, min_count=10, jobs=0,
+    code = cli.run_report(data, out_dir=out, mapping=None, extract_date=None, min_count=10, jobs=0,
                           out=io.StringIO())  # fmt: skip
     assert code == 1
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == before
     assert (out / "index.html").read_text() == "finished report"
+
+
+def test_the_folder_note_is_accepted_and_never_overwritten(tmp_path):
+    # the repository keeps reports/README.md; a folder holding only that note is a valid output folder,
+    # and every run carries the note over unchanged
+    out = tmp_path / "reports"
+    out.mkdir()
+    (out / "README.md").write_text("what make reproduce writes here")
+    for run in range(2):
+        folder = OutputFolder(out)
+        folder.check()
+        with folder:
+            (folder.building / "index.html").write_text(f"run {run}")
+            folder.commit()
+    assert (out / "README.md").read_text() == "what make reproduce writes here"
+    assert sorted(p.name for p in out.iterdir()) == [".psm-report", "README.md", "index.html"]
+    assert "README.md" not in (out / ".psm-report").read_text()
 
 
 def test_find_notebooks_sorts_by_file_name(tmp_path):
@@ -348,23 +361,12 @@ def test_find_notebooks_sorts_by_file_name(tmp_path):
     assert find_notebooks()[0] == report.default_notebook_dir() / "00_data.ipynb"
 
 
-def test_locate_walks_up_from_the_current_folder(tmp_path, monkeypatch):
-    (tmp_path / "data" / "synthetic").mkdir(parents=True)
-    deep = tmp_path / "src" / "pkg" / "notebooks"
-    deep.mkdir(parents=True)
-    monkeypatch.chdir(deep)
-    assert locate("data/synthetic") == (tmp_path / "data" / "synthetic").resolve()
-    assert locate(tmp_path / "data") == (tmp_path / "data").resolve()
-    with pytest.raises(FileNotFoundError, match="nowhere"):
-        locate("nowhere")
-
-
 def test_index_lists_files_not_in_the_manifest(tmp_path):
     out = tmp_path / "out"
     (out / "extra").mkdir(parents=True)
     (out / "extra" / "stray.csv").write_text("a\n1\n")
     run = RunInfo(
-        parameters={"seed": 1},
+        parameters={"min_count": 1},
         dataset=DatasetInfo(tmp_path / "data", "Throwaway test data", False, "2020-01-10"),
         started=dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.timezone.utc),
         seconds=1.0,
@@ -374,8 +376,9 @@ def test_index_lists_files_not_in_the_manifest(tmp_path):
     index = write_index(out, run).read_text()
     assert '<a href="extra/stray.csv">' in index
     assert "SYNTHETIC" not in index
-    readme = (out / "README.md").read_text()
+    readme = (out / "index.md").read_text()
     assert "- [extra/stray.csv](extra/stray.csv)" in readme
+    assert "headline needs the tables" in readme  # no matching tables in this run: no headline
     assert "2026-01-02 03:04 UTC" in readme
 
 

@@ -35,6 +35,7 @@ def test_supplied_data_counts_are_suppressed_with_the_rule_written(tmp_path):
     (entry,) = read_manifest(tmp_path)
     assert entry["suppressed_cells"] == 4
     assert entry["files"] == {
+        "html": "tables/01_descriptives/crime_type.html",
         "csv": "tables/01_descriptives/crime_type.csv",
         "markdown": "tables/01_descriptives/crime_type.md",
     }
@@ -71,9 +72,13 @@ def test_published_view_is_written_and_counted(tmp_path):
     folder = tmp_path / "tables" / "03_matching"
     tidy = pd.read_csv(folder / "table_1_vs_published.csv")
     assert len(tidy) == 7 * 7
-    assert tidy.query("status == 'differs'")[["row", "column"]].values.tolist() == [["Age", "matched_control"]]
+    assert tidy.query("status == 'differs'")[["covariate", "column"]].values.tolist() == [["Age", "matched_control"]]
     assert "48 of 49 compared cells" in (folder / "table_1_vs_published.md").read_text()
-    assert "<table" in (folder / "table_1_vs_published.html").read_text()
+    page = (folder / "table_1_vs_published.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page and "<title>" in page
+    assert '<a href="../../index.html">' in page and "<table" in page
+    assert "48 of 49 compared cells agree with the published table within its rounding; 1 differ." in page
+    assert "the worrying kind" in page and "SYNTHETIC" not in page  # supplied data: what to worry about
     (entry,) = read_manifest(tmp_path)
     assert entry["comparison"]["match"] == 48 and entry["comparison"]["differs"] == 1
     # the CSV keeps the index (covariate labels)
@@ -151,3 +156,30 @@ def test_markdown_cells_are_escaped(tmp_path):
     md = (tmp_path / "tables" / "s" / "t_synthetic.md").read_text()
     assert "a \\| b" in md and "\\[link\\](http://x)" in md and "\\<script\\>" in md and "\\*bold\\*" in md
     assert "<script>" not in md
+
+
+def test_pages_people_read_have_readable_labels_and_fixed_decimals(tmp_path):
+    writer = ReportWriter(tmp_path, synthetic=True, section="03_matching")
+    index = pd.MultiIndex.from_tuples([("total", "before_matching"), ("total", "after_matching")], names=["window", "stage"])
+    frame = pd.DataFrame({"treated": [0.219512, 0.2205], "N": [772.0, 772.0], "t": [-6.8589, -4.9426],
+                          "p": [1.425114e-11, 0.0213]}, index=index)
+    published_frame = pd.DataFrame({"treated": ["0.23", "0.23"]}, index=index)
+    writer.table("effects", frame, caption="Effects", published=published_frame)
+    folder = tmp_path / "tables" / "03_matching"
+    md = (folder / "effects_synthetic.md").read_text()
+    assert "('total'" not in md and "e-11" not in md and "772.0" not in md
+    assert "| total    | before matching |     0.220 | 772 | -6.86 | <0.001 |" in md
+    assert "N = 772." in md  # population and N line
+    page = (folder / "effects_synthetic.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page
+    assert "SYNTHETIC DATA" in page and '<a href="../../index.html">' in page
+    assert '<td class="num">&lt;0.001</td>' in page
+    # machines: one column per index level, full precision
+    tidy = pd.read_csv(folder / "effects_synthetic_vs_published.csv")
+    assert list(tidy.columns[1:4]) == ["window", "stage", "column"]
+    assert tidy["reproduced"].tolist() == [0.219512, 0.2205]
+    csv = pd.read_csv(folder / "effects_synthetic.csv")
+    assert list(csv.columns[:2]) == ["window", "stage"] and csv["p"][0] == 1.425114e-11
+    comparison = (folder / "effects_synthetic_vs_published.html").read_text()
+    assert "SYNTHETIC DATA" in comparison and "a ✗ there is expected" in comparison
+    assert "total · before matching" in comparison

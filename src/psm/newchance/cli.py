@@ -45,7 +45,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = verbs.add_parser("report", parents=[common], help="run the notebooks headless and write the report")
     report.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR", help="output folder (default: reports)")
-    report.add_argument("--seed", type=int, default=20200710, metavar="N", help="seed for every random choice (default: 20200710)")
     report.add_argument("--min-count", type=int, default=10, metavar="N", help="suppress descriptive counts below N for supplied data (default: 10)")
     report.add_argument("--jobs", type=int, default=2, metavar="N", help="notebooks run at the same time (default: 2)")
 
@@ -112,7 +111,6 @@ def run_report(
     out_dir: Path,
     mapping: Path | None,
     extract_date: dt.date | None,
-    seed: int,
     min_count: int,
     out: TextIO,
     jobs: int = 2,
@@ -128,7 +126,7 @@ def run_report(
 
     try:
         build_report(
-            data_dir, out_dir, mapping=mapping, extract_date=extract_date, seed=seed,
+            data_dir, out_dir, mapping=mapping, extract_date=extract_date,
             min_count=min_count, progress=say, jobs=jobs,
         )  # fmt: skip
     except PSMError as error:  # DataValidationError, ReportError, OutputFolderError, NotebookExecutionError...
@@ -201,7 +199,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 out_dir=args.out,
                 mapping=args.mapping,
                 extract_date=args.extract_date,
-                seed=args.seed,
                 min_count=args.min_count,
                 jobs=args.jobs,
                 out=sys.stdout,

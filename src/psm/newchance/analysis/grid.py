@@ -15,7 +15,8 @@ Every combination of the choices a reviewer may question (``Specification`` fiel
   descriptions that match both (the offence type covariate).
 
 Each cell reports the ATT with the Abadie–Imbens SE and its 95% interval (and psmatch2's SE for
-reference). :func:`forest_figure` draws them, the published specification highlighted.
+reference). :func:`forest_figure` draws them as a specification curve: the intervals sorted by ATT
+above a labelled grid of the choices each specification makes, the published one highlighted.
 """
 
 from __future__ import annotations
@@ -118,35 +119,70 @@ def collapse_note(grid: pd.DataFrame) -> str:
             "caliper) and so estimate the effect for a different set of treated women (`all_treated` False).")
 
 
-def _interval(rows: pd.DataFrame, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """ATT, row positions and (left, right) error-bar lengths of some grid rows, as arrays."""
-    att = rows["att"].to_numpy()
-    return att, y[rows.index], [att - rows["ci_low"].to_numpy(), rows["ci_high"].to_numpy() - att]
+
+#: How the choices read on the figure's rows (``{}``: the choice's value).
+CHOICE_LABELS: dict[str, str] = {
+    "link": "{} score (not probit)",
+    "offence_type": "offence type as {}",
+    "k": "{} nearest neighbours",
+    "caliper_sd": "caliper {} SD of the logit",
+    "replace": "matching without replacement",
+    "follow_up": "{} follow-up",
+    "missing": "missing data: {}",
+    "crime_precedence": "crime type: {} (not Violent first)",
+}
+
+
+def choice_rows() -> list[tuple[str, object, str]]:
+    """(choice, value, label) for every value of :data:`CHOICES` other than the published one."""
+    return [(name, value, CHOICE_LABELS[name].format(str(value).replace("_", " ")))
+            for name, values in CHOICES.items() for value in values[1:]]  # fmt: skip
+
+
+def _uses(shown: pd.DataFrame, name: str, value) -> np.ndarray:
+    """Which rows of the grid make choice ``name = value`` (values as stored or as read from a CSV)."""
+    column = shown[name]
+    if value is None:
+        return (column.isna() | (column.astype(str).str.lower() == "none")).to_numpy()
+    return (column.astype(str) == str(value)).to_numpy()
 
 
 def forest_figure(grid: pd.DataFrame, *, colour_by: str = "follow_up", title: str | None = None) -> Figure:
-    """ATT and 95% interval (Abadie–Imbens) per specification, sorted by ATT.
+    """The specification curve: ATT and 95% interval (Abadie–Imbens) per specification, sorted by ATT,
+    above a labelled grid showing which choices each specification changes from the published one.
 
     Points are coloured by the choice ``colour_by`` (default: follow-up, the choice that moves the
-    total-reoffending ATT most); the published specification is a larger diamond.
+    total-reoffending ATT most); the published specification is a larger diamond and a shaded column.
     """
-    shown = grid.sort_values("att").reset_index(drop=True)
-    y = np.arange(len(shown))
-    palette = [style.SKY, style.ORANGE, style.PURPLE, style.GREY]
+    shown = grid.sort_values("att", kind="stable").reset_index(drop=True)
+    x = np.arange(len(shown))
+    rows = choice_rows()
+    palette = [style.SKY, style.VERMILLION, style.PURPLE, style.GREY]
+    published_x = x[shown["published"].to_numpy(dtype=bool)]
     with style.styled():
-        fig, (ax,) = style.new_figure(7.0, 1.5 + 0.11 * len(shown))
-        for colour, (value, rows) in zip(palette, shown.groupby(colour_by, sort=False)):
-            att, ys, err = _interval(rows, y)
-            ax.errorbar(att, ys, xerr=err, fmt="o", markersize=2.5, color=colour, elinewidth=0.6,
-                        label=f"{colour_by} = {value}")
-        att, ys, err = _interval(shown[shown["published"]], y)
-        ax.errorbar(att, ys, xerr=err,
-                    fmt="D", markersize=6, color=style.MATCHED, elinewidth=1.8, label="published specification",
-                    zorder=5)
-        ax.axvline(0, color=style.GREY, linewidth=1)
-        ax.set_yticks([])
-        ax.set_ylabel(f"{len(shown)} specifications, sorted by ATT")
-        ax.set_xlabel("ATT on reoffending (proportion; 95% CI from the Abadie–Imbens SE)")
-        ax.set_title(title or "Specification grid: ATT on total reoffending")
-        ax.legend(loc="lower right")
+        fig = Figure(figsize=(10.0, 6.4), layout="constrained")
+        top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+        for colour, (value, part) in zip(palette, shown.groupby(colour_by, sort=False)):
+            att = part["att"].to_numpy()
+            top.errorbar(x[part.index], att, yerr=[att - part["ci_low"].to_numpy(), part["ci_high"].to_numpy() - att],
+                         fmt="o", markersize=3, color=colour, elinewidth=0.6,
+                         label=f"{colour_by.replace('_', ' ')}: {value}")
+        pub = shown[shown["published"]]
+        att = pub["att"].to_numpy()
+        top.errorbar(published_x, att, yerr=[att - pub["ci_low"].to_numpy(), pub["ci_high"].to_numpy() - att],
+                     fmt="D", markersize=7, color=style.MATCHED, elinewidth=1.8, label="published specification", zorder=5)
+        top.axhline(0, color=style.GREY, linewidth=1)
+        top.set_ylabel("ATT (proportion reoffending;\n95% interval, Abadie–Imbens)")
+        top.set_title(title or f"Specification grid: ATT on total reoffending under {len(shown)} specifications")
+        top.legend(loc="lower right", fontsize=8)
+        for i, (name, value, text) in enumerate(rows):
+            used = _uses(shown, name, value)
+            bottom.scatter(x[used], np.full(used.sum(), i), marker="s", s=9, color=style.GREY)
+        for ax in (top, bottom):
+            for px in published_x:
+                ax.axvspan(px - 0.5, px + 0.5, color=style.LIGHT_GREY, zorder=0)
+        bottom.set_yticks(range(len(rows)), [text for _, _, text in rows], fontsize=8)
+        bottom.set_ylim(len(rows) - 0.5, -0.5)
+        bottom.set_xlabel("specifications, sorted by ATT (a square: the choice differs from the published one)")
+        bottom.set_xlim(-1, len(shown))
     return fig

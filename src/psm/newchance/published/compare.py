@@ -16,7 +16,7 @@ the cell is compared but gets no verdict.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -30,6 +30,7 @@ __all__ = [
     "compare_tables",
     "side_by_side",
     "status_counts",
+    "tidy",
     "to_html",
     "to_markdown",
 ]
@@ -242,13 +243,28 @@ def _format(value: float, decimals: Any, kind: str) -> str:
         return "–"
     if kind == "flag":
         return "*" if value else "no *"
-    if decimals is pd.NA or decimals is None:
-        return f"{value:.4g}"
+    if decimals is pd.NA or decimals is None:  # no published precision: plain decimals, never 1e-11
+        if value != 0 and abs(value) < 0.0005:
+            return "<0.001" if value > 0 else ">-0.001"
+        return f"{value:.0f}" if float(value).is_integer() else f"{value:.3f}"
     return f"{value:.{int(decimals)}f}"
 
 
 def _row_label(label: Any) -> str:
-    return " / ".join(map(str, label)) if isinstance(label, tuple) else str(label)
+    """A row label as a person reads it: index levels joined by " · ", ``snake_case`` with spaces."""
+    parts = label if isinstance(label, tuple) else (label,)
+    return " · ".join(str(part).replace("_", " ") for part in parts)
+
+
+def tidy(comparison: pd.DataFrame, levels: Sequence[str]) -> pd.DataFrame:
+    """The comparison for machines: the ``row`` label split into one column per index level, named
+    ``levels`` (a one-level row keeps its label in the single column)."""
+    rows = [r if isinstance(r, tuple) else (r,) for r in comparison["row"]]
+    if any(len(r) != len(levels) for r in rows):
+        raise ValueError(f"row labels do not have {len(levels)} levels ({list(levels)})")
+    split = pd.DataFrame(rows, columns=list(levels), index=comparison.index)
+    position = comparison.columns.get_loc("row")
+    return pd.concat([comparison.iloc[:, :position], split, comparison.iloc[:, position + 1:]], axis=1)
 
 
 def side_by_side(comparison: pd.DataFrame) -> pd.DataFrame:

@@ -4,19 +4,22 @@
 calls :func:`build_report`, which
 
 1. loads and validates the data folder once (:func:`psm.newchance.inputs.dataset.load_dataset`), so that
-   problems in supplied data are reported in full before any notebook starts;
+   problems in supplied data are reported in full before any notebook starts, and saves the validated
+   dataset for the notebooks (:func:`psm.newchance.report.session.save_dataset`), which read it instead
+   of validating again;
 2. checks the output folder and every option before touching anything, then builds the new report in
    a locked folder beside the target and swaps it in only when complete
    (:class:`psm.newchance.report.output.OutputFolder`: an earlier report survives any failure or
    interruption, a folder holding files the tool did not write is refused, a second run into the same
    folder is refused);
 3. executes each notebook (sorted by file name) in a fresh kernel, injecting the parameters
-   ``data_dir, mapping, extract_date, seed, min_count, out_dir, synthetic, notebook_name`` after the
+   ``data_dir, mapping, extract_date, min_count, out_dir, synthetic, notebook_name, dataset_file`` after the
    cell tagged ``parameters`` (see :mod:`psm.newchance.report.runner`), printing which notebook and
    which cell is running;
 4. saves each executed notebook as ``notebooks/<name>.html`` (a SYNTHETIC DATA banner cell on top
    for synthetic data);
-5. writes ``index.html`` and ``README.md`` (:mod:`psm.newchance.report.index`) and a summary.
+5. writes ``index.html`` and ``index.md`` (:mod:`psm.newchance.report.index`) and a summary. A
+   ``README.md`` in the folder (the repository keeps one in ``reports/``) is carried over as it is.
 
 When a notebook fails, the other kernels are killed, the executed part of the failed notebook is kept
 beside the output as ``<out>.failed-<notebook>.html`` and the earlier report stays as it was.
@@ -27,9 +30,10 @@ Where the notebooks live
 ------------------------
 In the package, ``src/psm/newchance/notebooks/`` (declared as package data in pyproject), so that
 ``pip install .`` users can run the report as well as those working in a checkout: the report does
-not depend on the current directory. Open them from there to work interactively; their
-``parameters`` cell uses :func:`locate` to find ``data/synthetic`` from the repository root, and
-leaves ``out_dir = None`` so exploring writes nothing. ``build_report(notebooks=...)`` runs other
+not depend on the current directory. ``notebooks/`` in the repository holds a link to each, so they
+open from there too; their first cell calls :func:`psm.newchance.report.session.open_notebook`, which
+finds ``data/synthetic`` from the current folder or any folder above it, and ``out_dir = None`` makes
+exploring write nothing. ``build_report(notebooks=...)`` runs other
 notebooks (a folder or a list of files).
 
 Stripping outputs before committing: ``python -m psm.newchance strip [NOTEBOOK ...]``
@@ -58,13 +62,13 @@ from psm.newchance.report.runner import (
     inject_parameters,
     kill_kernels,
 )
-from psm.newchance.inputs.dataset import load_dataset
+from psm.newchance.inputs.dataset import Dataset, load_dataset
 from psm.newchance.report.index import DatasetInfo, RunInfo, write_index
 from psm.newchance.report.output import OutputFolder
-from psm.newchance.report.writer import MANIFEST_PARTS, SYNTHETIC_BANNER, ReportWriter, finalise_manifest
+from psm.newchance.report.session import dataset_key, locate, save_dataset
+from psm.newchance.report.writer import SYNTHETIC_BANNER, finalise_manifest
 
 __all__ = [
-    "DEFAULT_SEED",
     "NotebookRun",
     "ReportError",
     "ReportSummary",
@@ -74,8 +78,7 @@ __all__ = [
     "locate",
 ]
 
-DEFAULT_SEED = 20200710
-
+DATASET_FILE = "dataset.pickle"
 
 class ReportError(PSMError, RuntimeError):
     """The report cannot be built (missing data folder or notebooks, unusable output folder...)."""
@@ -136,30 +139,22 @@ def find_notebooks(notebooks: Path | str | Sequence[Path | str] | None = None) -
     return paths
 
 
-def locate(path: str | Path) -> Path:
-    """Resolve ``path`` as given, else relative to the current folder's parents (nearest first).
-
-    For the ``parameters`` cell of a notebook opened interactively from the package folder:
-    ``locate("data/synthetic")`` finds the repository's synthetic data. Absolute paths (as injected
-    by the report command) are returned unchanged if they exist.
-    """
-    path = Path(path)
-    candidates = [path] if path.is_absolute() else [base / path for base in (Path.cwd(), *Path.cwd().parents)]
-    for candidate in candidates:
-        if candidate.exists():
-            return candidate.resolve()
-    raise FileNotFoundError(f"{path} not found in {Path.cwd()} or any folder above it; pass the full path")
-
-
-def _dataset_info(data_dir: Path | str, mapping: Path | str | None, extract_date: dt.date | None) -> DatasetInfo:
-    """Validate the data folder (raises ``DataValidationError`` listing every problem) and describe it."""
+def _dataset_info(data_dir: Path | str, mapping: Path | str | None, extract_date: dt.date | None) -> tuple[DatasetInfo, Dataset]:
+    """Validate the data folder once (raises ``DataValidationError`` listing every problem) and
+    describe it; the validated dataset is handed on to the notebooks."""
     loaded = load_dataset(data_dir, mapping=mapping, extract_date=extract_date)
     return DatasetInfo(
         path=Path(data_dir).resolve(),
         description=loaded.description,
         synthetic=loaded.synthetic,
         extract_date=loaded.extract_date.isoformat(),
-    )
+    ), loaded
+
+
+def _back_cell() -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_markdown_cell("[← Back to the report index](../index.html)")
+    cell.id = "report-back-link"
+    return cell
 
 
 def _local_paths(parameters: dict[str, object], folder: OutputFolder) -> dict[str, str]:
@@ -226,6 +221,7 @@ def _run_one(
         raise
     if dataset.synthetic:
         nb.cells.insert(0, _banner_cell())
+    nb.cells.insert(0, _back_cell())
     html.write_text(export_html(nb, title=path.stem), "utf-8")
     code_cells = sum(cell.cell_type == "code" for cell in source.cells)
     return NotebookRun(path.name, folder.target / html.relative_to(folder.building), time.perf_counter() - start, code_cells)
@@ -237,7 +233,6 @@ def build_report(
     *,
     mapping: Path | str | None = None,
     extract_date: dt.date | None = None,
-    seed: int = DEFAULT_SEED,
     min_count: int = 10,
     notebooks: Path | str | Sequence[Path | str] | None = None,
     progress: Callable[[str], None] | None = None,
@@ -247,7 +242,7 @@ def build_report(
     """Run the notebooks on ``data_dir`` and write the report into ``out_dir``.
 
     Parameters are injected into every notebook as plain values: ``data_dir``, ``mapping`` (str or
-    None), ``extract_date`` (ISO str or None), ``seed``, ``min_count``, ``out_dir`` (absolute paths),
+    None), ``extract_date`` (ISO str or None), ``min_count``, ``out_dir`` (absolute paths),
     ``synthetic`` (from dataset.yaml) and ``notebook_name`` (the file's stem). ``progress`` receives one
     line per step (default: silent); ``timeout`` is per cell, in seconds. ``jobs`` notebooks run at
     the same time, each in its own kernel (they share nothing but the output folder, where each writes
@@ -270,17 +265,18 @@ def build_report(
     folder = OutputFolder(out_dir)
     folder.check()
     say(f"Checking the data folder {data_dir}")
-    dataset = _dataset_info(data_dir, mapping, extract_date)
+    dataset, validated = _dataset_info(data_dir, mapping, extract_date)
     folder.check()  # again: validating a large data folder takes a while
     with folder, tempfile.TemporaryDirectory(prefix="psm-report-") as workdir:
+        dataset_file = save_dataset(validated, dataset_key(data_dir, mapping, extract_date), Path(workdir) / DATASET_FILE)
         parameters: dict[str, object] = {
             "data_dir": str(dataset.path),
             "mapping": str(Path(mapping).resolve()) if mapping is not None else None,
             "extract_date": extract_date.isoformat() if extract_date is not None else None,
-            "seed": seed,
             "min_count": min_count,
             "out_dir": str(folder.building),
             "synthetic": dataset.synthetic,
+            "dataset_file": str(dataset_file),
         }
         kind = SYNTHETIC_BANNER if dataset.synthetic else "supplied data"
         say(f"Report on {dataset.path} ({kind}) -> {folder.target}: {len(paths)} notebooks")
@@ -306,7 +302,7 @@ def build_report(
         seconds = time.perf_counter() - clock
         shown = {k: Path(str(v)).name if k in ("data_dir", "mapping") and v else v for k, v in parameters.items()}
         info = RunInfo(
-            parameters={k: v for k, v in shown.items() if k not in {"out_dir", "synthetic"}},
+            parameters={k: v for k, v in shown.items() if k not in {"out_dir", "synthetic", "dataset_file"}},
             dataset=DatasetInfo(Path(dataset.path.name), dataset.description, dataset.synthetic, dataset.extract_date),
             started=started,
             seconds=seconds,

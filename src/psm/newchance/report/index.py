@@ -1,30 +1,41 @@
-"""The report's front page: ``index.html`` and ``README.md`` linking every output under the folder.
+"""The report's front pages, ``index.html`` and ``index.md``: the answer first, then the way in.
 
-Both pages give the run's parameters, the data source (``dataset.yaml`` description, a SYNTHETIC DATA
-banner when ``synthetic: true``), the package versions and the date, then link each executed
-notebook, each table (CSV, markdown, published-vs-reproduced view) and each figure. Captions come
-from the writer's manifest; any other file found under the folder is listed too, so nothing written
-goes unlinked.
+1. **Headline** (:mod:`psm.newchance.report.headline`): did New Chance reduce reoffending, and how sure
+   are we — Table 2's published and reproduced effect per follow-up window, the equal-follow-up row, the
+   Abadie–Imbens interval and the critical Γ, each linking to its table, in words a non-statistician
+   reads.
+2. **Sections**: each executed notebook, what it holds, and how long it took.
+3. **Everything**: every table (readable page, CSV, markdown, published-vs-reproduced view) and every
+   figure (a thumbnail linking to the full-size image) by notebook, then the run's parameters, the data
+   source (``dataset.yaml`` description, a SYNTHETIC DATA banner when ``synthetic: true``), the package
+   versions and the date. Any other file found under the folder is listed too, so nothing goes unlinked.
+
+The folder's ``README.md`` (a note kept in the repository) is neither written nor listed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import platform
+import re
 from dataclasses import dataclass, field
 from html import escape
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from psm.newchance.report.headline import Headline, headline
+from psm.newchance.report.pages import SYNTHETIC_WARNING, document
 from psm.newchance.report.writer import MANIFEST, SYNTHETIC_BANNER, read_manifest
 
-__all__ = ["VERSIONED_PACKAGES", "DatasetInfo", "RunInfo", "package_versions", "write_index"]
+__all__ = ["PAGES", "VERSIONED_PACKAGES", "DatasetInfo", "RunInfo", "package_versions", "write_index"]
 
 #: Packages whose versions the index reports (with Python itself).
 VERSIONED_PACKAGES: tuple[str, ...] = ("psm", "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "nbclient")
-_PAGES = ("index.html", "README.md")
-_HIDDEN = {MANIFEST, ".psm-report"}
+#: The front pages the report writes.
+PAGES = ("index.html", "index.md")
+_HIDDEN = {MANIFEST, ".psm-report", "README.md"}
+TITLE = "New Chance re-analysis: did the programme reduce reoffending?"
 
 
 def package_versions() -> dict[str, str]:
@@ -68,7 +79,7 @@ class RunInfo:
 
 def _other_files(out_dir: Path, linked: set[str]) -> list[str]:
     files = sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file())
-    return [f for f in files if f not in linked and f not in _HIDDEN and f not in _PAGES]
+    return [f for f in files if f not in linked and f not in _HIDDEN and f not in PAGES]
 
 
 def _collect(out_dir: Path, run: RunInfo) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
@@ -84,11 +95,33 @@ def _comparison_text(entry: dict[str, Any]) -> str:
     if not counts:
         return ""
     compared = counts.get("match", 0) + counts.get("differs", 0)
-    return f"{counts.get('match', 0)}/{compared} cells within published rounding"
+    return f"{counts.get('match', 0)} of {compared} cells agree"
 
 
-_TABLE_LINKS = (("csv", "CSV"), ("markdown", "markdown"), ("comparison_html", "published vs reproduced"),
-                ("comparison_markdown", "(md)"), ("comparison_csv", "(csv)"))  # fmt: skip
+_TABLE_LINKS = (("html", "table"), ("comparison_html", "published vs reproduced"), ("csv", "CSV"),
+                ("markdown", "markdown"))  # fmt: skip
+
+
+def _is_wide(png: Path) -> bool:
+    """A figure of several panels side by side (PNG at least twice as wide as high): shown full width
+    on the index, so that its panels stay legible."""
+    try:
+        head = png.read_bytes()[:24]
+    except OSError:
+        return False
+    width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    return height > 0 and width >= 2 * height
+
+
+def notebook_title(out_dir: Path, html: str, name: str) -> str:
+    """The first heading of an executed notebook's page (its title), or its file name."""
+    path = out_dir / html
+    text = path.read_text("utf-8", errors="replace") if path.is_file() else ""
+    match = re.search(r"<h1[^>]*>(.*?)</h1>", text, flags=re.S)
+    if not match:
+        return Path(name).stem
+    title = re.sub(r"<[^>]+>", "", match.group(1))
+    return re.sub(r"\s+", " ", title.replace("¶", "")).strip()
 
 
 def _facts(run: RunInfo) -> dict[str, list[tuple[str, str]]]:
@@ -109,46 +142,72 @@ def _facts(run: RunInfo) -> dict[str, list[tuple[str, str]]]:
     }
 
 
+# ---------------------------------------------------------------------------------------------------
+# HTML
+# ---------------------------------------------------------------------------------------------------
+
+
+def _headline_html(answer: Headline | None) -> list[str]:
+    e = escape
+    if answer is None:
+        return ["<p>The headline needs the tables of the matching (03) and robustness (05) notebooks, "
+                "which this run did not write.</p>"]  # fmt: skip
+    parts = [f'<div class="answer"><p><strong>{e(answer.verdict)}</strong></p><ul>']
+    parts += [f'<li>{e(text)} <a href="{e(link)}">{e(label)}</a></li>' for text, label, link in answer.points]
+    parts.append("</ul></div>")
+    parts.append('<div class="wrap"><table class="headline"><caption>Reoffending after matching, by follow-up '
+                 "window: published (Table 2) and reproduced</caption>")  # fmt: skip
+    parts.append("<tr>" + "".join(f"<th>{e(c)}</th>" for c in answer.columns) + "</tr>")
+    for row in answer.rows:
+        parts.append("<tr>" + "".join(f'<td class="{"text" if i == 0 else "num"}">{e(v)}</td>' for i, v in enumerate(row)) + "</tr>")
+    parts.append("</table></div>")
+    parts.append(f"<p><small>{e(answer.footnote)}</small></p>")
+    return parts
+
+
 def _html(out_dir: Path, run: RunInfo) -> str:
     tables, figures, others = _collect(out_dir, run)
     e = escape
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8"><title>New Chance re-analysis — report</title>',
-        "<style>body{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}"
-        ".banner{background:#b00020;color:#fff;font-weight:bold;padding:.6em;font-size:1.3em}"
-        "figure{display:inline-block;margin:.5em;max-width:30em}img{max-width:100%}</style></head><body>",
-        "<h1>New Chance re-analysis — report</h1>",
-    ]
-    if run.dataset.synthetic:
-        parts.append(f'<p class="banner">{SYNTHETIC_BANNER}: every number here comes from made-up people, '
-                     "not from the New Chance evaluation.</p>")  # fmt: skip
-    for title, rows in _facts(run).items():
-        parts.append(f"<h2>{e(title)}</h2><table>")
-        parts += [f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows]
-        parts.append("</table>")
-    parts.append("<h2>Notebooks</h2><ul>")
-    parts += [f'<li><a href="{e(html)}">{e(name)}</a> ({sec:.1f} s)</li>' for name, html, sec in run.notebooks]
-    parts.append(f"</ul><h2>Tables ({len(tables)})</h2>")
-    if tables:
-        parts.append("<table><tr><th>notebook</th><th>table</th><th>files</th><th>published</th></tr>")
-        for t in tables:
-            links = " ".join(f'<a href="{e(t["files"][k])}">{label}</a>' for k, label in _TABLE_LINKS if k in t["files"])
-            parts.append(f"<tr><td>{e(t['section'])}</td><td>{e(t['caption'])}</td><td>{links}</td>"
-                         f"<td>{e(_comparison_text(t))}</td></tr>")  # fmt: skip
-        parts.append("</table>")
-    parts.append(f"<h2>Figures ({len(figures)})</h2>")
+    answer = headline(out_dir, tables)
+    parts = [f"<h1>{e(TITLE)}</h1>"]
+    parts += _headline_html(answer)
+    parts.append("<h2>Sections</h2><ol start=\"0\">")
+    for name, html, seconds in run.notebooks:
+        title = notebook_title(out_dir, html, name)
+        n_tables = sum(t["section"] == Path(name).stem for t in tables)
+        n_figures = sum(f["section"] == Path(name).stem for f in figures)
+        parts.append(f'<li><a href="{e(html)}">{e(title)}</a> — the executed notebook as a web page '
+                     f"({n_tables} tables, {n_figures} figures; ran in {seconds:.1f} s)</li>")  # fmt: skip
+    parts.append("</ol>")
+    parts.append(f"<h2>All tables ({len(tables)})</h2>")
+    for section in dict.fromkeys(t["section"] for t in tables):
+        parts.append(f"<h3>{e(section)}</h3><ul>")
+        for t in (t for t in tables if t["section"] == section):
+            links = ", ".join(f'<a href="{e(t["files"][k])}">{label}</a>' for k, label in _TABLE_LINKS if k in t["files"])
+            agreement = _comparison_text(t)
+            parts.append(f"<li>{e(t['caption'])} — {links}" + (f" ({e(agreement)})" if agreement else "") + "</li>")
+        parts.append("</ul>")
+    parts.append(f"<h2>All figures ({len(figures)})</h2><p>Click a figure for the full-size image.</p>")
     for f in figures:
         png = e(f["files"]["png"])
-        parts.append(f'<figure><a href="{png}"><img src="{png}" alt="{e(f["caption"])}"></a>'
-                     f"<figcaption>{e(f['section'])}: {e(f['caption'])}</figcaption></figure>")  # fmt: skip
+        wide = ' class="wide"' if _is_wide(out_dir / f["files"]["png"]) else ""
+        parts.append(f'<figure{wide}><a href="{png}"><img src="{png}" alt="{e(f["caption"])}" loading="lazy"></a>'
+                     f'<figcaption>{e(f["section"])}: {e(f["caption"])} <a href="{png}">(full size)</a></figcaption>'
+                     "</figure>")  # fmt: skip
     if others:
         parts.append("<h2>Other files</h2><ul>")
         parts += [f'<li><a href="{e(o)}">{e(o)}</a></li>' for o in others]
         parts.append("</ul>")
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    for title, rows in _facts(run).items():
+        parts.append(f"<h2>{e(title)}</h2><table>")
+        parts += [f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows]
+        parts.append("</table>")
+    return document(TITLE, "\n".join(parts), synthetic=run.dataset.synthetic)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Markdown
+# ---------------------------------------------------------------------------------------------------
 
 
 def _md_cell(text: str) -> str:
@@ -157,32 +216,41 @@ def _md_cell(text: str) -> str:
 
 def _markdown(out_dir: Path, run: RunInfo) -> str:
     tables, figures, others = _collect(out_dir, run)
-    lines = ["# New Chance re-analysis — report", ""]
+    answer = headline(out_dir, tables)
+    lines = [f"# {TITLE}", ""]
     if run.dataset.synthetic:
-        lines += [f"> **{SYNTHETIC_BANNER}**: every number here comes from made-up people, not from the New Chance evaluation.", ""]
-    for title, rows in _facts(run).items():
-        lines += [f"## {title}", "", "| | |", "| --- | --- |"]
-        lines += [f"| {_md_cell(k)} | {_md_cell(v)} |" for k, v in rows]
-        lines.append("")
-    lines += ["## Notebooks", ""]
-    lines += [f"- [{name}]({html}) ({sec:.1f} s)" for name, html, sec in run.notebooks]
-    lines += ["", f"## Tables ({len(tables)})", ""]
-    if tables:
-        lines += ["| notebook | table | files | published |", "| --- | --- | --- | --- |"]
-        for t in tables:
-            links = " ".join(f"[{label}]({t['files'][k]})" for k, label in _TABLE_LINKS if k in t["files"])
-            lines.append(f"| {t['section']} | {_md_cell(t['caption'])} | {links} | {_comparison_text(t)} |")
-    lines += ["", f"## Figures ({len(figures)})", ""]
+        lines += [f"> **{SYNTHETIC_BANNER}**: {SYNTHETIC_WARNING}", ""]
+    if answer is None:
+        lines += ["The headline needs the tables of the matching (03) and robustness (05) notebooks.", ""]
+    else:
+        lines += [f"**{answer.verdict}**", ""]
+        lines += [f"- {text} [{label}]({link})" for text, label, link in answer.points]
+        lines += ["", "| " + " | ".join(answer.columns) + " |", "|" + " --- |" * len(answer.columns)]
+        lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in answer.rows]
+        lines += ["", f"*{answer.footnote}*", ""]
+    lines += ["## Sections", ""]
+    for name, html, seconds in run.notebooks:
+        lines.append(f"- [{_md_cell(notebook_title(out_dir, html, name))}]({html}) — the executed notebook as a "
+                     f"web page ({seconds:.1f} s)")  # fmt: skip
+    lines += ["", f"## All tables ({len(tables)})", ""]
+    for t in tables:
+        links = ", ".join(f"[{label}]({t['files'][k]})" for k, label in _TABLE_LINKS if k in t["files"])
+        agreement = _comparison_text(t)
+        lines.append(f"- {t['section']}: {_md_cell(t['caption'])} — {links}" + (f" ({agreement})" if agreement else ""))
+    lines += ["", f"## All figures ({len(figures)})", ""]
     lines += [f"- [{_md_cell(f['caption'])}]({f['files']['png']}) ({f['section']})" for f in figures]
     if others:
         lines += ["", "## Other files", ""] + [f"- [{o}]({o})" for o in others]
+    for title, rows in _facts(run).items():
+        lines += ["", f"## {title}", "", "| | |", "| --- | --- |"]
+        lines += [f"| {_md_cell(k)} | {_md_cell(v)} |" for k, v in rows]
     return "\n".join(lines) + "\n"
 
 
 def write_index(out_dir: Path, run: RunInfo) -> Path:
-    """Write ``index.html`` and ``README.md`` into ``out_dir``; return the path of ``index.html``."""
+    """Write ``index.html`` and ``index.md`` into ``out_dir``; return the path of ``index.html``."""
     out_dir = Path(out_dir)
-    (out_dir / "README.md").write_text(_markdown(out_dir, run), "utf-8")
+    (out_dir / "index.md").write_text(_markdown(out_dir, run), "utf-8")
     index = out_dir / "index.html"
     index.write_text(_html(out_dir, run), "utf-8")
     return index

@@ -16,6 +16,8 @@ half of a report mixed with another run's. :class:`OutputFolder` gives these gua
 * **Locked.** ``.<name>.lock`` beside the target holds the running process's id; a second run into
   the same folder refuses with a clear message while the first is alive. A lock or building folder
   left by a killed process (its pid no longer running) is cleared by the next run.
+* **A note about the folder** (:data:`KEPT`: the repository keeps ``reports/README.md``) is not a
+  foreign file: it is accepted, never listed in the marker, and carried over unchanged by each swap.
 * **Failure or interruption.** The building folder is removed and the old report is left as it was.
   Files a failed run wants to keep (the executed part of a failed notebook) go beside the target via
   :meth:`OutputFolder.keep_beside`, named ``<name>.failed-<notebook>.html``; after an interruption
@@ -33,10 +35,12 @@ from types import TracebackType
 
 from psm.errors import PSMError
 
-__all__ = ["MARKER", "OutputFolder", "OutputFolderError"]
+__all__ = ["KEPT", "MARKER", "OutputFolder", "OutputFolderError"]
 
 MARKER = ".psm-report"
 """Marker file at the top of a report: a header line, then one written file per line (posix paths)."""
+KEPT = ("README.md",)
+"""Top-level files that describe the folder: accepted in it and carried over unchanged."""
 _HEADER = "# written by python -m psm.newchance report; the files below are replaced by the next run"
 
 
@@ -105,7 +109,9 @@ class OutputFolder:
         if not self.target.is_dir():
             return
         present = _files(self.target)
-        if not present and not any(self.target.iterdir()):
+        if not [name for name in present if name not in KEPT] and not any(
+            p.is_dir() for p in self.target.iterdir()
+        ):  # empty, or only the folder's note
             return
         listed = written_files(self.target)
         if listed is None:
@@ -113,7 +119,7 @@ class OutputFolder:
                 f"output folder {self.target} is not empty and was not written by this command; "
                 "choose an empty or new folder (nothing was deleted)"
             )
-        foreign = [name for name in present if name not in listed]
+        foreign = [name for name in present if name not in listed and name not in KEPT]
         if foreign:
             shown = ", ".join(foreign[:10]) + (f" and {len(foreign) - 10} more" if len(foreign) > 10 else "")
             raise OutputFolderError(
@@ -195,7 +201,10 @@ class OutputFolder:
 
     def commit(self) -> None:
         """Write the marker into the building folder and swap it in place of the old report."""
-        files = [name for name in _files(self.building) if name != MARKER]
+        for name in KEPT:  # the folder's note goes with it, unchanged
+            if (self.target / name).is_file() and not (self.building / name).exists():
+                shutil.copy2(self.target / name, self.building / name)
+        files = [name for name in _files(self.building) if name != MARKER and name not in KEPT]
         (self.building / MARKER).write_text("\n".join([_HEADER, *files]) + "\n", "utf-8")
         old = self.parent / f".{self.name}.old-{os.getpid()}"
         held = {signal.SIGINT, signal.SIGTERM}

@@ -9,9 +9,10 @@ A notebook run by the report command receives ``out_dir``, ``synthetic``, ``min_
 
 Layout under ``out_dir``::
 
-    tables/<section>/<name>[_synthetic].csv        full precision, no formatting
-    tables/<section>/<name>[_synthetic].md         caption, banner, table, notes
-    tables/<section>/<name>[_synthetic]_vs_published.{csv,md,html}   when ``published`` is given
+    tables/<section>/<name>[_synthetic].csv        full precision, one column per index level
+    tables/<section>/<name>[_synthetic].{md,html}  caption, banner, population and N, table, notes
+    tables/<section>/<name>[_synthetic]_vs_published.{csv,md,html}   when ``published`` is given:
+                                                    agreement count, how to read it, cell by cell
     figures/<section>/<name>[_synthetic].png
     manifest.json                                   captions and files, read by the index
 
@@ -26,12 +27,17 @@ written. ``table`` returns the frame as written: display that, not the unsuppres
 executed notebook (also published as HTML) shows the same numbers.
 
 ``out_dir=None`` writes nothing (interactive exploration); the checks still run.
+
+What people read (markdown, HTML) is formatted by :mod:`psm.newchance.report.formatting`: counts as
+integers, fixed decimals per statistic, p-values ``<0.001`` below that, readable row labels. Each HTML
+page is a complete document (:func:`psm.newchance.report.pages.document`) linking back to the index.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from html import escape
 from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +45,8 @@ from typing import Any
 import pandas as pd
 
 from psm.newchance.published import compare
+from psm.newchance.report.formatting import format_table, is_number_text
+from psm.newchance.report.pages import document, html_table
 from psm.newchance.report.disclosure import (
     NOT_SHOWN,
     check_no_identifiers,
@@ -65,10 +73,30 @@ MANIFEST_PARTS = ".manifest"
 SYNTHETIC_BANNER = "SYNTHETIC DATA"
 _SYNTHETIC_NOTE = "made-up people generated to resemble the published evaluation; these are not New Chance results"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_BACK = "../../index.html"  # from tables/<section>/ to the index
+
+#: How to read a published-vs-reproduced page, by kind of data.
+READING = {
+    True: (
+        "These are synthetic data. They were generated to reproduce the published counts, the unmatched "
+        "covariate means and the reoffending rates before matching; there a ✓ shows the calibration holds. "
+        "Matched means, effects, standard errors and t-statistics depend on the simulated people, so a ✗ "
+        "there is expected and says nothing about the New Chance evaluation or about this code."
+    ),
+    False: (
+        "On the evaluation's own data every cell should agree within the published rounding. A ✗ in a "
+        "count (N) or an unmatched mean points to a different sample or coding; a ✗ only after matching "
+        "can come from tie-breaking, common support or a changed covariate; a ✗ in a significance star or "
+        "in the sign of an effect would change a published conclusion and is the worrying kind. Some "
+        "published numbers contradict each other (see the repository's docs/evaluation.md), so a few "
+        "cells cannot all agree."
+    ),
+}
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+# "<" only where it could open an HTML tag: "<10" and "<0.001" stay as they read
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]>|]|<(?=[A-Za-z/!?]))")
 
 
 def _map_text(frame: pd.DataFrame, change: Any) -> pd.DataFrame:
@@ -139,6 +167,23 @@ def finalise_manifest(out_dir: Path) -> list[dict[str, Any]]:
     return entries
 
 
+def _population_and_n(frame: pd.DataFrame, caption: str) -> str:
+    """``"Population: ...; N = ..."`` from the frame's ``population`` attribute and its ``N`` column,
+    unless the caption says it already."""
+    if "Population:" in caption and "N " in caption:
+        return ""
+    parts = []
+    if frame.attrs.get("population") and "Population:" not in caption:
+        parts.append(f"Population: {frame.attrs['population']}")
+    if "N" in frame.columns:
+        n = pd.to_numeric(frame["N"], errors="coerce").dropna().unique()
+        if len(n) == 1:
+            parts.append(f"N = {int(n[0])}")
+        elif len(n) > 1:
+            parts.append(f"N = {int(n.min())} to {int(n.max())} (column N, per row)")
+    return "; ".join(parts) + ("." if parts else "")
+
+
 class ReportWriter:
     """Writes a notebook's tables and figures into the report folder (see the module docstring).
 
@@ -201,9 +246,10 @@ class ReportWriter:
         ``min_count`` for supplied data (descriptive tables). ``published``: the published table in
         the same layout (preferably printed text, see :func:`psm.newchance.published.compare.compare_tables`;
         ``published_decimals`` gives the precision of numeric cells). ``notes`` are printed under the
-        table; ``allow`` lets names through the identifier guard; ``digits`` rounds floats in the
-        markdown only (the CSV keeps full precision). The CSV includes the index unless it is a
-        default RangeIndex.
+        table; ``allow`` lets names through the identifier guard; ``digits``: decimals of plain numbers
+        (proportions, means) in the pages people read — counts, percentages, test statistics and
+        p-values follow :mod:`psm.newchance.report.formatting`; the CSV keeps full precision. The CSV
+        has one column per index level unless the index is a default RangeIndex.
         """
         check_no_identifiers(frame, allow=allow)
         stem = self._stem(name)
@@ -230,34 +276,66 @@ class ReportWriter:
         with_index = not isinstance(written.index, pd.RangeIndex)
         csv = self._path("tables", f"{stem}.csv")
         csv_safe(written).to_csv(csv, index=with_index)
+        shown = format_table(written, index=with_index, decimals=digits)
+        about = _population_and_n(written, caption)
         markdown = self._path("tables", f"{stem}.md")
-        markdown.write_text(self._table_markdown(written, entry["caption"], notes, with_index, digits), "utf-8")
-        entry["files"] = {"csv": self._relative(csv), "markdown": self._relative(markdown)}
+        markdown.write_text(self._table_markdown(shown, entry["caption"], about, notes), "utf-8")
+        page = self._path("tables", f"{stem}.html")
+        page.write_text(self._table_html(shown, entry["caption"], about, notes), "utf-8")
+        entry["files"] = {"html": self._relative(page), "csv": self._relative(csv), "markdown": self._relative(markdown)}
         if comparison is not None:
-            entry["files"].update(self._write_comparison(stem, comparison, entry["caption"]))
+            levels = [n if n is not None else f"level_{i + 1}" for i, n in enumerate(written.index.names)]
+            entry["files"].update(self._write_comparison(stem, comparison, entry["caption"], levels))
         self._record(entry)
         return written
 
-    def _table_markdown(self, frame: pd.DataFrame, caption: str, notes: Sequence[str], index: bool, digits: int) -> str:
-        shown = frame.round(digits) if digits is not None else frame
+    def _table_markdown(self, shown: pd.DataFrame, caption: str, about: str, notes: Sequence[str]) -> str:
         lines = [f"### {caption}", ""]
         if self.synthetic:
             lines += [f"> **{SYNTHETIC_BANNER}** — {_SYNTHETIC_NOTE}.", ""]
-        lines += [markdown_safe(shown).to_markdown(index=index), ""]
+        if about:
+            lines += [about, ""]
+        align = ["right" if any(map(str, shown[c])) and all(is_number_text(v) for v in shown[c] if v) else "left"
+                 for c in shown.columns]  # fmt: skip
+        lines += [markdown_safe(shown).to_markdown(index=False, disable_numparse=True, colalign=align), ""]
         lines += [f"*{note}*" for note in notes]
         return "\n".join(lines).rstrip() + "\n"
 
-    def _write_comparison(self, stem: str, comparison: pd.DataFrame, caption: str) -> dict[str, str]:
+    def _table_html(self, shown: pd.DataFrame, caption: str, about: str, notes: Sequence[str]) -> str:
+        body = [f"<h1>{escape(caption)}</h1>"]
+        if about:
+            body.append(f"<p>{escape(about)}</p>")
+        body.append(html_table(shown))
+        body += [f"<p><em>{escape(note)}</em></p>" for note in notes]
+        body.append('<p>Full precision: the CSV file of the same name.</p>')
+        return document(caption, "\n".join(body), synthetic=self.synthetic, back=_BACK)
+
+    def _write_comparison(self, stem: str, comparison: pd.DataFrame, caption: str, levels: list[str]) -> dict[str, str]:
         title = f"Published vs reproduced: {caption}"
+        counts = compare.status_counts(comparison)
+        compared = int(counts["match"] + counts["differs"])
+        summary = (f"{int(counts['match'])} of {compared} compared cells agree with the published table within "
+                   f"its rounding; {int(counts['differs'])} differ.")  # fmt: skip
+        reading = READING[self.synthetic]
+        body = "\n".join([
+            f"<h1>{escape(title)}</h1>",
+            f'<p class="answer"><strong>{escape(summary)}</strong></p>',
+            f'<div class="note"><p><strong>How to read this page.</strong> {escape(reading)}</p></div>',
+            compare.to_html(comparison),
+        ])
+        markdown = "\n".join([f"### {title}", ""]
+                              + ([f"> **{SYNTHETIC_BANNER}** — {_SYNTHETIC_NOTE}.", ""] if self.synthetic else [])
+                              + [f"**{summary}**", "", f"*How to read this page.* {reading}", "",
+                                 compare.to_markdown(comparison)])  # fmt: skip
         files = {}
         for key, suffix, text in (
+            ("comparison_html", "html", document(title, body, synthetic=self.synthetic, back=_BACK)),
+            ("comparison_markdown", "md", markdown),
             ("comparison_csv", "csv", None),
-            ("comparison_markdown", "md", compare.to_markdown(comparison, caption=title)),
-            ("comparison_html", "html", compare.to_html(comparison, caption=title)),
         ):
             path = self._path("tables", f"{stem}_vs_published.{suffix}")
             if text is None:
-                csv_safe(comparison).to_csv(path, index=False)
+                csv_safe(compare.tidy(comparison, levels)).to_csv(path, index=False)
             else:
                 path.write_text(text, "utf-8")
             files[key] = self._relative(path)
