@@ -531,7 +531,7 @@ def bias_adjust_data(name):
 def test_bias_corrected_matching_equals_r(name, estimand, k, r_est, r_se):
     d, treatment, outcome, z = bias_adjust_data(name)
     m = psm.match(d, treatment, "score", k=k, ties=True, estimand="ATE")
-    e = psm.effect(d, outcome, m, {"ATC": "ATU"}.get(estimand, estimand), bias_adjust=z)
+    e = psm.effect(d, outcome, m, estimand=estimand, bias_adjust=z)
     assert e.bias_corrected == pytest.approx(r_est, rel=1e-10)
     assert e.se_bias_corrected == pytest.approx(r_se, rel=1e-10)
 

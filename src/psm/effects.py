@@ -54,14 +54,19 @@ import pandas as pd
 from scipy import stats
 
 from psm._ai2006 import DIRECTIONS as _DIRECTIONS
-from psm._ai2006 import abadie_imbens_se, ai_method, bias_adjusted_parts, tie_aware_parts
+from psm._ai2006 import (
+    abadie_imbens_se,
+    ai_method,
+    bias_adjusted_parts,
+    tie_aware_parts,
+)
 from psm._format import stata_g
 from psm._validation import drop_missing, numeric_values, resolve_column, select_columns
-from psm.summary import Summary, SummaryTable, format_number
 from psm.ai2016 import ai2016
 from psm.errors import EmptyGroupError
 from psm.kernel import KernelMatching
 from psm.propensity import PropensityModel
+from psm.summary import Summary, SummaryTable, format_number
 from psm.support import canonical_estimand
 
 APPROX_SE = ("v4.0.12", "v4.1.0")

@@ -53,8 +53,8 @@ their cost is the number of pairs, about n_focal * n_candidates * 2h for uniform
 from __future__ import annotations
 
 from collections.abc import Hashable
-from math import comb
 from dataclasses import dataclass, field
+from math import comb
 
 import numpy as np
 import pandas as pd

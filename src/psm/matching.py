@@ -61,7 +61,13 @@ from psm.errors import NoControlsOnSupportError
 from psm.kernel import KernelMatching, kernel_match
 from psm.propensity import PropensityModel
 from psm.summary import Summary, SummaryTable, format_number
-from psm.support import ESTIMAND_ALIASES, ESTIMANDS, support_mask, support_table, unit_frame
+from psm.support import (
+    ESTIMAND_ALIASES,
+    ESTIMANDS,
+    support_mask,
+    support_table,
+    unit_frame,
+)
 
 DIRECTIONS = ("ATT", "ATU")
 _PASSES = {"ATT": ("ATT",), "ATU": ("ATU",), "ATE": ("ATU", "ATT")}  # psmatch2 runs ATU first

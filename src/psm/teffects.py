@@ -25,11 +25,16 @@ import pandas as pd
 from scipy import stats
 
 from psm._format import stata_g
-from psm.summary import Summary
 from psm._neighbours import nearest_ranges
-from psm._validation import drop_missing, numeric_values, resolve_column, treatment_indicator
+from psm._validation import (
+    drop_missing,
+    numeric_values,
+    resolve_column,
+    treatment_indicator,
+)
 from psm.ai2016 import AI2016, ai2016
 from psm.propensity import PropensityModel, fit_propensity
+from psm.summary import Summary
 
 PS_TOLERANCE = 1e-5
 _ESTIMANDS = {"ATE": "ATE", "ATET": "ATT", "ATT": "ATT"}
@@ -100,8 +105,8 @@ class TeffectsResult:
             f"{self.treatment[:12]:>12} |",
             f"{'(1 vs 0)':>12} | {row}",
             bar,
-            f"Unadjusted Abadie-Imbens (2006) std. err.: {stata_g(self.se_ai2006, 10).strip()} "
-            f"(conditional variances from nn({self.vce_k}))",
+            (f"Unadjusted Abadie-Imbens (2006) std. err.: {stata_g(self.se_ai2006, 10).strip()} "
+             f"(conditional variances from nn({self.vce_k}))"),
         ]
         table = pd.DataFrame(
             {"Coefficient": [stata_g(self.estimate, 10).strip()], "AI robust std. err.": [stata_g(self.se, 10).strip()],

@@ -32,7 +32,7 @@ from psm.effects import Effect, effect
 from psm.matching import Matching, match
 from psm.newchance.analysis.pairs import pair_effect
 from psm.newchance.published import numbers as published
-from psm.newchance.inputs.dataset import load_dataset
+from psm.newchance.inputs.dataset import Dataset, load_dataset
 from psm.newchance.preparation.outcomes import WINDOWS
 from psm.newchance.preparation.rules import offence_type_categories
 from psm.newchance.preparation.prepare import COVARIATES, AnalysisFile, prepare
@@ -147,14 +147,18 @@ class AnalysisResult:
 
 
 def load_files(data_dir, mapping=None, extract_date=None) -> dict[str, AnalysisFile]:
-    """Load and prepare a data folder for every ``follow_up`` of :class:`Specification`.
+    """Load, validate (once) and prepare a data folder: :func:`analysis_files` of
+    :func:`psm.newchance.inputs.dataset.load_dataset`."""
+    return analysis_files(load_dataset(data_dir, mapping=mapping, extract_date=extract_date))
+
+
+def analysis_files(dataset: Dataset) -> dict[str, AnalysisFile]:
+    """A validated dataset prepared for every ``follow_up`` and ``crime_precedence`` of :class:`Specification`.
 
     ``{"published": af, "median": af_median, "equal": af_median, "pair": af, "last_wins": af_last}``:
     the median cut and the other crime-type precedence need their own preparation; the per-pair
-    construction works on the published file after matching. The one validation pass of
-    :func:`psm.newchance.inputs.dataset.load_dataset` is shared.
+    construction works on the published file after matching.
     """
-    dataset = load_dataset(data_dir, mapping=mapping, extract_date=extract_date)
     published_file = prepare(dataset)
     median = prepare(dataset, equal_follow_up="median")
     return {"published": published_file, "median": median, "equal": median, "pair": published_file,

@@ -45,8 +45,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -201,7 +202,7 @@ def _banner_cell() -> nbformat.NotebookNode:
 
 def _run_one(
     path: Path, parameters: dict[str, object], dataset: DatasetInfo, folder: OutputFolder, workdir: Path,
-    timeout: int, progress: Callable[[str], None],
+    timeout: int, progress: Callable[[str], None], stopping: threading.Event,
 ) -> NotebookRun:  # fmt: skip
     start = time.perf_counter()
     source = nbformat.read(path, as_version=4)
@@ -215,7 +216,7 @@ def _run_one(
     try:
         nb = execute_notebook(nb, name=path.name, cwd=workdir, injected_at=injected_at, timeout=timeout, on_cell=on_cell)
     except NotebookExecutionError as error:
-        if error.partial is not None:
+        if error.partial is not None and not stopping.is_set():
             page = _without_local_paths(export_html(error.partial, title=path.stem), parameters, folder)
             error.kept = folder.keep_beside(f"failed-{path.stem}.html", page)
         raise
@@ -281,17 +282,24 @@ def build_report(
         kind = SYNTHETIC_BANNER if dataset.synthetic else "supplied data"
         say(f"Report on {dataset.path} ({kind}) -> {folder.target}: {len(paths)} notebooks")
 
+        stopping = threading.Event()  # set once the run fails: notebooks killed then are not failures
+
         def run(number: int, path: Path) -> NotebookRun:
             say(f"[{number}/{len(paths)}] {path.name}")
-            result = _run_one(path, parameters, dataset, folder, Path(workdir), timeout, say)
+            result = _run_one(path, parameters, dataset, folder, Path(workdir), timeout, say, stopping)
             say(f"      {path.stem}: done in {result.seconds:.1f} s -> {result.html.relative_to(folder.target).as_posix()}")
             return result
 
         pool = ThreadPoolExecutor(max_workers=jobs)
         futures = [pool.submit(run, number, path) for number, path in enumerate(paths, start=1)]
         try:
+            wait(futures, return_when=FIRST_EXCEPTION)  # the first failure, not the first notebook, decides
+            failed = next((f.exception() for f in futures if f.done() and f.exception() is not None), None)
+            if failed is not None:
+                raise failed
             runs = [future.result() for future in futures]
         except BaseException:
+            stopping.set()
             for future in futures:
                 future.cancel()
             kill_kernels()  # the other notebooks stop at once instead of running to their end
