@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 DATA   ?= data/synthetic
 OUT    ?= reports
 
-.PHONY: reproduce test test-fast bench clean-venv
+.PHONY: reproduce test test-fast docs bench clean-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
+
+docs: $(STAMP)
+	$(PY) docs/build_api.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_matching.py

@@ -95,7 +95,7 @@ def test_ate_weights_are_what_each_unit_received():
     assert m.weights["t1"] == pytest.approx(1 + 0.5)
     assert m.weights["t2"] == pytest.approx(0.5 + 0.5)
     assert not m.on_support["c4"] and m.weights["c4"] == 0
-    e = psm.effect(DATA, "y", m, "ATE")
+    e = psm.effect(DATA, "y", m, estimand="ATE")
     assert list(e.rows) == ["ATT", "ATU", "ATE"]
 
 

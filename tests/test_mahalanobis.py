@@ -69,7 +69,7 @@ def test_equals_r_matching(estimand):
     d = r_data()
     covs = ["x1", "x2", "x3"]
     m = psm.mahalanobis_match(d, "t", covs, estimand=estimand)
-    e = psm.effect(d, "y", m, estimand, bias_adjust=covs)
+    e = psm.effect(d, "y", m, estimand=estimand, bias_adjust=covs)
     est, se, bc, se_bc = R_MAHALANOBIS[estimand]
     assert (e.matched.difference, e.se_ai) == pytest.approx((est, se), rel=1e-10)
     assert (e.bias_corrected, e.se_bias_corrected) == pytest.approx((bc, se_bc), rel=1e-10)
@@ -79,7 +79,7 @@ def test_r_weight_2_is_the_overall_inverse_covariance():
     d = r_data()
     x = d[["x1", "x2", "x3"]].to_numpy()
     m = psm.mahalanobis_match(d, "t", ["x1", "x2", "x3"], estimand="ATE", weight_matrix=np.linalg.inv(np.cov(x.T)))
-    e = psm.effect(d, "y", m, "ATE")
+    e = psm.effect(d, "y", m, estimand="ATE")
     assert (e.matched.difference, e.se_ai) == pytest.approx(R_WEIGHT2_ATE, rel=1e-10)
 
 

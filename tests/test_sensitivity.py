@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import norm
 
+import psm
 from psm.errors import ColumnNotFoundError, EmptyGroupError, InvalidValuesError, MissingValuesError
 from psm.sensitivity import (
     COUNT_COLUMNS,
@@ -275,6 +276,28 @@ def test_weighted_counts_report_missing_weights():
     treated = pd.Series({"t1": 1, "c1": 0})
     with pytest.raises(MissingValuesError, match="weight"):
         weighted_counts(treated, pd.Series({"t1": 1, "c1": 0}), pd.Series({"t1": 1.0, "c1": np.nan}))
+
+
+def test_summaries_word_the_critical_gamma_for_each_case():
+    # not significant even at Gamma = 1: no "Critical Gamma ...: 1", which would read as "breaks at 1"
+    flat = mcnemar_bounds([1, 0, 1, 0], [0, 1, 0, 1])
+    assert flat.critical_gamma == 1.0
+    assert "no critical Gamma" in flat.summary() and "Critical Gamma" not in flat.summary()
+    strong = mcnemar_bounds([1] * 12, [0] * 12)
+    assert f"Critical Gamma (upper bound p reaches 0.05): {strong.critical_gamma:.4g}" in strong.summary()
+    assert isinstance(strong.summary(), psm.Summary)
+    assert strong.summary().tables[0].frame.loc["1", "p_upper"] == f"{strong.p_upper[0]:.6g}"
+
+
+def test_mcnemar_bounds_misuse_says_what_to_pass():
+    df = pd.DataFrame({"t": [1, 0, 1, 0], "p": [0.1, 0.12, 0.5, 0.52], "y": [1, 0, 1, 1]})
+    m = psm.match(df, "t", "p")
+    with pytest.raises(TypeError, match=r"y_treated must be a one-dimensional.*pair_outcomes"):
+        mcnemar_bounds(m, df["y"])
+    pairs = psm.pair_outcomes(m, df["y"])
+    with pytest.raises(TypeError, match=r"y_treated is a DataFrame.*pairs\['y_treated'\]"):
+        mcnemar_bounds(pairs, pairs["y_control"])
+    assert mcnemar_bounds(pairs["y_treated"], pairs["y_control"]).n_pairs == 2
 
 
 # treated A and B reuse control X; C -> Y; D -> Z (1:1 matching with replacement)

@@ -70,12 +70,15 @@ def test_results_share_the_summary_type() -> None:
     bt = psm.balance(df, ["age", "race", "re74"], m)
     eff = psm.effect(df, "re78", m)
     every = (ps.summary(), m.summary(), bt.summary(), eff.summary(),
-             psm.psmatch2(df, "treat", ["age", "educ", "race"], "re78").summary())
+             psm.psmatch2(df, "treat", ["age", "educ", "race"], "re78").summary(),
+             psm.kernel_match(df, "treat", ps.score).summary(),
+             psm.teffects_psmatch(df, "re78", "treat", ["age", "educ", "race"]).summary())
     for s in every:
         assert isinstance(s, Summary) and s.tables and "<table" in s._repr_html_()
         assert "\\begin{tabular}" in s.as_latex() and s.as_markdown().startswith("**")
     # the matching's support table has whole headers; the effect's numbers never run together
     assert "Treatment  Off support  On support  Total" in m.summary()
+    assert "Treatment  Off support  On support  Total" in psm.kernel_match(df, "treat", ps.score).summary()
     for line in eff.summary().splitlines()[3:5]:
         cells = line.split("|")[1].split()
         assert len(cells) == 5 and all(c.replace(".", "").replace("-", "").isdigit() for c in cells)
@@ -101,3 +104,23 @@ def test_results_share_the_summary_type() -> None:
     assert block.loc["Matched", "MeanBias"] == f"{bt.summary_stats.loc['matched', 'mean_abs_bias']:.1f}"
     cobalt = bt.summary(layout="cobalt").tables[0].frame
     assert cobalt.loc["race=black", ("Diff", "Unmatched")] == f"{bt.table.loc['race=black', 'smd_unmatched']:.3f}"
+
+
+def test_every_result_has_to_frame() -> None:
+    df = psm.datasets.lalonde()
+    covariates = ["age", "educ", "race"]
+    ps = psm.fit_propensity(df, "treat", covariates, link="logit")
+    coef = ps.to_frame(level=0.90)
+    lo, hi = ps.result.conf_int(alpha=0.10).loc["educ"]
+    assert coef.loc["educ", ["ci_lower", "ci_upper"]].tolist() == pytest.approx([lo, hi], rel=1e-8)
+    assert coef.loc["educ", "p"] == pytest.approx(ps.result.pvalues["educ"], rel=1e-8)
+    m = psm.match(df, "treat", ps)
+    units = m.to_frame()
+    assert list(units.columns) == ["treated", "score", "on_support", "weight"] and len(units) == 614
+    assert units["weight"].sum() == pytest.approx(2 * 185)
+    k = psm.kernel_match(df, "treat", ps.score)
+    assert k.to_frame()["weight"].equals(k.weights.rename("weight"))
+    res = psm.psmatch2(df, "treat", covariates, ["re78", "re74"], link="logit")
+    assert list(res.to_frame()["outcome"].unique()) == ["re78", "re74"]
+    te = psm.teffects_psmatch(df, "re78", "treat", covariates)
+    assert te.to_frame().loc[te.estimand, "se"] == te.se

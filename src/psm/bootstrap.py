@@ -65,7 +65,7 @@ def bootstrap_se(
     reps: int = 200,
     seed: int,
 ) -> BootstrapSE:
-    """Bootstrap SE of ``effect(data, outcome, matching, estimand).matched.difference``.
+    """Bootstrap SE of ``effect(data, outcome, matching, estimand=estimand).matched.difference``.
 
     ``matching`` is a kernel or radius matching of ``data``'s rows. With ``propensity``
     (the model whose score was matched on), every replicate re-fits it on the resampled
@@ -76,7 +76,7 @@ def bootstrap_se(
     if isinstance(reps, bool) or not isinstance(reps, (int, np.integer)) or reps < 2:
         raise ValueError(f"reps must be an integer >= 2, got {reps!r}")
     estimand = estimand or matching.estimand
-    point = effect(data, outcome, matching, estimand).matched.difference
+    point = effect(data, outcome, matching, estimand=estimand).matched.difference
     rows = data.loc[matching.treated.index]
     treatment = str(matching.treated.name)
     scores = matching.score.to_numpy()
@@ -91,7 +91,7 @@ def bootstrap_se(
             else:
                 score = fit_propensity(sample, propensity.treatment, propensity.covariates, link=propensity.link).score
             m = kernel_match(sample, treatment, score, **matching.options())
-            estimates.append(effect(sample, outcome, m, estimand).matched.difference)
+            estimates.append(effect(sample, outcome, m, estimand=estimand).matched.difference)
         except PSMError:
             failed += 1
     values = np.asarray(estimates)

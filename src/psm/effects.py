@@ -133,10 +133,12 @@ class Effect:
 
     @property
     def matched(self) -> EffectRow:
+        """The row of the estimand (``rows[estimand]``): ATT, ATU or ATE."""
         return self.rows[self.estimand]
 
     @property
     def t_ai(self) -> float:
+        """``difference / se_ai``, the z statistic with the Abadie-Imbens SE."""
         return self.matched.difference / self.se_ai if self.se_ai > 0 else np.nan
 
     @property
@@ -187,8 +189,8 @@ def effect(
     data: pd.DataFrame,
     outcome: Hashable | pd.Series,
     matching,
-    estimand: str = "ATT",
     *,
+    estimand: str = "ATT",
     approx_se: str = "v4.0.12",
     ai_var_calc: int = 0,
     ai_sample: bool = False,
@@ -223,6 +225,18 @@ def effect(
         Rows of the matching with a missing outcome raise MissingValuesError by default.
         With ``dropna=True`` they are dropped and the matching is re-run on the remaining
         rows with the same options -- psmatch2 deletes listwise *before* matching.
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> covariates = ["age", "educ", "race", "married", "nodegree", "re74", "re75"]
+    >>> m = psm.match(df, "treat", psm.fit_propensity(df, "treat", covariates, link="logit"), ties=True)
+    >>> eff = psm.effect(df, "re78", m)
+    >>> round(eff.matched.difference, 2), round(eff.se_ai, 2)
+    (1968.8, 1085.82)
+    >>> [round(float(x), 2) for x in eff.ci(level=0.95, method="ai")]
+    [-159.36, 4096.96]
     """
     estimand = canonical_estimand(estimand)
     if approx_se not in APPROX_SE:

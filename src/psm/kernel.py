@@ -71,7 +71,7 @@ from psm._validation import (
 )
 from psm.errors import NoControlsOnSupportError
 from psm.summary import Summary, SummaryTable
-from psm.support import ESTIMANDS, support_mask
+from psm.support import ESTIMANDS, support_mask, support_table, unit_frame
 
 KERNELS = ("epan", "normal", "biweight", "uniform", "tricube")
 METHODS = ("kernel", "radius", "llr")
@@ -140,6 +140,7 @@ class KernelMatching:
 
     @property
     def n_dropped(self) -> int:
+        """Number of rows dropped for missing values."""
         return len(self.dropped)
 
     def options(self) -> dict:
@@ -200,21 +201,20 @@ class KernelMatching:
                                        "direction": name}))
         return pd.concat(parts, ignore_index=True)
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per unit: ``treated``, ``score``, ``on_support``, ``weight`` (psmatch2's variables)."""
+        return unit_frame(self)
+
     def summary(self) -> Summary:
-        """Options and psmatch2's ``tab _treated _support``."""
-        t, s = self.treated.to_numpy(), self.on_support.to_numpy()
+        """The method and options, and psmatch2's ``tab _treated _support`` (a :class:`~psm.summary.Summary`)."""
         what = f"radius matching, caliper {self.bandwidth:g} (<=)" if self.method == "radius" else (
             f"{'local linear' if self.method == 'llr' else 'kernel'} matching, {self.kernel} kernel, "
             f"bandwidth {self.bandwidth:g}")
         title = f"{what[0].upper()}{what[1:]} on {self.score.name!r} (psmatch2 v4.0.12 rules)"
-        head = [f"estimand {self.estimand}, common support={self.common_support}"]
-        support = pd.DataFrame(
-            [[int(np.sum(g & ~s)), int(np.sum(g & s)), int(np.sum(g))] for g in (~t, t, np.ones_like(t))],
-            index=pd.Index(["Untreated", "Treated", "Total"], name="Treatment"),
-            columns=["Off support", "On support", "Total"],
-        ).astype(str)
-        text = "\n".join([title, *head, SummaryTable(support).as_text()])
-        return Summary(title, [("Common support", support)], head, text=text)
+        options = f"estimand {self.estimand}, common support={self.common_support}"
+        support = support_table(self.treated.to_numpy(), self.on_support.to_numpy())
+        return Summary(title, [("Common support", support)], [options],
+                       text="\n".join([title, options, SummaryTable(support).as_text()]))
 
     def __str__(self) -> str:
         return self.summary()

@@ -61,7 +61,7 @@ from psm.errors import NoControlsOnSupportError
 from psm.kernel import KernelMatching, kernel_match
 from psm.propensity import PropensityModel
 from psm.summary import Summary, SummaryTable, format_number
-from psm.support import ESTIMAND_ALIASES, ESTIMANDS, support_mask
+from psm.support import ESTIMAND_ALIASES, ESTIMANDS, support_mask, support_table, unit_frame
 
 DIRECTIONS = ("ATT", "ATU")
 _PASSES = {"ATT": ("ATT",), "ATU": ("ATU",), "ATE": ("ATU", "ATT")}  # psmatch2 runs ATU first
@@ -190,6 +190,11 @@ class Matching:
             out[links.focal] = sums[links.focal]
         return pd.Series(out, index=self.score.index, name=f"_{y.name}" if y.name is not None else None)
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per unit: ``treated``, ``score``, ``on_support``, ``weight`` (psmatch2's ``_treated``,
+        ``_pscore``, ``_support``, ``_weight``); the links are in :attr:`pairs`."""
+        return unit_frame(self)
+
     def matched_data(self, data: pd.DataFrame, *, pairs: bool = False) -> pd.DataFrame:
         """The matched sample as rows of ``data`` with ``weights`` and ``subclass`` (MatchIt's
         ``match.data`` and, with ``pairs=True``, ``get_matches``).
@@ -258,12 +263,7 @@ class Matching:
         ]
         if self.n_dropped:
             head.append(f"rows dropped for missing values: {self.n_dropped}")
-        support = pd.DataFrame(
-            [[int(np.sum(g & ~s)), int(np.sum(g & s)), int(np.sum(g))]
-             for g in (~t, t, np.ones_like(t))],
-            index=pd.Index(["Untreated", "Treated", "Total"], name="Treatment"),
-            columns=["Off support", "On support", "Total"],
-        ).astype(str)
+        support = support_table(t, s)
         rows = {}
         for name, links in self._links.items():
             dist = self.pairs.loc[self.pairs["direction"] == name, "distance"]
@@ -360,6 +360,19 @@ def match(
     ColumnNotFoundError, InvalidTreatmentError, MissingValuesError, EmptyGroupError,
     NoControlsOnSupportError (no focal unit of some direction could be matched),
     ValueError / TypeError for invalid options or a non-numeric score.
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> ps = psm.fit_propensity(df, "treat", ["age", "educ", "race", "married", "nodegree", "re74", "re75"],
+    ...                         link="logit")
+    >>> m = psm.match(df, "treat", ps, ties=True)          # the fitted model, or a score column
+    >>> int(m.on_support.sum()), float(m.weights[df["treat"] == 0].sum())
+    (614, 185.0)
+    >>> austin = psm.match(df, "treat", ps.linear_predictor, caliper=0.2, std_caliper=True)
+    >>> austin.std_caliper, round(austin.caliper, 4)
+    (0.2, 0.2693)
     """
     if isinstance(score, PropensityModel):
         score = score.score

@@ -32,6 +32,7 @@ from scipy import optimize, stats
 from scipy.stats import nchypergeom_fisher
 
 from psm.errors import ColumnNotFoundError, EmptyGroupError, InvalidValuesError, MissingValuesError
+from psm.summary import Summary, format_frame
 
 __all__ = [
     "DEFAULT_GAMMA",
@@ -393,8 +394,8 @@ class MHBounds:
             index=pd.Index(self.gamma, name="gamma"),
         )
 
-    def summary(self) -> str:
-        """Text like ``mhbounds``' output, plus the critical Γ."""
+    def summary(self) -> Summary:
+        """Text like ``mhbounds``' output, plus the critical Γ (a :class:`~psm.summary.Summary`)."""
         head = f"{'Gamma':>8} {'Q_mh+':>10} {'Q_mh-':>10} {'p_mh+':>10} {'p_mh-':>10} {'p_worst':>10}"
         lines = [f"Mantel-Haenszel (1959) bounds ({self.moments} moments, {self.n_strata} strata)",
                  head, "-" * len(head)]
@@ -405,9 +406,9 @@ class MHBounds:
         lines += [
             f"Treated events {self.observed:.6g} vs {self.expected:.6g} expected without hidden bias "
             f"({direction} than expected).",
-            f"Critical Gamma (worst-case p reaches {self.alpha:g}): {self.critical_gamma:.4g}",
+            _critical_gamma_text(self.critical_gamma, self.alpha, "worst-case p"),
         ]
-        return "\n".join(lines)
+        return Summary(lines[0], [("", format_frame(self.to_frame()))], lines[-2:], text="\n".join(lines))
 
 
 def mh_bounds(
@@ -507,6 +508,7 @@ class McNemarBounds:
 
     @property
     def discordant(self) -> int:
+        """Number of discordant pairs ``m = treated_only + control_only``."""
         return self.treated_only + self.control_only
 
     def to_frame(self) -> pd.DataFrame:
@@ -514,8 +516,8 @@ class McNemarBounds:
         return pd.DataFrame({"p_lower": self.p_lower, "p_upper": self.p_upper},
                             index=pd.Index(self.gamma, name="gamma"))
 
-    def summary(self) -> str:
-        """Text like ``binarysens``' output, plus counts and the critical Γ."""
+    def summary(self) -> Summary:
+        """Text like ``binarysens``' output, plus counts and the critical Γ (a :class:`~psm.summary.Summary`)."""
         lines = [
             "Rosenbaum sensitivity test (sign test / McNemar, matched pairs)",
             f"pairs {self.n_pairs}; discordant {self.discordant} "
@@ -524,8 +526,31 @@ class McNemarBounds:
         ]
         lines += [f"{g:>8.3g} {lo:>14.6g} {up:>14.6g}"
                   for g, lo, up in zip(self.gamma, self.p_lower, self.p_upper)]
-        lines.append(f"Critical Gamma (upper bound p reaches {self.alpha:g}): {self.critical_gamma:.4g}")
-        return "\n".join(lines)
+        lines.append(_critical_gamma_text(self.critical_gamma, self.alpha, "upper bound p"))
+        return Summary(lines[0], [("", format_frame(self.to_frame()))], [lines[1], lines[-1]], text="\n".join(lines))
+
+
+def _pair_vector(values: object, name: str) -> pd.Series:
+    """``values`` as a Series of per-pair outcomes; TypeError saying what to pass otherwise."""
+    how = ("pass one outcome per pair for each side, e.g. pairs = psm.pair_outcomes(matching, df['y']); "
+           "psm.mcnemar_bounds(pairs['y_treated'], pairs['y_control'])")
+    if isinstance(values, pd.DataFrame):
+        raise TypeError(f"{name} is a DataFrame; {how}")
+    array = np.asarray(values) if not isinstance(values, pd.Series) else values.to_numpy()
+    if array.ndim != 1:
+        raise TypeError(f"{name} must be a one-dimensional sequence of 0/1 outcomes, got "
+                        f"{type(values).__name__}; {how}")
+    return pd.Series(array)
+
+
+def _critical_gamma_text(critical_gamma: float, alpha: float, p_name: str) -> str:
+    """The critical-Γ line of a summary, worded for its three cases."""
+    if critical_gamma == 1.0:
+        return (f"Not significant at {alpha:g} even without hidden bias ({p_name} at Gamma = 1 "
+                f"is >= {alpha:g}): no critical Gamma.")
+    if np.isinf(critical_gamma):
+        return f"Still significant at {alpha:g} for every Gamma up to {_GAMMA_SEARCH_MAX:g}."
+    return f"Critical Gamma ({p_name} reaches {alpha:g}): {critical_gamma:.4g}"
 
 
 def mcnemar_bounds(
@@ -541,8 +566,8 @@ def mcnemar_bounds(
     :func:`pair_outcomes`). ``p(Γ) = Σ_{x=D}^{m} C(m, x) p^x (1-p)^{m-x}`` with
     ``p = Γ/(1+Γ)`` (upper bound) or ``1/(1+Γ)`` (lower bound); see :class:`McNemarBounds`.
     """
-    yt = _binary(pd.Series(np.asarray(y_treated)), "y_treated").to_numpy()
-    yc = _binary(pd.Series(np.asarray(y_control)), "y_control").to_numpy()
+    yt = _binary(_pair_vector(y_treated, "y_treated"), "y_treated").to_numpy()
+    yc = _binary(_pair_vector(y_control, "y_control"), "y_control").to_numpy()
     if len(yt) != len(yc):
         raise ValueError(f"y_treated has {len(yt)} pairs but y_control has {len(yc)}")
     if len(yt) == 0:

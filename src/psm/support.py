@@ -77,3 +77,21 @@ def common_support(
     require_both_groups(treated)
     values = numeric_values(frame["score"].rename(column_label(score)))
     return pd.Series(support_mask(treated.to_numpy(), values, estimand), index=data.index, name="on_support")
+
+
+def support_table(treated: np.ndarray, on_support: np.ndarray) -> pd.DataFrame:
+    """psmatch2's ``tab _treated _support``: units off and on support, and in total, by group (as text)."""
+    t, s = np.asarray(treated, dtype=bool), np.asarray(on_support, dtype=bool)
+    return pd.DataFrame(
+        [[int(np.sum(g & ~s)), int(np.sum(g & s)), int(np.sum(g))] for g in (~t, t, np.ones_like(t))],
+        index=pd.Index(["Untreated", "Treated", "Total"], name="Treatment"),
+        columns=["Off support", "On support", "Total"],
+    ).astype(str)
+
+
+def unit_frame(matching) -> pd.DataFrame:
+    """psmatch2's variables of a matching, one row per unit: ``treated`` (``_treated``), ``score``
+    (``_pscore``), ``on_support`` (``_support``) and ``weight`` (``_weight``, 0 where psmatch2 has
+    missing)."""
+    return pd.DataFrame({"treated": matching.treated.astype(bool), "score": matching.score,
+                         "on_support": matching.on_support, "weight": matching.weights})

@@ -27,6 +27,7 @@ from statsmodels.duration.survfunc import SurvfuncRight
 
 from psm.errors import EmptyGroupError, InvalidValuesError, MissingValuesError
 from psm.plots import style
+from psm.summary import Summary, format_frame
 
 __all__ = [
     "time_to_event",
@@ -141,6 +142,7 @@ class KaplanMeier:
     counts: pd.DataFrame
 
     def to_frame(self) -> pd.DataFrame:
+        """The survival table (a copy): one row per group and event time."""
         return self.table.copy()
 
     def survival_at(self, times) -> pd.DataFrame:
@@ -152,14 +154,17 @@ class KaplanMeier:
             out.setdefault(g, np.ones_like(times))
         return pd.DataFrame(out, index=pd.Index(times, name="time"))[list(self.counts.index)]
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
+        """Units, weighted units, events and median survival per group (a :class:`~psm.summary.Summary`)."""
         lines = ["Kaplan-Meier estimates (weights as frequencies)",
                  f"{'group':<16} {'units':>7} {'weighted':>10} {'events':>10} {'median':>10}"]
         for g, row in self.counts.iterrows():
             med = self.median[g]
             lines.append(f"{str(g):<16} {int(row['units']):>7d} {row['weighted']:>10.6g} "
                          f"{row['events']:>10.6g} {'not reached' if np.isnan(med) else f'{med:.6g}':>10}")
-        return "\n".join(lines)
+        table = format_frame(self.counts.assign(median=self.median))
+        table["median"] = table["median"].replace("", "not reached")
+        return Summary(lines[0], [("", table)], text="\n".join(lines))
 
 
 def _step_value(times: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -233,13 +238,18 @@ class LogRankTest:
     df: int = 1
 
     def to_frame(self) -> pd.DataFrame:
+        """Observed and expected (weighted) events per group."""
         return pd.DataFrame({"observed": self.observed, "expected": self.expected})
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
+        """Observed and expected events per group and the chi-square test (a :class:`~psm.summary.Summary`)."""
         rows = "\n".join(f"{str(g):<16} {o:>10.6g} {e:>10.6g}"
                          for g, o, e in zip(self.observed.index, self.observed, self.expected))
-        return (f"Log-rank test (weights as frequencies)\n{'group':<16} {'observed':>10} {'expected':>10}\n"
-                f"{rows}\nchi2({self.df}) = {self.chisq:.4f}, p = {self.pvalue:.4g}")
+        test = f"chi2({self.df}) = {self.chisq:.4f}, p = {self.pvalue:.4g}"
+        text = (f"Log-rank test (weights as frequencies)\n{'group':<16} {'observed':>10} {'expected':>10}\n"
+                f"{rows}\n{test}")
+        return Summary("Log-rank test (weights as frequencies)", [("", format_frame(self.to_frame()))],
+                       [test], text=text)
 
 
 def log_rank_test(durations, events, group, weights=None) -> LogRankTest:
@@ -308,13 +318,16 @@ class FrequencyComparison:
     counts: pd.DataFrame
 
     def to_frame(self) -> pd.DataFrame:
+        """One row: the two means, their difference, its S.E., t, p and df."""
         return pd.DataFrame([{k: getattr(self, k) for k in
                               ("mean_treated", "mean_control", "difference", "se", "t", "p", "df")}])
 
-    def summary(self) -> str:
-        return (f"Events per person: treated {self.mean_treated:.4g}, control {self.mean_control:.4g}; "
+    def summary(self) -> Summary:
+        """The comparison in one line (a :class:`~psm.summary.Summary`)."""
+        text = (f"Events per person: treated {self.mean_treated:.4g}, control {self.mean_control:.4g}; "
                 f"difference {self.difference:.4g} (S.E. {self.se:.4g}, t = {self.t:.3f}, "
                 f"p = {self.p:.4g}, df = {self.df:.6g})")
+        return Summary("Events per person", [("", format_frame(self.to_frame()))], text=text)
 
 
 def event_frequency(counts, treated, weights=None) -> FrequencyComparison:

@@ -25,7 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from psm._format import stata_g
-from psm.summary import Summary, format_number
+from psm.summary import Summary
 from psm._neighbours import nearest_ranges
 from psm._validation import drop_missing, numeric_values, resolve_column, treatment_indicator
 from psm.ai2016 import AI2016, ai2016
@@ -59,6 +59,7 @@ class TeffectsResult:
 
     @property
     def z(self) -> float:
+        """``estimate / se``."""
         return self.estimate / self.se
 
     @property
@@ -73,8 +74,15 @@ class TeffectsResult:
         half = stats.norm.ppf(0.5 + level / 2) * self.se
         return (self.estimate - half, self.estimate + half)
 
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """One row: estimate, AI (2016) SE, z, p, the ``level`` interval and the unadjusted AI (2006) SE."""
+        lo, hi = self.ci(level)
+        return pd.DataFrame([{"estimate": self.estimate, "se": self.se, "z": self.z, "p": self.p,
+                              "ci_lower": lo, "ci_upper": hi, "se_ai2006": self.se_ai2006}],
+                            index=pd.Index([self.estimand], name="estimand"))
+
     def summary(self, level: float = 0.95) -> Summary:
-        """Stata's ``teffects psmatch`` output table (text), with the same numbers as a table."""
+        """Stata's ``teffects psmatch`` output table (a :class:`~psm.summary.Summary`)."""
         lo, hi = self.ci(level)
         pct = f"{100 * level:g}%"
         bar = "-" * 78
@@ -95,14 +103,13 @@ class TeffectsResult:
             f"Unadjusted Abadie-Imbens (2006) std. err.: {stata_g(self.se_ai2006, 10).strip()} "
             f"(conditional variances from nn({self.vce_k}))",
         ]
-        cells = pd.DataFrame(
-            [[format_number(v, 7, significant=True) for v in (self.estimate, self.se)]
-             + [f"{self.z:.2f}", f"{self.p:.3f}"] + [format_number(v, 7, significant=True) for v in (lo, hi)]],
-            index=pd.Index([f"{self.estimand} {self.treatment} (1 vs 0)"], name=self.outcome),
-            columns=["Coefficient", "AI robust std. err.", "z", "P>|z|", f"[{pct}", "conf. interval]"],
-        )
-        title = "Treatment-effects estimation: propensity-score matching"
-        return Summary(title, [("", cells)], lines[-1:], text="\n".join(lines))
+        table = pd.DataFrame(
+            {"Coefficient": [stata_g(self.estimate, 10).strip()], "AI robust std. err.": [stata_g(self.se, 10).strip()],
+             "z": [f"{self.z:.2f}"], "P>|z|": [f"{self.p:.3f}"],
+             f"[{pct} conf.": [stata_g(lo, 10).strip()], "interval]": [stata_g(hi, 10).strip()]},
+            index=pd.Index([f"{self.estimand} {self.treatment} (1 vs 0)"], name=self.outcome))
+        return Summary("Treatment-effects estimation: propensity-score matching", [("", table)], [lines[-1]],
+                       text="\n".join(lines))
 
     def __str__(self) -> str:
         return self.summary()

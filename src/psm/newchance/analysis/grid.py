@@ -128,7 +128,7 @@ CHOICE_LABELS: dict[str, str] = {
     "replace": "matching without replacement",
     "follow_up": "{} follow-up",
     "missing": "missing data: {}",
-    "crime_precedence": "offence-type keywords: {}",
+    "crime_precedence": "crime type: {} (not Violent first)",
 }
 
 

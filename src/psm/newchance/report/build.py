@@ -70,7 +70,7 @@ from psm.newchance.inputs.dataset import Dataset, load_dataset
 from psm.newchance.report.index import DatasetInfo, RunInfo, write_index
 from psm.newchance.report.output import OutputFolder
 from psm.newchance.report.session import dataset_key, locate, save_dataset
-from psm.newchance.report.writer import MANIFEST_PARTS, SYNTHETIC_BANNER, ReportWriter, finalise_manifest
+from psm.newchance.report.writer import SYNTHETIC_BANNER, finalise_manifest
 
 __all__ = [
     "NotebookRun",

@@ -95,7 +95,8 @@ READING = {
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+# "<" only where it could open an HTML tag: "<10" and "<0.001" stay as they read
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]>|]|<(?=[A-Za-z/!?]))")
 
 
 def _map_text(frame: pd.DataFrame, change: Any) -> pd.DataFrame:
