@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import psm
 from psm.summary import Summary, SummaryTable, format_number
@@ -124,3 +126,37 @@ def test_every_result_has_to_frame() -> None:
     assert list(res.to_frame()["outcome"].unique()) == ["re78", "re74"]
     te = psm.teffects_psmatch(df, "re78", "treat", covariates)
     assert te.to_frame().loc[te.estimand, "se"] == te.se
+
+
+def test_summary_survives_pickle_and_deepcopy() -> None:
+    import copy
+    import pickle
+
+    s = Summary("T", [("x", pd.DataFrame({"a": ["1"]}))], ["n"])
+    for t in (pickle.loads(pickle.dumps(s)), copy.deepcopy(s)):
+        assert isinstance(t, Summary) and t == s and t.title == "T" and t.notes == ("n",)
+        assert t.tables[0].frame.equals(s.tables[0].frame)
+
+
+_cell = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cells=st.lists(st.lists(_cell, min_size=3, max_size=3), min_size=1, max_size=5),
+       headers=st.lists(st.text(alphabet="abcdefgh %|", min_size=1, max_size=15), min_size=3, max_size=3,
+                        unique=True))
+def test_text_never_cuts_a_cell_or_a_header(cells, headers):
+    frame = pd.DataFrame(cells, columns=headers, index=[f"row{i}" for i in range(len(cells))])
+    text = SummaryTable(frame).as_text()
+    lines = text.splitlines()
+    rule = lines[0]
+    assert set(rule) == {"-"} and all(len(line) <= len(rule) for line in lines)
+    for h in headers:
+        assert h.strip() in lines[1]
+    for i, row in enumerate(cells):
+        body = lines[3 + i]
+        position = len(f"row{i}")
+        for cell in row:  # each cell appears whole, left to right
+            found = body.find(cell, position) if cell else position
+            assert found >= 0
+            position = found + len(cell)

@@ -80,7 +80,7 @@ from psm._balance_inputs import (
 )
 from psm._balance_probit import ProbitRefit, probit_refit
 from psm._balance_render import BalanceRendering
-from psm._validation import check_covariate_values, select_columns
+from psm._validation import check_covariate_values
 
 __all__ = ["BalanceTable", "ProbitRefit", "balance"]
 
@@ -449,8 +449,7 @@ def balance(
     covariates = list(covariates)
     if not covariates:
         raise ValueError("balance needs at least one covariate")
-    select_columns(data, {c: c for c in covariates})  # every unknown name in one ColumnNotFoundError
-    check_covariate_values(data, covariates, factors or ())  # inf, overflowing or text numbers: typed errors
+    check_covariate_values(data, covariates, factors or (), select=True)  # unknown names, inf, text numbers
     estimand = resolve_estimand(matching_or_weights, estimand)
     sd_denom = sd_denom or {"ATT": "treated", "ATU": "control"}[estimand]
     if sd_denom not in _SD_DENOMS:

@@ -53,8 +53,8 @@ their cost is the number of pairs, about n_focal * n_candidates * 2h for uniform
 from __future__ import annotations
 
 from collections.abc import Hashable
-from math import comb
 from dataclasses import dataclass, field
+from math import comb
 
 import numpy as np
 import pandas as pd
@@ -206,15 +206,15 @@ class KernelMatching:
         return unit_frame(self)
 
     def summary(self) -> Summary:
-        """The method and options, and psmatch2's ``tab _treated _support`` (a :class:`~psm.summary.Summary`)."""
+        """Options and psmatch2's ``tab _treated _support``."""
         what = f"radius matching, caliper {self.bandwidth:g} (<=)" if self.method == "radius" else (
             f"{'local linear' if self.method == 'llr' else 'kernel'} matching, {self.kernel} kernel, "
             f"bandwidth {self.bandwidth:g}")
         title = f"{what[0].upper()}{what[1:]} on {self.score.name!r} (psmatch2 v4.0.12 rules)"
-        options = f"estimand {self.estimand}, common support={self.common_support}"
+        head = [f"estimand {self.estimand}, common support={self.common_support}"]
         support = support_table(self.treated.to_numpy(), self.on_support.to_numpy())
-        return Summary(title, [("Common support", support)], [options],
-                       text="\n".join([title, options, SummaryTable(support).as_text()]))
+        text = "\n".join([title, *head, SummaryTable(support).as_text()])
+        return Summary(title, [("Common support", support)], head, text=text)
 
     def __str__(self) -> str:
         return self.summary()

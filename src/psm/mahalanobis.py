@@ -34,7 +34,13 @@ import numpy as np
 import pandas as pd
 
 from psm._nn_sorted import Links
-from psm._validation import drop_missing, numeric_values, require_both_groups, select_columns, treatment_indicator
+from psm._validation import (
+    drop_missing,
+    numeric_values,
+    require_both_groups,
+    select_columns,
+    treatment_indicator,
+)
 from psm.errors import NoControlsOnSupportError
 from psm.matching import DIRECTIONS, Matching
 from psm.support import ESTIMANDS

@@ -61,7 +61,13 @@ from psm.errors import NoControlsOnSupportError
 from psm.kernel import KernelMatching, kernel_match
 from psm.propensity import PropensityModel
 from psm.summary import Summary, SummaryTable, format_number
-from psm.support import ESTIMAND_ALIASES, ESTIMANDS, support_mask, support_table, unit_frame
+from psm.support import (
+    ESTIMAND_ALIASES,
+    ESTIMANDS,
+    support_mask,
+    support_table,
+    unit_frame,
+)
 
 DIRECTIONS = ("ATT", "ATU")
 _PASSES = {"ATT": ("ATT",), "ATU": ("ATU",), "ATE": ("ATU", "ATT")}  # psmatch2 runs ATU first
@@ -211,6 +217,16 @@ class Matching:
         appears once for each; ``subclass`` numbers the sets, ``weights`` is 1 for the focal unit and
         its link weight ``1/n_i`` for each match. The index keeps ``data``'s labels (repeated for
         reused units): cluster standard errors on it.
+
+        Examples
+        --------
+        >>> import psm
+        >>> df = psm.datasets.lalonde()
+        >>> ps = psm.fit_propensity(df, "treat", ["age", "educ", "race", "married", "nodegree", "re74", "re75"],
+        ...                         link="logit")
+        >>> md = psm.match(df, "treat", ps, replace=False).matched_data(df)
+        >>> len(md), md["subclass"].nunique(), md["weights"].unique().tolist()
+        (370, 185, [1.0])
         """
         missing = self.score.index.difference(data.index)
         if len(missing):

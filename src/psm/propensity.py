@@ -173,17 +173,10 @@ class PropensityModel:
         )
         frame = self.to_frame(level)
         lo, hi = f"[{(1 - level) / 2:g}", f"{(1 + level) / 2:g}]"
-        coefficients = pd.DataFrame(
-            {
-                "coef": [format_number(v, 4, significant=True) for v in frame["coef"]],
-                "std err": [format_number(v, 4, significant=True) for v in frame["se"]],
-                "z": [format_number(v, 3) for v in frame["z"]],
-                "P>|z|": [format_number(v, 3) for v in frame["p"]],
-                lo: [format_number(v, 4, significant=True) for v in frame["ci_lower"]],
-                hi: [format_number(v, 4, significant=True) for v in frame["ci_upper"]],
-            },
-            index=pd.Index(self.params.index, name=self.treatment),
-        )
+        cells = {col: [format_number(v, 3) if col in ("z", "p") else format_number(v, 4, significant=True)
+                       for v in frame[col]] for col in frame.columns}
+        coefficients = pd.DataFrame(dict(zip(["coef", "std err", "z", "P>|z|", lo, hi], cells.values())),
+                                    index=pd.Index(self.params.index, name=self.treatment))
         notes = [f"Link: {self.link} ({'psmatch2 default' if self.link == 'probit' else 'psmatch2 option logit'}); "
                  "unpenalised maximum likelihood, model-based standard errors."]
         if self.reference:

@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from psm._design import covariate_columns
 from psm._validation import drop_missing, select_columns
 from psm.effects import Effect, effect, effect_tables, psmatch2_table
 from psm.kernel import KernelMatching
 from psm.mahalanobis import mahalanobis_match
-from psm.summary import Summary
 from psm.matching import Matching, match
-from psm._design import covariate_columns
 from psm.propensity import PropensityModel, fit_propensity
+from psm.summary import Summary
 
 
 @dataclass(frozen=True)

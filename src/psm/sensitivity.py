@@ -443,7 +443,12 @@ def mh_bounds(
     Examples
     --------
     Rosenbaum (2002, Table 4.11), allopurinol and rash, two strata: Γ = 1 gives
-    Q = 4.18665, p = 0.000014; Γ = 2 gives Q+ = 1.80445, p+ = 0.035581.
+    Q = 4.18665, p = 0.000014; Γ = 2 gives Q+ = 1.80445, p+ = 0.035581:
+
+    >>> import pandas as pd, psm
+    >>> counts = pd.DataFrame({"n_treated": [38, 29], "n_control": [681, 576], "events_treated": [5, 10], "events_control": [36, 58]})
+    >>> psm.mh_bounds(counts, [1, 2]).q_plus.round(5).tolist()
+    [4.18665, 1.80445]
     """
     if moments not in _MOMENTS:
         raise ValueError(f"moments must be one of {sorted(_MOMENTS)}, got {moments!r}")

@@ -69,6 +69,15 @@ def common_support(
     Returns a bool Series aligned to ``data.index`` named ``"on_support"``.
     Missing values raise :class:`psm.MissingValuesError`; an empty group raises
     :class:`psm.EmptyGroupError`.
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> ps = psm.fit_propensity(df, "treat", ["age", "educ", "race", "married", "nodegree", "re74", "re75"],
+    ...                         link="logit")
+    >>> psm.common_support(df, "treat", ps.score).groupby(df["treat"]).sum().to_dict()
+    {0: 429, 1: 177}
     """
     estimand = canonical_estimand(estimand)
     frame = select_columns(data, {"treatment": treatment, "score": score})

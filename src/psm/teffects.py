@@ -25,9 +25,14 @@ import pandas as pd
 from scipy import stats
 
 from psm._format import stata_g
-from psm.summary import Summary
+from psm.summary import Summary, format_number
 from psm._neighbours import nearest_ranges
-from psm._validation import drop_missing, numeric_values, resolve_column, treatment_indicator
+from psm._validation import (
+    drop_missing,
+    numeric_values,
+    resolve_column,
+    treatment_indicator,
+)
 from psm.ai2016 import AI2016, ai2016
 from psm.propensity import PropensityModel, fit_propensity
 
@@ -82,7 +87,7 @@ class TeffectsResult:
                             index=pd.Index([self.estimand], name="estimand"))
 
     def summary(self, level: float = 0.95) -> Summary:
-        """Stata's ``teffects psmatch`` output table (a :class:`~psm.summary.Summary`)."""
+        """Stata's ``teffects psmatch`` output table (text), with the same numbers as a table."""
         lo, hi = self.ci(level)
         pct = f"{100 * level:g}%"
         bar = "-" * 78
@@ -100,16 +105,17 @@ class TeffectsResult:
             f"{self.treatment[:12]:>12} |",
             f"{'(1 vs 0)':>12} | {row}",
             bar,
-            f"Unadjusted Abadie-Imbens (2006) std. err.: {stata_g(self.se_ai2006, 10).strip()} "
-            f"(conditional variances from nn({self.vce_k}))",
+            (f"Unadjusted Abadie-Imbens (2006) std. err.: {stata_g(self.se_ai2006, 10).strip()} "
+             f"(conditional variances from nn({self.vce_k}))"),
         ]
-        table = pd.DataFrame(
-            {"Coefficient": [stata_g(self.estimate, 10).strip()], "AI robust std. err.": [stata_g(self.se, 10).strip()],
-             "z": [f"{self.z:.2f}"], "P>|z|": [f"{self.p:.3f}"],
-             f"[{pct} conf.": [stata_g(lo, 10).strip()], "interval]": [stata_g(hi, 10).strip()]},
-            index=pd.Index([f"{self.estimand} {self.treatment} (1 vs 0)"], name=self.outcome))
-        return Summary("Treatment-effects estimation: propensity-score matching", [("", table)], [lines[-1]],
-                       text="\n".join(lines))
+        cells = pd.DataFrame(
+            [[format_number(v, 7, significant=True) for v in (self.estimate, self.se)]
+             + [f"{self.z:.2f}", f"{self.p:.3f}"] + [format_number(v, 7, significant=True) for v in (lo, hi)]],
+            index=pd.Index([f"{self.estimand} {self.treatment} (1 vs 0)"], name=self.outcome),
+            columns=["Coefficient", "AI robust std. err.", "z", "P>|z|", f"[{pct}", "conf. interval]"],
+        )
+        title = "Treatment-effects estimation: propensity-score matching"
+        return Summary(title, [("", cells)], lines[-1:], text="\n".join(lines))
 
     def __str__(self) -> str:
         return self.summary()

@@ -147,11 +147,11 @@ def test_flow_remaining_is_hidden_where_it_would_give_a_removal_back():
 def test_a_test_row_with_a_hidden_count_shows_no_statistic_and_both_groups_hide():
     row = pd.DataFrame({"n_0": [39], "n_1": [21], "N": [60], "reoffended_0": [13], "reoffended_1": [6],
                         "rate_0": [33.3], "rate_1": [28.6], "difference": [4.7], "t": [0.37], "chi2": [0.14],
-                        "p": [0.71], "excluded_rows": [0]})
+                        "p": [0.71], "excluded_rows": [4]})
     out, _ = protect_table(row, 10)
     assert out.loc[0, ["reoffended_0", "reoffended_1"]].tolist() == ["<10", "<10"]
     assert out.loc[0, ["rate_0", "rate_1", "difference", "t", "chi2", "p"]].tolist() == ["<10"] * 6
-    assert out.loc[0, ["n_0", "n_1", "N", "excluded_rows"]].tolist() == [39, 21, 60, 0]
+    assert out.loc[0, ["n_0", "n_1", "N", "excluded_rows"]].tolist() == [39, 21, 60, "<10"]
 
 
 def test_a_count_whose_complement_is_small_is_hidden():

@@ -117,7 +117,7 @@ def _small(value: float | None) -> bool:
 #: The attacker's own list of columns that count people (not the implementation's).
 PEOPLE = re.compile(r"^(count|n|n_0|n_1|N|missing|reoffended(_0|_1)?|removed|remaining|units|treatment|comparison|"
                     r".*off support.*|n_treated_off_support|treated matched|n_treated_matched|.*distinct controls.*|"
-                    r"dropped.*|estimation sample|N \(eligible\)|n_estimation)$")
+                    r"dropped.*|estimation sample|N \(eligible\)|n_estimation|excluded_rows|events|observed .*)$")
 
 
 # -- route 1: small numbers shown directly --------------------------------------------------------

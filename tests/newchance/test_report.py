@@ -275,6 +275,18 @@ def test_supplied_data_are_suppressed_and_not_stamped(tmp_path):
     assert "SYNTHETIC" not in (tmp_path / "reports" / "notebooks" / "01_ok.html").read_text()
 
 
+@pytest.mark.slow
+def test_a_failure_stops_the_notebooks_running_beside_it(tmp_path):
+    data = _data_folder(tmp_path / "data", synthetic=True)
+    slow = _write_notebook(tmp_path / "01_slow.ipynb", [new_code_cell(PARAMETERS_CELL, metadata={"tags": ["parameters"]}),
+                                                        new_code_cell("import time\ntime.sleep(300)")])
+    with pytest.raises(report.NotebookExecutionError) as info:
+        build_report(data, tmp_path / "reports", notebooks=[slow, _failing_notebook(tmp_path)], jobs=2)
+    assert info.value.notebook == "02_fail.ipynb"  # the failure, not the notebook listed first
+    # the slow notebook's kernel was killed: it is not reported as a failure of its own
+    assert sorted(p.name for p in tmp_path.iterdir() if "reports" in p.name) == ["reports.failed-02_fail.html"]
+
+
 # ---------------------------------------------------------------------------------------------
 # Guards that need no kernel
 # ---------------------------------------------------------------------------------------------

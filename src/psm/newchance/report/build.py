@@ -205,7 +205,7 @@ def _banner_cell() -> nbformat.NotebookNode:
 
 def _run_one(
     path: Path, parameters: dict[str, object], dataset: DatasetInfo, folder: OutputFolder, workdir: Path,
-    timeout: int, progress: Callable[[str], None], kernel: SharedKernel,
+    timeout: int, progress: Callable[[str], None], kernel: SharedKernel, stopping: threading.Event,
 ) -> NotebookRun:  # fmt: skip
     start = time.perf_counter()
     source = nbformat.read(path, as_version=4)
@@ -220,7 +220,7 @@ def _run_one(
         nb = execute_notebook(nb, name=path.name, cwd=workdir, injected_at=injected_at, timeout=timeout, on_cell=on_cell,
                               kernel=kernel)
     except NotebookExecutionError as error:
-        if error.partial is not None:
+        if error.partial is not None and not stopping.is_set():
             page = _without_local_paths(export_html(error.partial, title=path.stem), parameters, folder)
             error.kept = folder.keep_beside(f"failed-{path.stem}.html", page)
         raise
@@ -288,7 +288,7 @@ def build_report(
 
         queue = list(enumerate(paths, start=1))
         results: dict[int, NotebookRun] = {}
-        stop = threading.Event()
+        stop = threading.Event()  # set once the run fails: notebooks killed then are not failures
 
         def worker() -> None:
             # one kernel per worker, reused notebook after notebook (runner.SharedKernel)
@@ -300,7 +300,7 @@ def build_report(
                             return
                         number, path = queue.pop(0)
                     say(f"[{number}/{len(paths)}] {path.name}")
-                    result = _run_one(path, parameters, dataset, folder, Path(workdir), timeout, say, kernel)
+                    result = _run_one(path, parameters, dataset, folder, Path(workdir), timeout, say, kernel, stop)
                     say(f"      {path.stem}: done in {result.seconds:.1f} s -> "
                         f"{result.html.relative_to(folder.target).as_posix()}")  # fmt: skip
                     results[number] = result
@@ -314,7 +314,10 @@ def build_report(
         pool = ThreadPoolExecutor(max_workers=jobs)
         futures = [pool.submit(worker) for _ in range(min(jobs, len(paths)))]
         try:
-            wait(futures, return_when=FIRST_EXCEPTION)
+            wait(futures, return_when=FIRST_EXCEPTION)  # the first failure, not the first notebook, decides
+            failed = next((f.exception() for f in futures if f.done() and f.exception() is not None), None)
+            if failed is not None:
+                raise failed
             for future in futures:
                 future.result()  # raises the first failure
         except BaseException:

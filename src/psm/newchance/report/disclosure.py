@@ -192,7 +192,8 @@ COUNT_COLUMNS = frozenset({
     "count", "n", "n_0", "n_1", "missing", "reoffended", "reoffended_0", "reoffended_1", "removed", "remaining",
     "units", "treatment", "comparison", "n_eligible", "n_estimation", "estimation_sample",
     "dropped_missing_covariate", "treated_off_support", "n_treated_off_support", "treated_matched",
-    "n_treated_matched", "distinct_controls_used",
+    "n_treated_matched", "distinct_controls_used", "excluded_rows", "events", "observed_matched_controls",
+    "observed_treated_matched",
 })
 #: count -> its group size: the count is suppressed when the complement (size - count) is small.
 COMPLEMENTS = {"count": "n", "reoffended": "n", "reoffended_0": "n_0", "reoffended_1": "n_1"}
@@ -205,6 +206,7 @@ DERIVED_COLUMNS = frozenset({
 _NOT_IN_STATISTICS = frozenset({
     "missing", "n_treated_off_support", "treated_off_support", "treated_matched", "n_treated_matched",
     "distinct_controls_used", "dropped_missing_covariate", "n_eligible", "n_estimation", "estimation_sample",
+    "excluded_rows",
 })
 #: Columns of one row that add up to a total printed elsewhere: never one of them suppressed alone.
 LINKED_COLUMNS = (("n_0", "n_1"), ("reoffended_0", "reoffended_1"), ("treated_off_support", "treated_matched"),
