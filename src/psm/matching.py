@@ -395,7 +395,7 @@ def match(
     estimand = ESTIMAND_ALIASES.get(estimand, estimand) if isinstance(estimand, str) else estimand
     if method != "nearest":
         nearest_only = {"k": k != 1, "replace": not replace, "ties": ties, "order": order is not None,
-                        "seed": seed is not None, "descending": descending}
+                        "seed": seed is not None, "descending": descending, "std_caliper": std_caliper}
         given = [name for name, changed in nearest_only.items() if changed]
         if given:
             raise ValueError(f"method={method!r} does not take the nearest-neighbour option(s) {', '.join(given)}")
