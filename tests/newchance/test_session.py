@@ -10,6 +10,7 @@ import nbformat
 import pytest
 from newchance_builders import offence, referral, write_dataset
 
+from psm.newchance.analysis import specification as analysis
 from psm.newchance.inputs.problems import DataValidationError
 from psm.newchance.report.build import default_notebook_dir
 from psm.newchance.report.runner import PARAMETERS_TAG
@@ -91,6 +92,7 @@ def test_report_writer_follows_the_parameters(folder, tmp_path):
     assert (session.report.out_dir, session.report.section, session.report.min_count) == (tmp_path / "out", "07_x", 5)
     assert session.report.synthetic is session.synthetic is True
     assert session.files["equal"].equal_follow_up is not None and session.analysis.equal_follow_up is None
+    assert set(session.files) == set(analysis.load_files(folder))  # the same files as the analysis layer's
 
 
 def test_locate_walks_up_from_the_current_folder(tmp_path, monkeypatch):

@@ -119,7 +119,6 @@ def collapse_note(grid: pd.DataFrame) -> str:
             "caliper) and so estimate the effect for a different set of treated women (`all_treated` False).")
 
 
-
 #: How the choices read on the figure's rows (``{}``: the choice's value).
 CHOICE_LABELS: dict[str, str] = {
     "link": "{} score (not probit)",
@@ -173,7 +172,7 @@ def forest_figure(grid: pd.DataFrame, *, colour_by: str = "follow_up", title: st
                      fmt="D", markersize=7, color=style.MATCHED, elinewidth=1.8, label="published specification", zorder=5)
         top.axhline(0, color=style.GREY, linewidth=1)
         top.set_ylabel("ATT (proportion reoffending;\n95% interval, Abadie–Imbens)")
-        top.set_title(title or f"Specification grid: ATT on total reoffending under {len(shown)} specifications")
+        top.set_title(title or f"Specification grid: ATT on total reoffending, {len(shown)} distinct analyses")
         top.legend(loc="lower right", fontsize=8)
         for i, (name, value, text) in enumerate(rows):
             used = _uses(shown, name, value)

@@ -227,8 +227,8 @@ def simulated_truth(runs: dict[str, AnalysisResult], seed: int, *, equal_total: 
     (:func:`psm.newchance.synthetic.true_effects`, no sampling noise), what the published
     comparison estimates (``published_contrast``: for "total" it mixes the effect with the
     groups' unequal follow-up), the estimate, its Abadie–Imbens interval and whether that interval
-    covers the true ATT. ``equal_total``: the total-window run with equal follow-up, added as the
-    row "total (equal follow-up)".
+    covers the true ATT. ``equal_total``: the total-window run with equal follow-up (per pair, as
+    the report runs it, or the median cut), added as the row "total (equal follow-up)".
     """
     from scipy import stats
 

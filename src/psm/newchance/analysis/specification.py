@@ -147,17 +147,18 @@ class AnalysisResult:
 
 
 def load_files(data_dir, mapping=None, extract_date=None) -> dict[str, AnalysisFile]:
-    """Load, validate (once) and prepare a data folder: :func:`analysis_files` of
+    """Load, validate (once) and prepare a data folder: :func:`prepare_files` of
     :func:`psm.newchance.inputs.dataset.load_dataset`."""
-    return analysis_files(load_dataset(data_dir, mapping=mapping, extract_date=extract_date))
+    return prepare_files(load_dataset(data_dir, mapping=mapping, extract_date=extract_date))
 
 
-def analysis_files(dataset: Dataset) -> dict[str, AnalysisFile]:
+def prepare_files(dataset: Dataset) -> dict[str, AnalysisFile]:
     """A validated dataset prepared for every ``follow_up`` and ``crime_precedence`` of :class:`Specification`.
 
     ``{"published": af, "median": af_median, "equal": af_median, "pair": af, "last_wins": af_last}``:
     the median cut and the other crime-type precedence need their own preparation; the per-pair
-    construction works on the published file after matching.
+    construction works on the published file after matching. The notebooks get theirs from
+    :func:`psm.newchance.report.session.open_notebook`.
     """
     published_file = prepare(dataset)
     median = prepare(dataset, equal_follow_up="median")

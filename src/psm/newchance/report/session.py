@@ -7,7 +7,7 @@ Each notebook's first code cell is::
                        out_dir=out_dir, notebook_name=notebook_name, dataset_file=dataset_file)
 
 and then uses ``nb.dataset`` (validated raw data), ``nb.analysis`` (the analysis file as published),
-``nb.files`` (``{"published": ..., "median": ..., "pair": ..., "last_wins": ...}``, one per preparation) and ``nb.report``
+``nb.files`` (every analysis file the specifications need, prepared once) and ``nb.report``
 (the :class:`~psm.newchance.report.writer.ReportWriter` of this notebook).
 
 Each parameter is parsed once, here: ``data_dir`` and ``mapping`` are found from the current folder or
@@ -36,7 +36,7 @@ from pathlib import Path
 import pandas as pd
 
 from psm.newchance.inputs.dataset import Dataset, load_dataset
-from psm.newchance.analysis.specification import analysis_files
+from psm.newchance.analysis.specification import prepare_files
 from psm.newchance.preparation.prepare import AnalysisFile
 from psm.newchance.report.formatting import display_float
 from psm.newchance.report.writer import ReportWriter
@@ -128,9 +128,9 @@ class NotebookSession:
 
     @cached_property
     def files(self) -> dict[str, AnalysisFile]:
-        """The dataset prepared for every specification
-        (:func:`psm.newchance.analysis.specification.analysis_files`)."""
-        return analysis_files(self.dataset)
+        """The analysis files every specification needs (as published, equal follow-up, the other
+        crime-type precedence...: :func:`psm.newchance.analysis.specification.prepare_files`)."""
+        return prepare_files(self.dataset)
 
 
 def open_notebook(
