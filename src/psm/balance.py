@@ -80,6 +80,7 @@ from psm._balance_inputs import (
 )
 from psm._balance_probit import ProbitRefit, probit_refit
 from psm._balance_render import BalanceRendering
+from psm._binary_mle import one_blas_thread
 from psm._validation import check_covariate_values
 
 __all__ = ["BalanceTable", "ProbitRefit", "balance"]
@@ -456,8 +457,9 @@ def balance(
         raise ValueError(f"sd_denom must be one of {_SD_DENOMS}, got {sd_denom!r}")
     design = expand_covariates(data, covariates, categorical, factors, levels)
     samples = resolve_samples(data, matching_or_weights, treatment, on_support, estimand, reference_weight)
-    table, bounds = _per_covariate(design, samples, sd_denom)
-    summary, probits = _summary_rows(table, design, samples)
+    with one_blas_thread(len(data)):  # every product here is a pass over columns, bound by memory
+        table, bounds = _per_covariate(design, samples, sd_denom)
+        summary, probits = _summary_rows(table, design, samples)
     return BalanceTable(
         table=table,
         summary_stats=summary,
