@@ -55,8 +55,8 @@ Values that pstest would print as missing (a zero denominator) are NaN here.
 Computation: the covariates are held once as a float matrix and processed a column at a time (each
 statistic is a weighted sum over rows, so no temporary is larger than one column); the sums of squares
 about each group's mean give the variances, the t-test's ``s2 = (SS1 + SS0) / (W - 2)`` and cobalt's
-variance ``SS / W / (1 - sum(w^2) / W^2)``; a non-binary column is sorted once for the eCDF of both
-samples. The probits are statsmodels' ``GLM(..., Binomial(Probit()), freq_weights=w).fit()`` iteration for
+variance ``SS / W / (1 - sum(w^2) / W^2)``; a non-binary column's distinct values are found once
+(``np.unique``) and both samples' eCDFs are running sums of the weights summed per distinct value. The probits are statsmodels' ``GLM(..., Binomial(Probit()), freq_weights=w).fit()`` iteration for
 iteration (:func:`psm._binary_mle.irls`); collinear covariates are found from the same ``X'WX``. The
 text renderers live in :mod:`psm._balance_render`, the probit refit in :mod:`psm._balance_probit`.
 """
@@ -186,17 +186,19 @@ def _cobalt_variance(g: _GroupMoments, sum_w2: float) -> float:
     return _divide(g.ss / g.total, 1.0 - sum_w2 / g.total**2)
 
 
-def ecdf_differences(x_sorted: np.ndarray, signed_sorted: np.ndarray) -> tuple[float, float]:
-    """Mean and max of ``|F1 - F0|`` over the distinct values of ``x``, from values in ascending order and
-    each unit's signed normalised weight (``w / W1`` for the treated, ``-w / W0`` for the controls, over the
-    units with ``w > 0``).
+def ecdf_differences(codes: np.ndarray, distinct: int, signed: np.ndarray, w: np.ndarray | None) -> tuple[float, float]:
+    """Mean and max of ``|F1 - F0|`` over the distinct values of ``x`` present in the sample.
 
-    The weighted eCDF gap is the running sum of the signed weights, read at the last position of each run of
-    tied values (MatchIt ``qqsum(standardize=TRUE)``; the max is cobalt's KS).
+    ``codes`` numbers each unit's value by its rank among the ``distinct`` values of ``x`` (``np.unique``'s
+    inverse), ``signed`` is each unit's signed normalised weight (``w / W1`` for the treated, ``-w / W0``
+    for the controls, 0 outside the sample) and ``w`` the sample's weights (None when every unit is in).
+    The weighted eCDF gap at a value is the sum of the signed weights of the units at or below it: the
+    running sum of the per-value sums, read at the values some unit of the sample takes (MatchIt
+    ``qqsum(standardize=TRUE)``; the max is cobalt's KS). No sort of the units is needed.
     """
-    gaps = np.abs(np.cumsum(signed_sorted))
-    last_of_run = np.r_[x_sorted[1:] != x_sorted[:-1], True]
-    gaps = gaps[last_of_run]
+    gaps = np.abs(np.cumsum(np.bincount(codes, weights=signed, minlength=distinct)))
+    if w is not None:
+        gaps = gaps[np.bincount(codes, weights=w, minlength=distinct) > 0]
     return float(gaps.mean()), float(gaps.max())
 
 
@@ -228,7 +230,7 @@ def _variance_ratio_bounds(n_treated: int) -> tuple[float, float]:
 class _SampleWeights:
     """One sample's weights split by group, the totals every column shares, and each unit's signed eCDF
     weight (``w / W1`` treated, ``-w / W0`` controls, the totals over the units with ``w > 0`` summed in row
-    order as the eCDF normalises them; None for the units outside when every unit is in)."""
+    order as the eCDF normalises them; ``weights`` is None when every unit is in the sample)."""
 
     w1: np.ndarray
     w0: np.ndarray
@@ -237,7 +239,7 @@ class _SampleWeights:
     sum_sq1: float
     sum_sq0: float
     signed: np.ndarray
-    positive: np.ndarray | None
+    weights: np.ndarray | None
 
     @classmethod
     def of(cls, treated: np.ndarray, w: np.ndarray) -> _SampleWeights:
@@ -247,34 +249,32 @@ class _SampleWeights:
         return cls(
             w1, w0, float(w1.sum()), float(w0.sum()), float(w1 @ w1), float(w0 @ w0),
             signed=np.where(treated, w / ecdf1, -w / ecdf0),
-            positive=None if positive.all() else positive,
+            weights=None if positive.all() else w,
         )
 
 
 def _column_statistics(
-    x: np.ndarray, order: np.ndarray | None, sw: _SampleWeights, scratch: np.ndarray
+    x: np.ndarray, distinct: tuple[np.ndarray, int] | None, sw: _SampleWeights, scratch: np.ndarray
 ) -> tuple[_GroupMoments, _GroupMoments, float, float, float, tuple[float, float]]:
     """Moments of both groups, the t-test, cobalt's variance ratio and the eCDF differences of one column.
 
-    ``order`` sorts ``x`` ascending, ties in row order (None for a binary column, whose eCDF differences
-    are ``|p1 - p0|``); ``scratch`` is a work array as long as ``x``.
+    ``distinct`` is each unit's code among the sorted distinct values of ``x`` and their number (None for
+    a binary column, whose eCDF differences are ``|p1 - p0|``); ``scratch`` is a work array as long as ``x``.
     """
     g1, g0 = _moments(x, sw.w1, sw.total1, scratch), _moments(x, sw.w0, sw.total0, scratch)
     t, p, _ = dummy_regression_t(g1, g0)
     var_ratio_cobalt = _divide(_cobalt_variance(g1, sw.sum_sq1), _cobalt_variance(g0, sw.sum_sq0))
-    if order is None:
+    if distinct is None:
         ecdf = (abs(g1.mean - g0.mean),) * 2
     else:
-        in_sample = order if sw.positive is None else order[sw.positive[order]]
-        ecdf = ecdf_differences(x[in_sample], sw.signed[in_sample])
+        ecdf = ecdf_differences(*distinct, sw.signed, sw.weights)
     return g1, g0, t, p, var_ratio_cobalt, ecdf
 
 
-def _ascending(x: np.ndarray) -> np.ndarray:
-    """``np.argsort(x, kind="stable")``; integer values that fit 16 bits take numpy's radix sort (same order)."""
-    if -(2**15) <= x.min() and x.max() < 2**15 and np.array_equal(x, np.rint(x)):
-        return np.argsort(x.astype(np.int16), kind="stable")
-    return np.argsort(x, kind="stable")
+def _distinct_codes(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each unit's rank among the distinct values of ``x``, and their number."""
+    values, codes = np.unique(x, return_inverse=True)
+    return codes, len(values)
 
 
 def _per_covariate(design: Design, s: Samples, sd_denom: str) -> tuple[pd.DataFrame, dict]:
@@ -290,8 +290,8 @@ def _per_covariate(design: Design, s: Samples, sd_denom: str) -> tuple[pd.DataFr
     for j in range(len(design.columns)):
         x = design.column(j)
         binary = bool(np.all((x == 0) | (x == 1)))
-        order = None if binary else _ascending(x)
-        stats_u, stats_m = (_column_statistics(x, order, samples[k], scratch) for k in SAMPLES)
+        distinct = None if binary else _distinct_codes(x)
+        stats_u, stats_m = (_column_statistics(x, distinct, samples[k], scratch) for k in SAMPLES)
         g1u, g0u = stats_u[0], stats_u[1]
         bias_den = np.sqrt((g1u.var + g0u.var) / 2.0)
         smd_den = {"treated": np.sqrt(g1u.var), "control": np.sqrt(g0u.var), "pooled": bias_den}[sd_denom]
