@@ -256,6 +256,21 @@ def test_separation_gives_nan_summary_with_a_warning() -> None:
     assert bt.table.loc["x", "pct_bias_unmatched"] > 0  # per-covariate rows are still computed
 
 
+def test_separation_in_the_matched_sample_only_is_reported_not_raised() -> None:
+    # matched: the treated all have x = 0, the controls -1.5 or 0.25 -- a quasi-separation whose probit
+    # runs to an infinite information matrix; the unmatched sample overlaps and keeps its summary
+    df = pd.DataFrame({
+        "t": [0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0],
+        "x": [-1.5, 0, 0.25, -1.5, 0, -1.5, 0.25, -1.5, -1.5, -1.5, -1.5],
+        "w": [0, 3, 0.5, 0, 3, 0, 3, 0, 0, 0, 0.2],
+    })
+    with pytest.warns(UserWarning, match="matched sample: the covariates predict treatment perfectly"):
+        bt = balance(df, ["x"], df["w"], treatment="t", reference_weight="given")
+    assert np.isnan(bt.summary_stats.loc["matched", "pseudo_r2"])
+    assert bt.summary_stats.loc["unmatched", "pseudo_r2"] == pytest.approx(bt.probit["unmatched"].pseudo_r2)
+    assert 0 < bt.summary_stats.loc["unmatched", "pseudo_r2"] < 1
+
+
 # --------------------------------------------------------------------------------------------------
 # invariants
 

@@ -172,7 +172,10 @@ def _blocks(n: int):
 
 
 def _solve(information: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """``information^-1 score`` by Cholesky (raises ``LinAlgError`` if not positive definite)."""
+    """``information^-1 score`` by Cholesky (raises ``LinAlgError`` if not positive definite or not finite,
+    as on the way to a separation the far tails can make it)."""
+    if not (np.all(np.isfinite(information)) and np.all(np.isfinite(score))):
+        raise np.linalg.LinAlgError("information or score not finite")
     return scipy.linalg.cho_solve(scipy.linalg.cho_factor(information), score)
 
 
