@@ -352,7 +352,8 @@ def _ecdf_gaps_by_definition(x: np.ndarray, t: np.ndarray, w: np.ndarray) -> tup
 def tied_weighted_samples(draw: st.DrawFn) -> pd.DataFrame:
     n = draw(st.integers(6, 30))
     t = draw(st.lists(st.integers(0, 1), min_size=n, max_size=n).filter(lambda v: 2 <= sum(v) <= len(v) - 2))
-    x = draw(st.lists(st.sampled_from([-1.5, 0.0, 0.25, 2.0, 7.0]), min_size=n, max_size=n))
+    values = draw(st.sampled_from([[-1.5, 0.0, 0.25, 2.0, 7.0], [-3.0, 0.0, 2.0, 5.0, 40.0]]))  # integer codes too
+    x = draw(st.lists(st.sampled_from(values), min_size=n, max_size=n))
     w = draw(st.lists(st.sampled_from([0.0, 0.2, 0.5, 1.0, 3.0]), min_size=n, max_size=n))
     df = pd.DataFrame({"t": t, "x": x, "w": w})
     assume = df.x.nunique() > 2 and all((df.w[df.t == g] > 0).any() for g in (0, 1))

@@ -186,19 +186,18 @@ def _cobalt_variance(g: _GroupMoments, sum_w2: float) -> float:
     return _divide(g.ss / g.total, 1.0 - sum_w2 / g.total**2)
 
 
-def ecdf_differences(codes: np.ndarray, distinct: int, signed: np.ndarray, w: np.ndarray | None) -> tuple[float, float]:
+def ecdf_differences(codes: np.ndarray, distinct: int, signed: np.ndarray, w: np.ndarray) -> tuple[float, float]:
     """Mean and max of ``|F1 - F0|`` over the distinct values of ``x`` present in the sample.
 
-    ``codes`` numbers each unit's value by its rank among the ``distinct`` values of ``x`` (``np.unique``'s
-    inverse), ``signed`` is each unit's signed normalised weight (``w / W1`` for the treated, ``-w / W0``
-    for the controls, 0 outside the sample) and ``w`` the sample's weights (None when every unit is in).
+    ``codes`` numbers each unit's value in ``range(distinct)``, in the order of ``x`` and equal for equal
+    values (see :func:`_distinct_codes`), ``signed`` is each unit's signed normalised weight (``w / W1``
+    for the treated, ``-w / W0`` for the controls, 0 outside the sample) and ``w`` the sample's weights.
     The weighted eCDF gap at a value is the sum of the signed weights of the units at or below it: the
     running sum of the per-value sums, read at the values some unit of the sample takes (MatchIt
     ``qqsum(standardize=TRUE)``; the max is cobalt's KS). No sort of the units is needed.
     """
     gaps = np.abs(np.cumsum(np.bincount(codes, weights=signed, minlength=distinct)))
-    if w is not None:
-        gaps = gaps[np.bincount(codes, weights=w, minlength=distinct) > 0]
+    gaps = gaps[np.bincount(codes, weights=w, minlength=distinct) > 0]
     return float(gaps.mean()), float(gaps.max())
 
 
@@ -230,7 +229,7 @@ def _variance_ratio_bounds(n_treated: int) -> tuple[float, float]:
 class _SampleWeights:
     """One sample's weights split by group, the totals every column shares, and each unit's signed eCDF
     weight (``w / W1`` treated, ``-w / W0`` controls, the totals over the units with ``w > 0`` summed in row
-    order as the eCDF normalises them; ``weights`` is None when every unit is in the sample)."""
+    order as the eCDF normalises them) and the sample's weights."""
 
     w1: np.ndarray
     w0: np.ndarray
@@ -239,7 +238,7 @@ class _SampleWeights:
     sum_sq1: float
     sum_sq0: float
     signed: np.ndarray
-    weights: np.ndarray | None
+    weights: np.ndarray
 
     @classmethod
     def of(cls, treated: np.ndarray, w: np.ndarray) -> _SampleWeights:
@@ -249,7 +248,7 @@ class _SampleWeights:
         return cls(
             w1, w0, float(w1.sum()), float(w0.sum()), float(w1 @ w1), float(w0 @ w0),
             signed=np.where(treated, w / ecdf1, -w / ecdf0),
-            weights=None if positive.all() else w,
+            weights=w,
         )
 
 
@@ -258,8 +257,8 @@ def _column_statistics(
 ) -> tuple[_GroupMoments, _GroupMoments, float, float, float, tuple[float, float]]:
     """Moments of both groups, the t-test, cobalt's variance ratio and the eCDF differences of one column.
 
-    ``distinct`` is each unit's code among the sorted distinct values of ``x`` and their number (None for
-    a binary column, whose eCDF differences are ``|p1 - p0|``); ``scratch`` is a work array as long as ``x``.
+    ``distinct`` is each unit's code for its value of ``x`` and the number of codes (None for a binary
+    column, whose eCDF differences are ``|p1 - p0|``); ``scratch`` is a work array as long as ``x``.
     """
     g1, g0 = _moments(x, sw.w1, sw.total1, scratch), _moments(x, sw.w0, sw.total0, scratch)
     t, p, _ = dummy_regression_t(g1, g0)
@@ -272,7 +271,12 @@ def _column_statistics(
 
 
 def _distinct_codes(x: np.ndarray) -> tuple[np.ndarray, int]:
-    """Each unit's rank among the distinct values of ``x``, and their number."""
+    """A code per unit that orders as ``x`` does and is equal exactly for equal values, and the number of
+    codes: ``x - min(x)`` for integer values spanning fewer codes than units (no sort), else the rank among
+    the distinct values (``np.unique``). Codes no unit takes get no weight and are skipped by the eCDF."""
+    low, high = x.min(), x.max()
+    if high - low < len(x) and np.array_equal(x, np.rint(x)):
+        return (x - low).astype(np.intp), int(high - low) + 1
     values, codes = np.unique(x, return_inverse=True)
     return codes, len(values)
 
