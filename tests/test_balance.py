@@ -350,9 +350,11 @@ def _ecdf_gaps_by_definition(x: np.ndarray, t: np.ndarray, w: np.ndarray) -> tup
 
 @st.composite
 def tied_weighted_samples(draw: st.DrawFn) -> pd.DataFrame:
-    n = draw(st.integers(6, 30))
+    n = draw(st.integers(21, 40))
     t = draw(st.lists(st.integers(0, 1), min_size=n, max_size=n).filter(lambda v: 2 <= sum(v) <= len(v) - 2))
-    values = draw(st.sampled_from([[-1.5, 0.0, 0.25, 2.0, 7.0], [-3.0, 0.0, 2.0, 5.0, 40.0]]))  # integer codes too
+    values = draw(st.sampled_from([  # integers, one and two decimals (coded without a sort), and neither
+        [0.0, 1.0, 2.0, 4.0, 5.0], [0.1, 0.2, 0.3, 0.5, 0.6], [1.0, 1.05, 1.1, 1.15, 1.2],
+        [-0.1, 0.3, 1 / 3, 2.0, 1e-5 + 2.0]]))
     x = draw(st.lists(st.sampled_from(values), min_size=n, max_size=n))
     w = draw(st.lists(st.sampled_from([0.0, 0.2, 0.5, 1.0, 3.0]), min_size=n, max_size=n))
     df = pd.DataFrame({"t": t, "x": x, "w": w})

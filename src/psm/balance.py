@@ -186,7 +186,9 @@ def _cobalt_variance(g: _GroupMoments, sum_w2: float) -> float:
     return _divide(g.ss / g.total, 1.0 - sum_w2 / g.total**2)
 
 
-def ecdf_differences(codes: np.ndarray, distinct: int, signed: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+def ecdf_differences(
+    codes: np.ndarray, distinct: int, signed: np.ndarray, w: np.ndarray | None
+) -> tuple[float, float]:
     """Mean and max of ``|F1 - F0|`` over the distinct values of ``x`` present in the sample.
 
     ``codes`` numbers each unit's value in ``range(distinct)``, in the order of ``x`` and equal for equal
@@ -227,9 +229,8 @@ def _variance_ratio_bounds(n_treated: int) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class _SampleWeights:
-    """One sample's weights split by group, the totals every column shares, and each unit's signed eCDF
-    weight (``w / W1`` treated, ``-w / W0`` controls, the totals over the units with ``w > 0`` summed in row
-    order as the eCDF normalises them) and the sample's weights."""
+    """One sample's weights split by group, the totals every column shares, each unit's signed eCDF
+    weight (``w / W1`` treated, ``-w / W0`` controls) and the sample's weights (None when all are 1)."""
 
     w1: np.ndarray
     w0: np.ndarray
@@ -238,18 +239,15 @@ class _SampleWeights:
     sum_sq1: float
     sum_sq0: float
     signed: np.ndarray
-    weights: np.ndarray
+    weights: np.ndarray | None
 
     @classmethod
-    def of(cls, treated: np.ndarray, w: np.ndarray) -> _SampleWeights:
-        w1, w0 = np.where(treated, w, 0.0), np.where(treated, 0.0, w)
-        positive = w > 0
-        ecdf1, ecdf0 = float(w[positive & treated].sum()), float(w[positive & ~treated].sum())
-        return cls(
-            w1, w0, float(w1.sum()), float(w0.sum()), float(w1 @ w1), float(w0 @ w0),
-            signed=np.where(treated, w / ecdf1, -w / ecdf0),
-            weights=w,
-        )
+    def of(cls, treated: np.ndarray, w: np.ndarray | None) -> _SampleWeights:
+        w1 = treated.astype(float) if w is None else np.where(treated, w, 0.0)
+        w0 = np.subtract(1.0, w1) if w is None else np.subtract(w, w1)  # exact: w - w or w - 0
+        total1, total0 = float(w1.sum()), float(w0.sum())
+        signed = w1 / total1 - w0 / total0  # each unit is in one group: the other term is an exact 0
+        return cls(w1, w0, total1, total0, float(w1 @ w1), float(w0 @ w0), signed, w)
 
 
 def _column_statistics(
@@ -272,18 +270,28 @@ def _column_statistics(
 
 def _distinct_codes(x: np.ndarray) -> tuple[np.ndarray, int]:
     """A code per unit that orders as ``x`` does and is equal exactly for equal values, and the number of
-    codes: ``x - min(x)`` for integer values spanning fewer codes than units (no sort), else the rank among
-    the distinct values (``np.unique``). Codes no unit takes get no weight and are skipped by the eCDF."""
-    low, high = x.min(), x.max()
-    if high - low < len(x) and np.array_equal(x, np.rint(x)):
-        return (x - low).astype(np.intp), int(high - low) + 1
+    codes (codes no unit takes get no weight and are skipped by the eCDF).
+
+    Values recorded to at most three decimals (years, months to one decimal, amounts in cents) whose
+    range spans fewer steps than there are units are coded ``round(x 10^d) - min`` with the fewest such
+    ``d``, found without a sort: when ``round(x 10^d) / 10^d`` gives back every ``x``, the map is one to one
+    and increasing. Other columns are coded by their rank among the distinct values (``np.unique``).
+    """
+    head = x[:1000]
+    for scale in (1.0, 10.0, 100.0, 1000.0):
+        if not np.array_equal(np.rint(head * scale) / scale, head):
+            continue  # a first look, so that continuous columns cost little here
+        scaled = np.rint(x * scale)
+        low, high = scaled.min(), scaled.max()
+        if high - low < len(x) and np.array_equal(scaled / scale, x):
+            return (scaled - low).astype(np.intp), int(high - low) + 1
     values, codes = np.unique(x, return_inverse=True)
     return codes, len(values)
 
 
 def _per_covariate(design: Design, s: Samples, sd_denom: str) -> tuple[pd.DataFrame, dict]:
     samples = {
-        "unmatched": _SampleWeights.of(s.treated, np.ones(len(s.treated))),
+        "unmatched": _SampleWeights.of(s.treated, None),
         "matched": _SampleWeights.of(s.treated, s.weight),
     }
     bounds = {
