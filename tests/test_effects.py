@@ -357,19 +357,36 @@ def test_summary_prints_psmatch2_layout():
 # ------------------------------------------------------------------- bad input
 
 
-def test_missing_outcome_lists_rows_and_dropna_rematches():
+def test_missing_outcome_lists_rows_and_dropna_needs_the_model():
     d = data_a()
     d.loc[["c1", "t2"], "y"] = np.nan
     with pytest.raises(MissingValuesError) as info:
         psm.effect(d, "y", matched(d))
     assert info.value.rows == {"y": ["c1", "t2"]}
-    e = psm.effect(d, "y", matched(d), dropna=True)
-    assert e.n_dropped == 2 and set(e.dropped) == {"c1", "t2"}
-    clean = d.drop(index=["c1", "t2"])
-    ref = psm.effect(clean, "y", matched(clean))
-    # without c1, t1 (.12) is matched to c2 (.30): ATT = mean(4, 2) - mean(0, 3)
-    assert e.matched.difference == pytest.approx(ref.matched.difference) == pytest.approx(1.5)
-    assert e.matched.se == pytest.approx(ref.matched.se)
+    # a score estimated with the dropped rows is not psmatch2's: refit, or refuse
+    with pytest.raises(ValueError, match="propensity=model"):
+        psm.effect(d, "y", matched(d), dropna=True)
+
+
+def test_dropna_refits_the_score_without_the_missing_outcomes_as_psmatch2():
+    rng = np.random.default_rng(4)
+    n = 300
+    d = pd.DataFrame({"x": rng.normal(size=n), "g": rng.choice(["a", "b", "c"], size=n)})
+    d["treat"] = (rng.random(n) < 1 / (1 + np.exp(-0.8 * d["x"]))).astype(int)
+    d["y"] = d["x"] + d["treat"] + rng.normal(size=n)
+    d.loc[d.index[rng.choice(n, size=30, replace=False)], "y"] = np.nan
+    ps = psm.fit_propensity(d, "treat", ["x", "g"], link="logit", reference={"g": "b"})
+    e = psm.effect(d, "y", psm.match(d, "treat", ps.score, ties=True), dropna=True, propensity=ps)
+    # psmatch2's order: drop the missing outcomes, fit, match
+    clean = d.dropna(subset=["y"])
+    ps_clean = psm.fit_propensity(clean, "treat", ["x", "g"], link="logit", reference={"g": "b"})
+    ref = psm.effect(clean, "y", psm.match(clean, "treat", ps_clean.score, ties=True), propensity=ps_clean)
+    assert e.n_dropped == 30
+    assert e.matched.difference == pytest.approx(ref.matched.difference, abs=1e-12)
+    assert e.se_ai2016 == pytest.approx(ref.se_ai2016, abs=1e-12)
+    # and it differs from matching on the score fitted with the dropped rows
+    stale = psm.match(clean, "treat", ps.score.loc[clean.index], ties=True)
+    assert psm.effect(clean, "y", stale).matched.difference != pytest.approx(ref.matched.difference, abs=1e-9)
 
 
 def test_unknown_outcome_column_suggests_close_names():

@@ -114,6 +114,8 @@ def test_options_are_checked():
         psm.kernel_match(DATA, "treat", "score", kernel="gauss")
     with pytest.raises(ValueError, match="does not take"):
         psm.match(DATA, "treat", "score", method="kernel", k=2)
+    with pytest.raises(ValueError, match="std_caliper"):
+        psm.match(DATA, "treat", "score", method="radius", caliper=0.5, std_caliper=True)
 
 
 # ------------------------------------------------------------ loop reference

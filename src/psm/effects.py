@@ -65,7 +65,7 @@ from psm._validation import drop_missing, numeric_values, resolve_column, select
 from psm.ai2016 import ai2016
 from psm.errors import EmptyGroupError
 from psm.kernel import KernelMatching
-from psm.propensity import PropensityModel
+from psm.propensity import PropensityModel, fit_propensity
 from psm.summary import Summary, SummaryTable, format_number
 from psm.support import canonical_estimand
 
@@ -228,8 +228,11 @@ def effect(
         False = R default (population variance, AI Thm 7); True = sample variance (Thm 6).
     dropna : bool
         Rows of the matching with a missing outcome raise MissingValuesError by default.
-        With ``dropna=True`` they are dropped and the matching is re-run on the remaining
-        rows with the same options -- psmatch2 deletes listwise *before* matching.
+        psmatch2 deletes them listwise *before* it fits the score, so ``dropna=True`` needs the
+        fitted model (``propensity=``): it is refitted on the remaining rows (same covariates,
+        link and reference levels), and the matching is re-run on the new score with the same
+        options. Without the model the call is refused: a score estimated with the dropped rows
+        is not the score psmatch2 would match on.
 
     Examples
     --------
@@ -258,7 +261,7 @@ def effect(
     name = str(y_full.name)
     if pd.api.types.is_bool_dtype(y_full.dtype):
         y_full = y_full.astype(float)
-    y, matching, dropped = _outcome_on_matching(data, y_full, matching, dropna)
+    y, matching, propensity, dropped = _outcome_on_matching(data, y_full, matching, dropna, propensity)
     frame = _MatchedFrame.from_matching(matching, numeric_values(y))
     rows = _psmatch2_rows(frame, matching, y, _AVAILABLE[matching.estimand], approx_se)
     values = frame.y
@@ -329,8 +332,9 @@ def _adjusted_se(matching, y: np.ndarray, model: PropensityModel, estimand: str,
 # ------------------------------------------------------------------ sample / data
 
 
-def _outcome_on_matching(data, y_full: pd.Series, matching, dropna: bool):
-    """The outcome over the matching's rows; missing values raise or trigger a re-match."""
+def _outcome_on_matching(data, y_full: pd.Series, matching, dropna: bool, propensity: PropensityModel | None):
+    """The outcome over the matching's rows; missing values raise, or (``dropna=True``) the score is
+    refitted without those rows and the matching re-run on it, in psmatch2's order."""
     index = matching.treated.index
     if not index.equals(data.index):
         absent = index.difference(data.index)
@@ -342,13 +346,23 @@ def _outcome_on_matching(data, y_full: pd.Series, matching, dropna: bool):
         y_full = y_full.reindex(index)
     kept, dropped = drop_missing(y_full.to_frame(), dropna=dropna)
     if len(dropped):
-        matching = _rematch(matching, index.isin(kept.index))
+        if propensity is None:
+            raise ValueError(
+                f"{len(dropped)} row(s) have a missing {y_full.name!r}; psmatch2 drops them before it fits the "
+                "score, so dropna=True needs the fitted model to refit: effect(..., dropna=True, "
+                "propensity=model). Or drop the rows, then fit and match again."
+            )
+        keep = index.isin(kept.index)
+        propensity = fit_propensity(data.loc[index[keep]], propensity.treatment, propensity.covariates,
+                                    link=propensity.link, categorical=list(propensity.reference),
+                                    reference=dict(propensity.reference))  # fmt: skip
+        matching = _rematch(matching, keep, propensity.score.to_numpy())
         y_full = y_full.loc[matching.treated.index]
-    return y_full, matching, list(dropped)
+    return y_full, matching, propensity, list(dropped)
 
 
-def _rematch(matching, keep: np.ndarray):
-    """Re-run the matching on the rows in ``keep`` with the same options (listwise deletion)."""
+def _rematch(matching, keep: np.ndarray, score: np.ndarray):
+    """Re-run the matching on the rows in ``keep``, on ``score`` (theirs), with the same options."""
     from psm.matching import match
 
     treated = matching.treated[keep]
@@ -362,7 +376,7 @@ def _rematch(matching, keep: np.ndarray):
             k: getattr(matching, k)
             for k in ("k", "replace", "caliper", "common_support", "ties", "order", "seed", "estimand", "descending")
         }
-    return match(frame, treated.name, matching.score[keep], **options)
+    return match(frame, treated.name, pd.Series(score, index=treated.index, name=matching.score.name), **options)
 
 
 _NO_PAIRS = pd.DataFrame({"treated": [], "control": [], "weight": [], "direction": []})
