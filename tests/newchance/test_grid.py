@@ -16,7 +16,7 @@ from psm.newchance.analysis import specification as analysis
 from psm.newchance.analysis import grid
 
 
-REPS = 20  # bootstrap replicates of the kernel and radius rows here (the report uses grid.GRID_BOOTSTRAP_REPS)
+REPS = 20  # bootstrap replicates of the kernel and radius rows here (the report uses analysis.BOOTSTRAP_REPS)
 
 
 @pytest.fixture(scope="module")

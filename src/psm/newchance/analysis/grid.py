@@ -18,8 +18,8 @@ Those 256 specifications are a full factorial. The matching estimator (``Specifi
 varied one at a time against the published specification instead (:data:`METHOD_VARIANTS`): kernel
 and radius matching (psmatch2 ``kernel`` / ``radius``, bandwidth 0.06) and Stata's ``teffects
 psmatch`` (ties kept, no trimming, SE adjusted for the estimated score) — 3 more rows, 259 in all.
-Kernel and radius SEs are bootstrapped (each replicate re-fits the score), about 1–3 s per row on the
-New Chance sample; crossing them with the 256 would add well over a minute to the report for
+Kernel and radius SEs are bootstrapped (200 replicates, each re-fitting the score), about 3 s per row
+on the New Chance sample; crossing them with the 256 would add well over a minute to the report for
 choices the factorial already shows to move the ATT little.
 
 Each cell reports the ATT with the SE valid for its estimator
@@ -41,6 +41,7 @@ from scipy import stats
 
 from psm.plots import style
 from psm.newchance.analysis.specification import (
+    BOOTSTRAP_REPS,
     BOOTSTRAP_SEED,
     PUBLISHED,
     Specification,
@@ -68,9 +69,6 @@ METHOD_VARIANTS: tuple[Specification, ...] = (
 )
 """The matching estimators, each varied alone against the published specification."""
 
-GRID_BOOTSTRAP_REPS = 100
-"""Bootstrap replicates of the grid's kernel and radius rows (seed ``BOOTSTRAP_SEED``)."""
-
 
 def specifications() -> list[Specification]:
     """Every valid combination of :data:`CHOICES`, the published one first, then :data:`METHOD_VARIANTS`."""
@@ -84,7 +82,7 @@ def specifications() -> list[Specification]:
 
 
 def specification_grid(files: AnalysisFile | Mapping[str, AnalysisFile], window: str = "total", level: float = 0.95,
-                       *, collapse: bool = True, reps: int = GRID_BOOTSTRAP_REPS, seed: int = BOOTSTRAP_SEED) -> pd.DataFrame:
+                       *, collapse: bool = True, reps: int = BOOTSTRAP_REPS, seed: int = BOOTSTRAP_SEED) -> pd.DataFrame:
     """Run every specification on ``window`` and tabulate the ATT, one row per distinct analysis.
 
     ``files``: the mapping of :func:`psm.newchance.analysis.specification.load_files` (the other
