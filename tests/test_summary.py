@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import psm
-from psm.summary import Summary, SummaryTable, format_number
+from psm.summary import Summary, SummaryTable, format_frame, format_number
 
 
 @pytest.fixture()
@@ -18,6 +18,13 @@ def two_level() -> pd.DataFrame:
     index = pd.MultiIndex.from_tuples([("a very long covariate name", "U"), ("a very long covariate name", "M")],
                                       names=["Variable", "Sample"])
     return pd.DataFrame([["1.25", "0.5", "12345678901"], ["-3", "4", "7"]], columns=columns, index=index)
+
+
+def test_format_frame_keeps_the_shape() -> None:
+    frame = pd.DataFrame({"a": [1.23456789], "b": [np.nan]}, index=pd.Index([2.5], name="gamma"))
+    out = format_frame(frame, 3)
+    assert out.shape == (1, 2) and out.index.name == "gamma"
+    assert out.loc["2.5"].tolist() == ["1.23", ""]
 
 
 def test_format_number() -> None:
@@ -156,7 +163,7 @@ def test_text_never_cuts_a_cell_or_a_header(cells, headers):
     for i, row in enumerate(cells):
         body = lines[3 + i]
         position = len(f"row{i}")
-        for cell in row:  # each cell appears whole, left to right
+        for cell in (c.strip() for c in row):  # each cell appears whole, left to right (edges may be trimmed)
             found = body.find(cell, position) if cell else position
             assert found >= 0
             position = found + len(cell)

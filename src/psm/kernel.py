@@ -71,7 +71,7 @@ from psm._validation import (
 )
 from psm.errors import NoControlsOnSupportError
 from psm.summary import Summary, SummaryTable
-from psm.support import ESTIMANDS, support_mask, support_table, unit_frame
+from psm.support import ESTIMANDS, support_mask, support_table, unit_frame, unit_series, unit_weights
 
 KERNELS = ("epan", "normal", "biweight", "uniform", "tricube")
 METHODS = ("kernel", "radius", "llr")
@@ -292,17 +292,12 @@ def kernel_match(
                 f"no {unit} unit has a {other} unit within bandwidth {h:g} ({kern} kernel); widen the bandwidth"
             )
         weights += received
-    if estimand != "ATE":
-        weights[t if estimand == "ATT" else ~t] = 1.0
-    weights[~on_support] = 0.0
+    unit_weights(weights, t, on_support, estimand)
 
     index = frame.index
     return KernelMatching(
         treated=treated,
-        score=pd.Series(scores, index=index, name=names["score"]),
-        within_common_support=pd.Series(common, index=index, name="within_common_support"),
-        on_support=pd.Series(on_support, index=index, name="on_support"),
-        weights=pd.Series(weights, index=index, name="weight"),
+        **unit_series(index, scores, names["score"], common, on_support, weights),
         estimand=estimand,
         method=method,
         kernel=kern,

@@ -67,6 +67,8 @@ from psm.support import (
     support_mask,
     support_table,
     unit_frame,
+    unit_series,
+    unit_weights,
 )
 
 DIRECTIONS = ("ATT", "ATU")
@@ -442,18 +444,12 @@ def match(
     weights = np.zeros(n)
     for found in links.values():
         weights += np.bincount(found.match, weights=found.weight, minlength=n)
-    if estimand != "ATE":  # focal units weigh 1 (psmatch2: _weight = _treated if _support)
-        focal_group = t if estimand == "ATT" else ~t
-        weights[focal_group] = 1.0
-    weights[~on_support] = 0.0
+    unit_weights(weights, t, on_support, estimand)
 
     index = frame.index
     return Matching(
         treated=treated,
-        score=pd.Series(scores, index=index, name=names["score"]),
-        within_common_support=pd.Series(common, index=index, name="within_common_support"),
-        on_support=pd.Series(on_support, index=index, name="on_support"),
-        weights=pd.Series(weights, index=index, name="weight"),
+        **unit_series(index, scores, names["score"], common, on_support, weights),
         pairs=_pairs_frame(index, scores, links),
         estimand=estimand,
         k=k,

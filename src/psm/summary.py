@@ -44,9 +44,9 @@ def format_number(value: object, decimals: int = 3, *, significant: bool = False
 
 def format_frame(frame: pd.DataFrame, digits: int = 6) -> pd.DataFrame:
     """Every cell of ``frame`` (and its index) as text with ``digits`` significant digits."""
-    out = frame.apply(lambda col: [format_number(v, digits, significant=True) for v in col])
-    out.index = pd.Index([format_number(v, digits, significant=True) for v in frame.index], name=frame.index.name)
-    return out
+    index = pd.Index([format_number(v, digits, significant=True) for v in frame.index], name=frame.index.name)
+    return pd.DataFrame({c: [format_number(v, digits, significant=True) for v in frame[c]] for c in frame.columns},
+                        index=index, columns=frame.columns)
 
 
 @dataclass(frozen=True)

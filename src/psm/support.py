@@ -104,3 +104,27 @@ def unit_frame(matching) -> pd.DataFrame:
     missing)."""
     return pd.DataFrame({"treated": matching.treated.astype(bool), "score": matching.score,
                          "on_support": matching.on_support, "weight": matching.weights})
+
+
+def unit_weights(weights: np.ndarray, treated: np.ndarray, on_support: np.ndarray, estimand: str) -> np.ndarray:
+    """psmatch2's ``_weight`` from the weights the matches received: focal units of an ATT or ATU
+    weigh 1 (``_weight = _treated if _support``), units off support 0. Changes ``weights`` in place."""
+    if estimand != "ATE":
+        weights[treated if estimand == "ATT" else ~treated] = 1.0
+    weights[~on_support] = 0.0
+    return weights
+
+
+def unit_series(
+    index: pd.Index, scores: np.ndarray, score_name: Hashable, common: np.ndarray, on_support: np.ndarray,
+    weights: np.ndarray,
+) -> dict[str, pd.Series]:
+    """The per-unit fields every matching result carries (``score``, ``within_common_support``,
+    ``on_support``, ``weights``), as Series on the data's index."""
+    return {
+        "score": pd.Series(scores, index=index, name=score_name),
+        "within_common_support": pd.Series(common, index=index, name="within_common_support"),
+        "on_support": pd.Series(on_support, index=index, name="on_support"),
+        "weights": pd.Series(weights, index=index, name="weight"),
+    }
+

@@ -27,8 +27,8 @@ COMMITTED = ROOT / "data" / "synthetic"
 
 # Cells of data/synthetic within the published rounding, per table, as stated in data/synthetic/README.md.
 COMMITTED_AGREEMENT = {
-    "Table 1": 23, "A1": 19, "A2": 19, "A3": 16, "A4": 15, "A5": 18, "Table 2": 43,
-    "Sub-group table": 48, SUBGROUP_TOTAL: 57, "overall": 258,
+    "Table 1": 19, "A1": 15, "A2": 18, "A3": 17, "A4": 17, "A5": 14, "Table 2": 49,
+    "Sub-group table": 60, SUBGROUP_TOTAL: 67, "overall": 276,
 }
 
 

@@ -190,3 +190,13 @@ def test_repeated_index_labels_are_protected_by_position():
     table = pd.DataFrame({"count": [3, 50, 40], "N": [93, 93, 93]}, index=["x", "x", "y"])
     out, _ = protect_table(table, 10)
     assert out["count"].tolist() == ["<10", 50, "<10"]
+
+
+def test_rates_standing_for_few_people_hide_their_effect_row():
+    table = pd.DataFrame({"treated": [1 / 59, 18 / 59], "control": [0.07, 0.44], "difference": [-0.05, -0.14],
+                          "se": [0.03, 0.07], "t": [-1.7, -2.0], "N": [421, 421]},
+                         index=pd.Index(["60d", "total"], name="window"))
+    table.attrs["denominators"] = {"treated": [59, 59], "control": [362, 362]}
+    out, _ = protect_table(table, 10)
+    assert out.loc["60d"].tolist() == ["<10"] * 5 + [421]  # 1 of 59 treated reoffended
+    assert out.loc["total"].tolist() == table.loc["total"].tolist()

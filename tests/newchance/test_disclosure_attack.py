@@ -243,6 +243,19 @@ def test_survival_shares_imply_no_small_count(report):
             before = events
 
 
+def test_effect_rates_imply_no_small_number_of_reoffenders(report):
+    out, *_ = report
+    tables = _tables(out)
+    treated = tables["00_data/window_sizes"].set_index("window")["treatment"]
+    effects = tables["03_matching/table_2"]
+    for _, row in effects.iterrows():
+        n = _number(treated[row["window"]])
+        for column in ("treated", "control"):
+            rate = _number(row[column])
+            if rate is not None and n is not None and (column == "treated" or row["stage"] == "after_matching"):
+                assert not _small(round(rate * n)) and not _small(n - round(rate * n)), row.to_dict()
+
+
 # -- route 3: extremes ------------------------------------------------------------------------------
 
 

@@ -122,19 +122,26 @@ def effect_table(runs: Mapping[object, AnalysisResult]) -> pd.DataFrame:
 
     Index: ``window`` (or ``subgroup``, ``window``) and ``stage``; columns :data:`EFFECT_COLUMNS`
     plus ``outcome`` (row title), ``sample`` (with the N), ``N``, ``n_estimation`` (after listwise
-    deletion) and ``n_treated_off_support``.
+    deletion) and ``n_treated_off_support``. ``attrs["denominators"]`` gives, per row, the number
+    of people behind each rate (treated; controls before matching, the treated-weighted controls after),
+    so that disclosure control can tell a rate that stands for 1 to 9 people.
     """
-    records = []
+    records, denominators = [], {"treated": [], "control": []}
     for key, result in runs.items():
         keys = {"subgroup": key[0], "window": key[1]} if isinstance(key, tuple) else {"window": key}
         for stage, cells in _stage_rows(result).items():
+            row = result.effect.unmatched if stage == "before_matching" else result.effect.matched
+            denominators["treated"].append(row.n_treated)
+            denominators["control"].append(row.n_control if stage == "before_matching" else row.n_treated)
             records.append({
                 **keys, "stage": stage, **cells,
                 "outcome": WINDOW_TITLES[result.window], "sample": _sample_label(result), "N": result.n_window,
                 "n_estimation": len(result.sample), "n_treated_off_support": result.n_treated_off_support,
             })
     frame = pd.DataFrame.from_records(records)
-    return frame.set_index([*(["subgroup"] if "subgroup" in frame else []), "window", "stage"])
+    frame = frame.set_index([*(["subgroup"] if "subgroup" in frame else []), "window", "stage"])
+    frame.attrs["denominators"] = denominators
+    return frame
 
 
 def published_effect_table(which: str = "table_2") -> pd.DataFrame:

@@ -165,7 +165,7 @@ def _local_paths(parameters: dict[str, object], folder: OutputFolder) -> dict[st
     """Absolute paths of this machine -> the names a report shows instead (folder or file name)."""
     paths = {str(folder.building): folder.name}
     parents = [folder.parent]
-    for key in ("data_dir", "mapping"):
+    for key in ("data_dir", "mapping", "dataset_file"):
         if parameters.get(key):
             path = Path(str(parameters[key]))
             paths[str(path)] = path.name

@@ -27,6 +27,10 @@ so differencing gives only the sum of two or more suppressed cells, never one. I
 records, ``remaining`` is hidden between the first and last suppressed removal of a chain, since
 each ``remaining`` is the previous one minus the removal.
 
+**Rates of few people.** A table that states, in ``attrs["denominators"]``, the number of people
+behind each rate (the effect tables do) has a row's rates, difference, SE and t hidden when a rate
+stands for 1 to ``k - 1`` people (or leaves that few out).
+
 **Extremes.** A minimum or maximum is one person's value (the oldest woman's age): such columns
 (:data:`EXTREME_COLUMNS`) are shown as ``"not shown"``; percentiles of the group are printed instead.
 
@@ -265,6 +269,7 @@ def protect_table(
     groups = _row_groups(frame)
     _secondary(plain, hidden, count_columns, names, by_name, groups)
     _survival(plain, hidden, names, by_name, min_count)
+    _rates(plain, hidden, frame.attrs.get("denominators", {}), names, min_count)
     trigger = [c for c in count_columns if names[c] not in _NOT_IN_STATISTICS]
     rows = hidden[trigger].any(axis=1) if trigger else pd.Series(False, index=plain.index)
     for column in frame.columns:
@@ -304,6 +309,27 @@ def _survival(plain: pd.DataFrame, hidden: pd.DataFrame, names: Mapping[Hashable
     if "median_days" in by_name and "events" in by_name:
         few = pd.to_numeric(plain[by_name["events"]], errors="coerce") < min_count
         hidden[by_name["median_days"]] |= few.fillna(True).to_numpy()
+
+
+#: The cells of one row of an effect table, hidden together when one of its rates stands for few people.
+_EFFECT_CELLS = frozenset({"treated", "control", "difference", "se", "t", "star"})
+
+
+def _rates(plain: pd.DataFrame, hidden: pd.DataFrame, denominators: Mapping[Hashable, Sequence[float]],
+           names: Mapping[Hashable, str], min_count: int) -> None:
+    """Rates with their number of people per row (``frame.attrs["denominators"]``, set by the effect
+    tables): a rate standing for 1 to k - 1 people, or leaving 1 to k - 1 out, hides its row's rates,
+    difference, SE and t (any one of them with the others would give it back)."""
+    rows = np.zeros(len(plain), dtype=bool)
+    for column, sizes in denominators.items():
+        if column not in plain.columns or len(sizes) != len(plain):
+            continue
+        people = np.asarray(sizes, dtype=float)
+        events = np.round(pd.to_numeric(plain[column], errors="coerce").to_numpy(float) * people)
+        rows |= (is_small(pd.Series(events), min_count) | is_small(pd.Series(people - events), min_count)).to_numpy()
+    for column in plain.columns:
+        if names[column] in _EFFECT_CELLS:
+            hidden[column] |= rows
 
 
 def _row_groups(frame: pd.DataFrame) -> list[np.ndarray]:

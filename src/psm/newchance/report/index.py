@@ -181,9 +181,10 @@ def _html(out_dir: Path, run: RunInfo) -> str:
         parts.append(f'<li><a href="{e(html)}">{e(title)}</a> — the executed notebook as a web page '
                      f"({n_tables} tables, {n_figures} figures; ran in {seconds:.1f} s)</li>")  # fmt: skip
     parts.append("</ol>")
+    titles = {Path(name).stem: notebook_title(out_dir, html, name) for name, html, _ in run.notebooks}
     parts.append(f"<h2>All tables ({len(tables)})</h2>")
     for section in dict.fromkeys(t["section"] for t in tables):
-        parts.append(f"<h3>{e(section)}</h3><ul>")
+        parts.append(f"<h3>{e(titles.get(section, section))}</h3><ul>")
         for t in (t for t in tables if t["section"] == section):
             links = ", ".join(f'<a href="{e(t["files"][k])}">{label}</a>' for k, label in _TABLE_LINKS if k in t["files"])
             agreement = _comparison_text(t)
