@@ -32,7 +32,7 @@ Per covariate (``breduc``, l.197-303):
 
 Summary rows (l.158-172, 316-373): probit of treatment on the covariates (always probit), unweighted on U
 and ``[iw=weight]`` on M, giving McFadden's pseudo-R2 ``1 - ll/ll0``, the LR chi2 ``2 (ll - ll0)`` and its
-p-value; mean and median |bias|; Rubin's ``B = 100 (mean_T(xb) - mean_C(xb)) / sqrt((var_T + var_C)/2)``
+p-value; mean and median ``|bias|``; Rubin's ``B = 100 (mean_T(xb) - mean_C(xb)) / sqrt((var_T + var_C)/2)``
 and ``R = var_T(xb) / var_C(xb)`` on that probit's linear index ``xb`` (M: iweighted). B is **signed**,
 as the code computes it (the help file calls it "absolute"), and flagged when ``B >= 25`` (a large
 negative B is therefore not flagged, as in pstest; at the probit optimum the treated normally have the
@@ -431,7 +431,7 @@ def balance(
         its base (lowest) level included, so the balance of every category is in view. ``"omit_base"``:
         the base level's row is left out, as pstest lists ``i.var``. Either way the summary block is
         pstest's: its probit (pseudo-R2, LR chi2, Rubin's B and R) leaves the base level out, as the
-        constant already spans it, and mean/median |bias| and %Var are taken over the same rows, so the
+        constant already spans it, and mean/median ``|bias|`` and %Var are taken over the same rows, so the
         summary does not depend on this option.
     sd_denom
         cobalt SMD denominator: ``"treated"`` (default for ATT), ``"control"`` (ATU) or ``"pooled"``.
@@ -509,7 +509,7 @@ class BalanceTable(BalanceRendering):
     var_ratio_bounds
         The F bounds used to flag variance ratios, per sample.
     probit
-        The two :class:`ProbitRefit` fits.
+        The two ``ProbitRefit`` fits.
     base_levels
         Rows that are a factor's base level (shown, but left out of the probit and of the summary block).
     """
