@@ -81,10 +81,12 @@ _BACK = "../../index.html"  # from tables/<section>/ to the index
 #: How to read a published-vs-reproduced page, by kind of data.
 READING = {
     True: (
-        "These are synthetic data. They were generated to reproduce the published counts, the unmatched "
-        "covariate means and the reoffending rates before matching; there a ✓ shows the calibration holds. "
-        "Matched means, effects, standard errors and t-statistics depend on the simulated people, so a ✗ "
-        "there is expected and says nothing about the New Chance evaluation or about this code."
+        "These are synthetic data: fictional people arranged so that the published specification, run by "
+        "these notebooks, reproduces as many published cells as one data set can. A ✓ means the reproduced "
+        "value lies within the published rounding. A ✗ is a cell that no data set can reproduce together "
+        "with the others (some published numbers contradict each other: the repository's docs/evaluation.md "
+        "and data/synthetic/README.md give the proofs) or one the reconstruction has not reached; either way "
+        "it says nothing about the New Chance evaluation or about this code."
     ),
     False: (
         "On the evaluation's own data every cell should agree within the published rounding. A ✗ in a "
@@ -324,12 +326,12 @@ class ReportWriter:
             f"<h1>{escape(title)}</h1>",
             f'<p class="answer"><strong>{escape(summary)}</strong></p>',
             f'<div class="note"><p><strong>How to read this page.</strong> {escape(reading)}</p></div>',
-            compare.to_html(comparison),
+            compare.to_html(comparison, summary=False),
         ])
         markdown = "\n".join([f"### {title}", ""]
                               + ([f"> **{SYNTHETIC_BANNER}** — {_SYNTHETIC_NOTE}.", ""] if self.synthetic else [])
                               + [f"**{summary}**", "", f"*How to read this page.* {reading}", "",
-                                 compare.to_markdown(comparison)])  # fmt: skip
+                                 compare.to_markdown(comparison, summary=False)])  # fmt: skip
         files = {}
         for key, suffix, text in (
             ("comparison_html", "html", document(title, body, synthetic=self.synthetic, back=_BACK)),
