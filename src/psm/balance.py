@@ -512,6 +512,18 @@ class BalanceTable(BalanceRendering):
         The two ``ProbitRefit`` fits.
     base_levels
         Rows that are a factor's base level (shown, but left out of the probit and of the summary block).
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> covariates = ["age", "educ", "race", "married", "nodegree", "re74", "re75"]
+    >>> m = psm.match(df, "treat", psm.fit_propensity(df, "treat", covariates, link="logit"), ties=True)
+    >>> bal = psm.balance(df, covariates, m)
+    >>> bal.base_levels
+    ('race=black',)
+    >>> bal.summary_stats["pseudo_r2"].round(2).tolist()       # unmatched, matched
+    [0.35, 0.01]
     """
 
     table: pd.DataFrame

@@ -85,6 +85,10 @@ class EffectRow:
     row's population (ATT: the treated and their matches; ATU: the controls' matches
     and the controls; ATE: not shown, NaN). ``difference = treated - control``.
     ``df`` is the Student-t degrees of freedom behind ``p``; None means the normal.
+
+    Examples
+    --------
+    See :func:`psm.effect` for an example.
     """
 
     sample: str
@@ -118,6 +122,10 @@ class Effect:
     (NaN unless :func:`effect` was given ``propensity=``), from ``ai2016_vce_k`` neighbours.
     ``bias_corrected`` and ``se_bias_corrected``: the Abadie-Imbens (2011) regression
     bias-corrected estimate of ``estimand`` and its AI SE (NaN unless ``bias_adjust=``).
+
+    Examples
+    --------
+    See :func:`psm.effect` for an example.
     """
 
     outcome: str

@@ -132,6 +132,18 @@ class Matching:
     estimand, k, replace, caliper, common_support, ties, order, seed, descending : options
         (``caliper`` in score units; ``std_caliper``: the caliper in SD units when so given).
     dropped : index labels dropped for missing values (``dropna=True``).
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> covariates = ["age", "educ", "race", "married", "nodegree", "re74", "re75"]
+    >>> m = psm.match(df, "treat", psm.fit_propensity(df, "treat", covariates, link="logit"), ties=True)
+    >>> m.pairs.loc[0, ["treated", "control", "direction"]].tolist()
+    ['NSW124', 'PSID33', 'ATT']
+    >>> row = m.to_frame().loc["NSW1"]
+    >>> bool(row["on_support"]), float(row["weight"])
+    (True, 1.0)
     """
 
     treated: pd.Series
