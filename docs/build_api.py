@@ -25,7 +25,7 @@ SECTIONS = {
     "Common support and matching": ("psm.support", "psm.matching", "psm.kernel", "psm.mahalanobis"),
     "Balance": ("psm.balance",),
     "Effects": ("psm.effects", "psm.psmatch2", "psm.teffects", "psm.bootstrap"),
-    "Sensitivity": ("psm.sensitivity",),
+    "Sensitivity": ("psm.matched_sets", "psm.sensitivity"),
     "Survival and frequency outcomes": ("psm.survival",),
     "Results": ("psm.summary",),
     "Errors": ("psm.errors",),

@@ -82,16 +82,10 @@ def test_docstring_examples_run(module):
     assert result.failed == 0
 
 
-#: public names of psm.sensitivity still without an Examples section: the module is at the 600-line limit,
-#: so their examples wait for it to be split
-_EXAMPLES_PENDING = {"psm.MHBounds", "psm.McNemarBounds", "psm.matched_set_counts", "psm.mcnemar_bounds",
-                     "psm.pair_outcomes", "psm.weighted_counts"}
-
-
 def test_every_public_function_and_result_class_has_an_examples_section():
     # errors are shown by the base class's example (psm.PSMError); everything else carries its own
     # numpydoc Examples section (a doctest, run by test_docstring_examples_run, or a pointer to one)
     without = {name for name, obj in build_api.public_names().items()
                if not (isinstance(obj, type) and issubclass(obj, BaseException) and obj is not psm.PSMError)
                and "Examples\n--------\n" not in build_api._doc(obj)}
-    assert without == _EXAMPLES_PENDING
+    assert without == set()

@@ -2,7 +2,7 @@
 
 Source of every pstest formula: ``pstest.ado`` version 4.2.2 (Leuven & Sianesi, 25 Apr 2017; statistics
 unchanged since 4.1.0), programs ``breduc`` (the ``both`` table) and the probit / Rubin blocks; line
-numbers below refer to that file as summarised in ``methodology.md`` section 2. The cobalt statistics
+numbers below refer to that file. The cobalt statistics
 follow cobalt 5.0.0 (``col_w_smd``, ``col.w.v``, ``col_w_ks``) and MatchIt's ``qqsum(standardize=TRUE)``.
 
 Two samples, exactly as pstest builds them:
@@ -39,7 +39,7 @@ negative B is therefore not flagged, as in pstest; at the probit optimum the tre
 higher mean index, so a negative B is rare in practice); R is flagged outside ``[0.5, 2]``. ``%Var`` is the
 percentage of non-binary covariates whose variance ratio is flagged.
 
-cobalt-style statistics (cobalt 5.0.0; ``methodology.md`` section 4.3):
+cobalt-style statistics (cobalt 5.0.0, ``bal.tab`` / ``col_w_smd``; Greifer, *cobalt* documentation):
 
 * SMD ``(m1 - m0) / s`` with ``s`` from the unmatched sample chosen by the estimand (ATT: treated SD,
   ATU: control SD, or ``sd_denom="pooled"``: ``sqrt((s1^2 + s0^2)/2)``); binary covariates report the raw

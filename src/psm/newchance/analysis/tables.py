@@ -4,9 +4,9 @@ Every table here has a published twin in :mod:`psm.newchance.published.numbers` 
 columns, so :func:`psm.newchance.published.compare.compare_tables` can set them side by side:
 
 - :func:`balance_table` — Table 1 (total) and A1–A5 (windows): pstest ``both`` means, matched %bias,
-  t and p (``methodology.md`` §2.5);
+  t and p (pstest's ``both`` table);
 - :func:`effect_table` — Table 2 and the sub-group table: psmatch2's ``Unmatched`` row as
-  "Before Matching" and its ``ATT`` row as "After Matching" (``methodology.md`` §1.7–1.8), the star
+  "Before Matching" and its ``ATT`` row as "After Matching" (psmatch2's printed table), the star
   being |t| >= 1.96 as the table notes say;
 - :func:`standard_errors` — the same effects with psmatch2's SE (as published) beside the
   Abadie–Imbens (2006) SE, with t, p and 95% confidence intervals for both;
