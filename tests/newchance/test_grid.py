@@ -7,13 +7,15 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np
+import pandas as pd
+from scipy import stats
 import pytest
 
 import psm
 from analysis_builders import make_file
 
 from psm.newchance.analysis import specification as analysis
-from psm.newchance.analysis import grid
+from psm.newchance.analysis import grid, tables
 
 
 REPS = 20  # bootstrap replicates of the kernel and radius rows here (the report uses analysis.BOOTSTRAP_REPS)
@@ -112,3 +114,19 @@ def test_method_rows_equal_the_library_estimators_on_the_same_file(table):
     fig = grid.forest_figure(table)
     labels = [tick.get_text() for tick in fig.axes[1].get_yticklabels()]
     assert labels[-3:] == ["kernel (Epanechnikov) matching", "radius matching", "teffects-style (ties kept, no trimming) matching"]
+
+
+def test_known_standard_errors_are_used_instead_of_recomputed(table):
+    af = make_file(n=200, seed=11)
+    files = {"published": af, "last_wins": af}
+    se_table = tables.se_comparison(af, reps=REPS, seed=analysis.BOOTSTRAP_SEED)
+    known = tables.interval_ses(se_table)
+    assert known[grid.METHOD_VARIANTS[0]] == ("bootstrap", float(se_table.loc[("kernel", "bootstrap"), "se"]))
+    reused = grid.specification_grid(files, reps=REPS, known_se=known)
+    # the same seed and replicates: the grid computed with and without them is identical
+    pd.testing.assert_frame_equal(reused, table)
+    # and a given SE is what the row's interval uses
+    fake = grid.specification_grid(files, reps=REPS, known_se={grid.METHOD_VARIANTS[0]: ("bootstrap", 0.5)})
+    row = fake.set_index("method").loc["kernel"]
+    z = stats.norm.ppf(0.975)
+    assert row["se"] == 0.5 and row["ci_high"] - row["ci_low"] == pytest.approx(2 * z * 0.5)

@@ -82,7 +82,8 @@ def specifications() -> list[Specification]:
 
 
 def specification_grid(files: AnalysisFile | Mapping[str, AnalysisFile], window: str = "total", level: float = 0.95,
-                       *, collapse: bool = True, reps: int = BOOTSTRAP_REPS, seed: int = BOOTSTRAP_SEED) -> pd.DataFrame:
+                       *, collapse: bool = True, reps: int = BOOTSTRAP_REPS, seed: int = BOOTSTRAP_SEED,
+                       known_se: Mapping[Specification, tuple[str, float]] | None = None) -> pd.DataFrame:
     """Run every specification on ``window`` and tabulate the ATT, one row per distinct analysis.
 
     ``files``: the mapping of :func:`psm.newchance.analysis.specification.load_files` (the other
@@ -98,6 +99,11 @@ def specification_grid(files: AnalysisFile | Mapping[str, AnalysisFile], window:
     indicators when no covariate is missing, or a caliper that never binds) are one analysis, kept
     once (the first in :func:`specifications` order) with the number of specifications it stands for
     and the ``changes`` of the others. ``frame.attrs["collapsed"]`` says how many rows were merged.
+
+    ``known_se``: ``(se_method, se)`` already computed for some specifications on the same files,
+    ``window``, ``reps`` and ``seed`` (:func:`psm.newchance.analysis.tables.interval_ses` of
+    :func:`~psm.newchance.analysis.tables.se_comparison`), used instead of computing them again: the
+    bootstraps of the kernel and radius rows are the grid's costliest cells.
     """
     z = stats.norm.ppf(0.5 + level / 2)
     records = []
@@ -105,7 +111,7 @@ def specification_grid(files: AnalysisFile | Mapping[str, AnalysisFile], window:
         run = run_analysis(files, window, spec=spec, with_balance=False)
         e = run.effect
         d = e.matched.difference
-        se_method, se = interval_se(run, reps=reps, seed=seed)
+        se_method, se = (known_se or {}).get(spec) or interval_se(run, reps=reps, seed=seed)
         n_eligible = int((run.matching.treated & run.matching.within_common_support).sum())
         links = run.matching.pairs[["treated", "control", "weight"]] if hasattr(run.matching, "pairs") else run.matching.weights
         records.append({

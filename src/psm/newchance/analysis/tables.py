@@ -233,6 +233,13 @@ def se_comparison(files: AnalysisFile | Mapping[str, AnalysisFile], window: str 
     return pd.DataFrame.from_records(records).set_index(["estimator", "se_method"])
 
 
+def interval_ses(se_table: pd.DataFrame) -> dict[Specification, tuple[str, float]]:
+    """``{specification: (se_method, se)}`` of the SEs :func:`se_comparison` marked ``interval_se``,
+    for :func:`psm.newchance.analysis.grid.specification_grid`'s ``known_se``."""
+    chosen = se_table[se_table["interval_se"]]
+    return {SE_ESTIMATORS[name]: (method, float(row["se"])) for (name, method), row in chosen.iterrows()}
+
+
 def audit_layout(runs: Mapping[str, AnalysisResult],
                  subgroup_runs: Mapping[tuple[str, str], AnalysisResult] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Our regenerated Table 2 (+ sub-group table) and balance tables in the layout
