@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 DATA   ?= data/synthetic
 OUT    ?= reports
 
-.PHONY: reproduce test test-fast bench clean-venv
+.PHONY: reproduce test test-fast docs bench clean-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
+
+# docs/api.md (markdown, committed) and the Sphinx site in docs/_build/html (git-ignored); warnings
+# and broken references are errors
+docs: $(STAMP)
+	$(PY) docs/build_api.py
+	$(PY) -m sphinx -W --keep-going -n -q -E -b html docs/sphinx docs/_build/html
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_matching.py

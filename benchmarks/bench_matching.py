@@ -128,7 +128,7 @@ def run(n: int, repeat: int) -> list[tuple[str, float, str]]:
     peaks = [peak_bytes(lambda d=d: full_match(d)) for d in (small, data)]
     per_row = [peak / len(d) for peak, d in zip(peaks, (small, data))]
     rows.append(
-        (f"peak memory of 1:1 match (MiB, tracemalloc)", peaks[1] / 2**20,
+        ("peak memory of 1:1 match (MiB, tracemalloc)", peaks[1] / 2**20,
          f"{per_row[0]:.0f} B/row at n/4, {per_row[1]:.0f} B/row at n (flat = linear in n)")
     )
     return rows

@@ -117,7 +117,7 @@ def reference_ai2016(p, f, x, w, y, estimand, m=1, l=2):
 
     cov_w = {a: np.array([cov(nearest_set(p[i], arm[a], p, l)) for i in range(n)]) for a in (True, False)}
     info = sum(f[i] ** 2 / (p[i] * (1 - p[i])) * np.outer(x[i], x[i]) for i in range(n))
-    quad = lambda v: v @ np.linalg.inv(info) @ v  # noqa: E731
+    quad = lambda v: v @ np.linalg.inv(info) @ v
     if estimand == "ATE":
         est = tau.mean()
         v = (np.sum((tau - est) ** 2) + np.sum((K**2 + 2 * K - K2) * s2)) / n**2

@@ -148,7 +148,7 @@ def test_common_support_excludes_off_support_treated_from_att_only():
 
 def test_atu_ate_points_and_missing_se_in_v4012():
     d = data_b()
-    e = psm.effect(d, "y", matched(d, ties=True, estimand="ATE"), "ATE")
+    e = psm.effect(d, "y", matched(d, ties=True, estimand="ATE"), estimand="ATE")
     atu = e.rows["ATU"]
     # controls' matched treated outcomes: c1 -> 4, c2 -> 4, c3 -> 8: mean 16/3; mean Y_C = 10/3
     assert (atu.treated, atu.control, atu.difference) == pytest.approx((16 / 3, 10 / 3, 2.0))
@@ -161,7 +161,7 @@ def test_atu_ate_points_and_missing_se_in_v4012():
 
 def test_atu_ate_v410_approximate_se_by_hand():
     d = data_b()
-    e = psm.effect(d, "y", matched(d, ties=True, estimand="ATE"), "ATE", approx_se="v4.1.0")
+    e = psm.effect(d, "y", matched(d, ties=True, estimand="ATE"), estimand="ATE", approx_se="v4.1.0")
     # _weight: treated (ATU direction) t1 = 2, t2 = 0 (missing in Stata), t3 = 1
     # SE(ATU) = sqrt(Var0/N0 + Var1 * (4 + 1)/N0^2) = sqrt(19/9 + 13/3 * 5/9)
     assert e.rows["ATU"].se == pytest.approx(sqrt(122 / 27))
@@ -251,9 +251,9 @@ def test_ai_se_ate_and_atu_against_reference_formula():
     atu_pairs = [("c1", "t1", 1), ("c2", "t1", 1), ("c3", "t3", 1)]
     treated = dict(zip(d.index, d.treat == 1))
     y = d.y.to_dict()
-    assert psm.effect(d, "y", m, "ATE").se_ai == pytest.approx(ai_reference(att_pairs + atu_pairs, y, treated, "ATE"))
-    assert psm.effect(d, "y", m, "ATU").se_ai == pytest.approx(ai_reference(atu_pairs, y, treated, "ATU"))
-    assert psm.effect(d, "y", m, "ATT").se_ai == pytest.approx(ai_reference(att_pairs, y, treated, "ATT"))
+    assert psm.effect(d, "y", m, estimand="ATE").se_ai == pytest.approx(ai_reference(att_pairs + atu_pairs, y, treated, "ATE"))
+    assert psm.effect(d, "y", m, estimand="ATU").se_ai == pytest.approx(ai_reference(atu_pairs, y, treated, "ATU"))
+    assert psm.effect(d, "y", m, estimand="ATT").se_ai == pytest.approx(ai_reference(att_pairs, y, treated, "ATT"))
 
 
 @settings(max_examples=60, deadline=None)
@@ -268,7 +268,7 @@ def test_ai_se_equals_loop_reference_on_random_tied_data(seed, estimand, var_cal
         index=[f"u{i}" for i in range(n)],
     )
     m = matched(d, ties=True, estimand="ATE" if estimand == "ATE" else estimand)
-    e = psm.effect(d, "y", m, estimand, ai_var_calc=var_calc, ai_sample=sample)
+    e = psm.effect(d, "y", m, estimand=estimand, ai_var_calc=var_calc, ai_sample=sample)
     directions = {"ATT": ["ATT"], "ATU": ["ATU"], "ATE": ["ATT", "ATU"]}[estimand]
     pairs = [
         (r.treated, r.control, F(r.weight).limit_denominator(1000)) if r.direction == "ATT"
@@ -308,7 +308,7 @@ def test_ai_se_equals_r_matching(estimand, var_calc, sample, r_est, r_se):
     d = pd.DataFrame({"treat": R_TREAT, "score": np.array(R_SCORE8) / 8, "y": np.array(R_Y, float)})
     ours = {"ATC": "ATU"}.get(estimand, estimand)
     m = matched(d, ties=True, estimand="ATE")
-    e = psm.effect(d, "y", m, ours, ai_var_calc=var_calc, ai_sample=sample)
+    e = psm.effect(d, "y", m, estimand=ours, ai_var_calc=var_calc, ai_sample=sample)
     # R's "ATC" is psmatch2's ATU (average effect on the untreated), same sign
     assert e.matched.difference == pytest.approx(r_est, abs=1e-11)
     assert e.se_ai == pytest.approx(r_se, abs=1e-11)
@@ -357,19 +357,36 @@ def test_summary_prints_psmatch2_layout():
 # ------------------------------------------------------------------- bad input
 
 
-def test_missing_outcome_lists_rows_and_dropna_rematches():
+def test_missing_outcome_lists_rows_and_dropna_needs_the_model():
     d = data_a()
     d.loc[["c1", "t2"], "y"] = np.nan
     with pytest.raises(MissingValuesError) as info:
         psm.effect(d, "y", matched(d))
     assert info.value.rows == {"y": ["c1", "t2"]}
-    e = psm.effect(d, "y", matched(d), dropna=True)
-    assert e.n_dropped == 2 and set(e.dropped) == {"c1", "t2"}
-    clean = d.drop(index=["c1", "t2"])
-    ref = psm.effect(clean, "y", matched(clean))
-    # without c1, t1 (.12) is matched to c2 (.30): ATT = mean(4, 2) - mean(0, 3)
-    assert e.matched.difference == pytest.approx(ref.matched.difference) == pytest.approx(1.5)
-    assert e.matched.se == pytest.approx(ref.matched.se)
+    # a score estimated with the dropped rows is not psmatch2's: refit, or refuse
+    with pytest.raises(ValueError, match="propensity=model"):
+        psm.effect(d, "y", matched(d), dropna=True)
+
+
+def test_dropna_refits_the_score_without_the_missing_outcomes_as_psmatch2():
+    rng = np.random.default_rng(4)
+    n = 300
+    d = pd.DataFrame({"x": rng.normal(size=n), "g": rng.choice(["a", "b", "c"], size=n)})
+    d["treat"] = (rng.random(n) < 1 / (1 + np.exp(-0.8 * d["x"]))).astype(int)
+    d["y"] = d["x"] + d["treat"] + rng.normal(size=n)
+    d.loc[d.index[rng.choice(n, size=30, replace=False)], "y"] = np.nan
+    ps = psm.fit_propensity(d, "treat", ["x", "g"], link="logit", reference={"g": "b"})
+    e = psm.effect(d, "y", psm.match(d, "treat", ps.score, ties=True), dropna=True, propensity=ps)
+    # psmatch2's order: drop the missing outcomes, fit, match
+    clean = d.dropna(subset=["y"])
+    ps_clean = psm.fit_propensity(clean, "treat", ["x", "g"], link="logit", reference={"g": "b"})
+    ref = psm.effect(clean, "y", psm.match(clean, "treat", ps_clean.score, ties=True), propensity=ps_clean)
+    assert e.n_dropped == 30
+    assert e.matched.difference == pytest.approx(ref.matched.difference, abs=1e-12)
+    assert e.se_ai2016 == pytest.approx(ref.se_ai2016, abs=1e-12)
+    # and it differs from matching on the score fitted with the dropped rows
+    stale = psm.match(clean, "treat", ps.score.loc[clean.index], ties=True)
+    assert psm.effect(clean, "y", stale).matched.difference != pytest.approx(ref.matched.difference, abs=1e-9)
 
 
 def test_unknown_outcome_column_suggests_close_names():
@@ -388,9 +405,9 @@ def test_non_numeric_outcome_is_rejected():
 def test_estimand_needs_matching_direction():
     d = data_a()
     with pytest.raises(ValueError, match="estimand='ATE'"):
-        psm.effect(d, "y", matched(d), "ATU")
+        psm.effect(d, "y", matched(d), estimand="ATU")
     with pytest.raises(ValueError, match="estimand must be"):
-        psm.effect(d, "y", matched(d), "ATX")
+        psm.effect(d, "y", matched(d), estimand="ATX")
     with pytest.raises(ValueError, match="approx_se"):
         psm.effect(d, "y", matched(d), approx_se="v5")
 
@@ -432,7 +449,7 @@ def test_ai_se_does_not_depend_on_row_order(seed, k, estimand, var_calc):
         index=[f"u{i}" for i in range(n)],
     )
     shuffled = d.iloc[rng.permutation(n)]
-    ses = [psm.effect(x, "y", matched(x, k=k, estimand=estimand), estimand, ai_var_calc=var_calc).se_ai
+    ses = [psm.effect(x, "y", matched(x, k=k, estimand=estimand), estimand=estimand, ai_var_calc=var_calc).se_ai
            for x in (d, shuffled)]
     assert ses[0] == pytest.approx(ses[1], rel=1e-12)
 
@@ -453,7 +470,7 @@ def test_se_ai2016_of_a_psm_matching_equals_teffects(estimand, stata_se):
     d = cattaneo2()
     model = psm.fit_propensity(d, "mbsmoke", ["mmarried", "mage", "fage", "medu", "prenatal1"], link="logit")
     m = psm.match(d, "mbsmoke", model.score, estimand=estimand, ties=True)
-    e = psm.effect(d, "bweight", m, estimand, propensity=model)
+    e = psm.effect(d, "bweight", m, estimand=estimand, propensity=model)
     assert float(f"{e.se_ai2016:.7g}") == stata_se
     assert e.ai2016_vce_k == 2
     assert "(AI 2016)" in e.to_frame().index[-1]
@@ -496,7 +513,7 @@ def lalonde_rounded():
 def test_ai_se_with_k_neighbours_and_ties_equals_r_matching(lalonde_rounded, estimand, k, var_calc, r_se):
     d = lalonde_rounded
     m = psm.match(d, "treat", "score", k=k, ties=True, estimand="ATE")
-    e = psm.effect(d, "re78", m, {"ATC": "ATU"}.get(estimand, estimand), ai_var_calc=var_calc)
+    e = psm.effect(d, "re78", m, estimand={"ATC": "ATU"}.get(estimand, estimand), ai_var_calc=var_calc)
     assert e.se_ai == pytest.approx(r_se, rel=1e-11)
 
 
@@ -531,7 +548,7 @@ def bias_adjust_data(name):
 def test_bias_corrected_matching_equals_r(name, estimand, k, r_est, r_se):
     d, treatment, outcome, z = bias_adjust_data(name)
     m = psm.match(d, treatment, "score", k=k, ties=True, estimand="ATE")
-    e = psm.effect(d, outcome, m, {"ATC": "ATU"}.get(estimand, estimand), bias_adjust=z)
+    e = psm.effect(d, outcome, m, estimand=estimand, bias_adjust=z)
     assert e.bias_corrected == pytest.approx(r_est, rel=1e-10)
     assert e.se_bias_corrected == pytest.approx(r_se, rel=1e-10)
 

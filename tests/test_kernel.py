@@ -95,7 +95,7 @@ def test_ate_weights_are_what_each_unit_received():
     assert m.weights["t1"] == pytest.approx(1 + 0.5)
     assert m.weights["t2"] == pytest.approx(0.5 + 0.5)
     assert not m.on_support["c4"] and m.weights["c4"] == 0
-    e = psm.effect(DATA, "y", m, "ATE")
+    e = psm.effect(DATA, "y", m, estimand="ATE")
     assert list(e.rows) == ["ATT", "ATU", "ATE"]
 
 
@@ -114,6 +114,8 @@ def test_options_are_checked():
         psm.kernel_match(DATA, "treat", "score", kernel="gauss")
     with pytest.raises(ValueError, match="does not take"):
         psm.match(DATA, "treat", "score", method="kernel", k=2)
+    with pytest.raises(ValueError, match="std_caliper"):
+        psm.match(DATA, "treat", "score", method="radius", caliper=0.5, std_caliper=True)
 
 
 # ------------------------------------------------------------ loop reference

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import psm
 from psm.mahalanobis import kth_smallest, pooled_weight_matrix
@@ -69,7 +71,7 @@ def test_equals_r_matching(estimand):
     d = r_data()
     covs = ["x1", "x2", "x3"]
     m = psm.mahalanobis_match(d, "t", covs, estimand=estimand)
-    e = psm.effect(d, "y", m, estimand, bias_adjust=covs)
+    e = psm.effect(d, "y", m, estimand=estimand, bias_adjust=covs)
     est, se, bc, se_bc = R_MAHALANOBIS[estimand]
     assert (e.matched.difference, e.se_ai) == pytest.approx((est, se), rel=1e-10)
     assert (e.bias_corrected, e.se_bias_corrected) == pytest.approx((bc, se_bc), rel=1e-10)
@@ -79,7 +81,7 @@ def test_r_weight_2_is_the_overall_inverse_covariance():
     d = r_data()
     x = d[["x1", "x2", "x3"]].to_numpy()
     m = psm.mahalanobis_match(d, "t", ["x1", "x2", "x3"], estimand="ATE", weight_matrix=np.linalg.inv(np.cov(x.T)))
-    e = psm.effect(d, "y", m, "ATE")
+    e = psm.effect(d, "y", m, estimand="ATE")
     assert (e.matched.difference, e.se_ai) == pytest.approx(R_WEIGHT2_ATE, rel=1e-10)
 
 
@@ -101,3 +103,21 @@ def test_psmatch2_reaches_mahalanobis_matching():
     direct = psm.effect(d, "y", psm.mahalanobis_match(d, "t", ["x1", "x2", "x3"]))
     assert res.effect.matched.difference == pytest.approx(R_MAHALANOBIS["ATT"][0], rel=1e-10)
     assert res.effect.se_ai == pytest.approx(direct.se_ai)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 3))
+def test_matches_are_the_k_nearest_by_brute_force(seed, k):
+    rng = np.random.default_rng(seed)
+    n = 40
+    d = pd.DataFrame({"t": np.r_[np.ones(15, int), np.zeros(25, int)], "a": rng.normal(size=n),
+                      "b": rng.normal(size=n) * 3})
+    m = psm.mahalanobis_match(d, "t", ["a", "b"], k=k)
+    x = d[["a", "b"]].to_numpy()
+    w = pooled_weight_matrix(x, d.t.to_numpy() == 1)
+    controls = np.flatnonzero(d.t.to_numpy() == 0)
+    got = m.pairs.groupby("treated")["control"].apply(set).to_dict()
+    for i in np.flatnonzero(d.t.to_numpy() == 1):
+        diff = x[controls] - x[i]
+        dist = np.einsum("ij,jk,ik->i", diff, w, diff)
+        assert got[i] == set(controls[np.argsort(dist)[:k]].tolist())

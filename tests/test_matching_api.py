@@ -68,6 +68,8 @@ def test_std_caliper_is_in_pooled_sd_units() -> None:
     assert "(0.1 SD)" in m.summary()
     with pytest.raises(ValueError, match="pass caliper="):
         psm.match(SMALL, "t", "p", std_caliper=True)
+    with pytest.raises(ValueError, match="std_caliper"):  # never silently read as score units
+        psm.match(SMALL, "t", "p", method="radius", caliper=0.1, std_caliper=True)
 
 
 def test_austin_caliper_on_the_logit(lalonde_model) -> None:

@@ -57,7 +57,7 @@ def test_one_call_equals_the_three_steps():
     pm = psm.fit_propensity(d, "treated", covs, link="logit")
     m = psm.match(d, "treated", pm.score, common_support=True, caliper=0.05, estimand="ATE")
     for name in ("y", "y2"):
-        e = psm.effect(d, name, m, "ATT")
+        e = psm.effect(d, name, m, estimand="ATT")
         assert r.effects[name].matched == e.matched
         assert r.effects[name].se_ai == pytest.approx(e.se_ai)
         assert list(r.effects[name].rows) == ["ATT", "ATU", "ATE"]

@@ -10,16 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import norm
 
+import psm
 from psm.errors import ColumnNotFoundError, EmptyGroupError, InvalidValuesError, MissingValuesError
-from psm.sensitivity import (
-    COUNT_COLUMNS,
-    component_counts,
-    matched_set_counts,
-    mcnemar_bounds,
-    mh_bounds,
-    pair_outcomes,
-    weighted_counts,
-)
+from psm.matched_sets import COUNT_COLUMNS, component_counts, matched_set_counts, pair_outcomes, weighted_counts
+from psm.sensitivity import mcnemar_bounds, mh_bounds
 
 # Rosenbaum (2002), Observational Studies, 2nd ed., Table 4.11 (Boston Collaborative Drug
 # Surveillance Program 1972): allopurinol and rash, stratified by sex. Becker & Caliendo
@@ -198,8 +192,8 @@ def test_mh_bounds_do_not_depend_on_stratum_order(rows, seed):
         return
     a = mh_bounds(counts, gamma=[1, 1.5, 2.5])
     b = mh_bounds(counts.sample(frac=1, random_state=seed), gamma=[1, 1.5, 2.5])
-    np.testing.assert_allclose(a.q_plus, b.q_plus, rtol=1e-10)
-    np.testing.assert_allclose(a.p_worst, b.p_worst, rtol=1e-10)
+    np.testing.assert_allclose(a.q_plus, b.q_plus, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(a.p_worst, b.p_worst, rtol=1e-10, atol=1e-12)
     # with exact moments the worst-case p rises with Γ (with mhbounds' moments it may dip
     # between Γ = 1, hypergeometric variance, and Γ > 1, the large-sample variance)
     exact = mh_bounds(counts, gamma=[1, 1.5, 2.5], moments="exact")
@@ -275,6 +269,28 @@ def test_weighted_counts_report_missing_weights():
     treated = pd.Series({"t1": 1, "c1": 0})
     with pytest.raises(MissingValuesError, match="weight"):
         weighted_counts(treated, pd.Series({"t1": 1, "c1": 0}), pd.Series({"t1": 1.0, "c1": np.nan}))
+
+
+def test_summaries_word_the_critical_gamma_for_each_case():
+    # not significant even at Gamma = 1: no "Critical Gamma ...: 1", which would read as "breaks at 1"
+    flat = mcnemar_bounds([1, 0, 1, 0], [0, 1, 0, 1])
+    assert flat.critical_gamma == 1.0
+    assert "no critical Gamma" in flat.summary() and "Critical Gamma" not in flat.summary()
+    strong = mcnemar_bounds([1] * 12, [0] * 12)
+    assert f"Critical Gamma (upper bound p reaches 0.05): {strong.critical_gamma:.4g}" in strong.summary()
+    assert isinstance(strong.summary(), psm.Summary)
+    assert strong.summary().tables[0].frame.loc["1", "p_upper"] == f"{strong.p_upper[0]:.6g}"
+
+
+def test_mcnemar_bounds_misuse_says_what_to_pass():
+    df = pd.DataFrame({"t": [1, 0, 1, 0], "p": [0.1, 0.12, 0.5, 0.52], "y": [1, 0, 1, 1]})
+    m = psm.match(df, "t", "p")
+    with pytest.raises(TypeError, match=r"y_treated must be a one-dimensional.*pair_outcomes"):
+        mcnemar_bounds(m, df["y"])
+    pairs = psm.pair_outcomes(m, df["y"])
+    with pytest.raises(TypeError, match=r"y_treated is a DataFrame.*pairs\['y_treated'\]"):
+        mcnemar_bounds(pairs, pairs["y_control"])
+    assert mcnemar_bounds(pairs["y_treated"], pairs["y_control"]).n_pairs == 2
 
 
 # treated A and B reuse control X; C -> Y; D -> Z (1:1 matching with replacement)

@@ -90,3 +90,15 @@ def test_overlap_violation_is_reported():
     d.loc[0, "t"], d.loc[1, "t"] = 1, 0
     with pytest.raises(ValueError, match="overlap"):
         psm.teffects_psmatch(d, "y", "t", ["x"])
+
+
+def test_missing_values_are_listed_or_dropped(cattaneo2):
+    d = cattaneo2.astype({"bweight": float, "mage": float})
+    d.loc[[3, 10], "bweight"] = np.nan
+    d.loc[20, "mage"] = np.nan
+    with pytest.raises(psm.MissingValuesError):
+        psm.teffects_psmatch(d, "bweight", "mbsmoke", COVARIATES)
+    res = psm.teffects_psmatch(d, "bweight", "mbsmoke", COVARIATES, dropna=True)
+    assert res.nobs == 4642 - 3
+    ref = psm.teffects_psmatch(d.drop(index=[3, 10, 20]), "bweight", "mbsmoke", COVARIATES)
+    assert res.estimate == ref.estimate and res.se == ref.se

@@ -39,8 +39,9 @@ def tie_aware_parts(matching, y: np.ndarray, direction: str):
     score = matching.score.to_numpy(dtype=float)
     focal_group = treated if direction == "ATT" else ~treated
     focal = np.flatnonzero(focal_group & matching.on_support.to_numpy(dtype=bool))
+    focal = focal[np.argsort(score[focal])]  # sorted queries: a faster search
     cands = np.flatnonzero(~focal_group & matching.within_common_support.to_numpy(dtype=bool))
-    cands = cands[np.argsort(score[cands], kind="stable")]
+    cands = cands[np.argsort(score[cands])]  # equal scores form one run whatever their order
     lo, hi = nearest_ranges(score[focal], score[cands], matching.k)
     rows, pos = expand(lo, hi)
     f, m = focal[rows], cands[pos]

@@ -28,7 +28,7 @@ from psm._nn_sorted import value_groups
 def nearest_ranges(p: np.ndarray, c: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
     """``[lo, hi)`` positions in sorted ``c`` of the ``m`` nearest candidates to each ``p``, ties kept.
 
-    With ``m >= len(c)`` every candidate is in the set.
+    With ``m >= len(c)`` every candidate is in the set. Sorted ``p`` makes the search faster.
     """
     n = len(c)
     if m >= n:
@@ -40,7 +40,7 @@ def nearest_ranges(p: np.ndarray, c: np.ndarray, m: int) -> tuple[np.ndarray, np
     d_left = np.where(left >= 0, p[:, None] - c[np.maximum(left, 0)], np.inf)
     d_right = np.where(right < n, c[np.minimum(right, n - 1)] - p[:, None], np.inf)
     both = np.concatenate([d_left, d_right], axis=1)
-    d = np.partition(both, m - 1, axis=1)[:, m - 1]
+    d = both.min(axis=1) if m == 1 else np.partition(both, m - 1, axis=1)[:, m - 1]
     lo = r - (d_left <= d[:, None]).sum(axis=1)
     hi = r + (d_right <= d[:, None]).sum(axis=1)
     gstart, gend = value_groups(c)

@@ -163,13 +163,19 @@ def numeric_values(values: pd.Series) -> np.ndarray:
     return arr
 
 
-def check_covariate_values(frame: pd.DataFrame, columns: Sequence[Hashable], categorical: Sequence[Hashable] = ()) -> None:
+def check_covariate_values(frame: pd.DataFrame, columns: Sequence[Hashable], categorical: Sequence[Hashable] = (),
+                           *, select: bool = False) -> None:
     """Refuse covariates a fit would mis-read, naming the column and rows, all at once.
+
+    ``select=True`` first checks the frame and the names as :func:`select_columns` does (every
+    unknown name in one :class:`ColumnNotFoundError`).
 
     Numbers stored as text (every value parses as a number) raise :class:`CovariateTypeError`
     instead of being expanded into one dummy per distinct value; infinite values and values beyond
     :data:`MAX_ABS_COVARIATE` (whose squares overflow) raise :class:`InvalidValuesError`.
     """
+    if select:
+        select_columns(frame, {str(c): c for c in columns})
     as_text, rows = [], {}
     for column in columns:
         values = frame[column]

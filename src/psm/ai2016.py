@@ -38,6 +38,11 @@ cov_wi = sample covariance of X and Y over the L nearest units of arm w to p_i, 
 The ATU (effect on the untreated) is the ATET of the reversed treatment 1 - W, whose score is
 1 - p (same f, X and neighbour sets): estimate negated, same standard error.
 
+Probit: f_i = phi(X_i'theta) and I is the expected information above (the paper's); Stata
+might use the probit's observed information instead (they differ by about 1e-5 relative in
+the SE on samples of thousands). Only logit output of Stata has been reproduced; probit,
+``nneighbor(k)`` with k > 1 and ``nn(L)`` with L != 2 follow the same formulas unverified.
+
 Sources: A. Abadie and G. W. Imbens (2016), "Matching on the estimated propensity score",
 Econometrica 84(2), 781-807; A. Abadie and G. W. Imbens (2006), "Large sample properties of
 matching estimators for average treatment effects", Econometrica 74(1), 235-267; Stata

@@ -67,9 +67,6 @@ class RatioEstimate:
     effective_controls: float
     method: str
 
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([vars(self)])
-
 
 def _inputs(treated, weights, cluster) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     t = np.asarray(treated, dtype=float)

@@ -54,14 +54,19 @@ import pandas as pd
 from scipy import stats
 
 from psm._ai2006 import DIRECTIONS as _DIRECTIONS
-from psm._ai2006 import abadie_imbens_se, ai_method, bias_adjusted_parts, tie_aware_parts
+from psm._ai2006 import (
+    abadie_imbens_se,
+    ai_method,
+    bias_adjusted_parts,
+    tie_aware_parts,
+)
 from psm._format import stata_g
 from psm._validation import drop_missing, numeric_values, resolve_column, select_columns
-from psm.summary import Summary, SummaryTable, format_number
 from psm.ai2016 import ai2016
 from psm.errors import EmptyGroupError
 from psm.kernel import KernelMatching
-from psm.propensity import PropensityModel
+from psm.propensity import PropensityModel, fit_propensity
+from psm.summary import Summary, SummaryTable, format_number
 from psm.support import canonical_estimand
 
 APPROX_SE = ("v4.0.12", "v4.1.0")
@@ -80,6 +85,10 @@ class EffectRow:
     row's population (ATT: the treated and their matches; ATU: the controls' matches
     and the controls; ATE: not shown, NaN). ``difference = treated - control``.
     ``df`` is the Student-t degrees of freedom behind ``p``; None means the normal.
+
+    Examples
+    --------
+    See :func:`psm.effect` for an example.
     """
 
     sample: str
@@ -113,6 +122,10 @@ class Effect:
     (NaN unless :func:`effect` was given ``propensity=``), from ``ai2016_vce_k`` neighbours.
     ``bias_corrected`` and ``se_bias_corrected``: the Abadie-Imbens (2011) regression
     bias-corrected estimate of ``estimand`` and its AI SE (NaN unless ``bias_adjust=``).
+
+    Examples
+    --------
+    See :func:`psm.effect` for an example.
     """
 
     outcome: str
@@ -133,10 +146,12 @@ class Effect:
 
     @property
     def matched(self) -> EffectRow:
+        """The row of the estimand (``rows[estimand]``): ATT, ATU or ATE."""
         return self.rows[self.estimand]
 
     @property
     def t_ai(self) -> float:
+        """``difference / se_ai``, the z statistic with the Abadie-Imbens SE."""
         return self.matched.difference / self.se_ai if self.se_ai > 0 else np.nan
 
     @property
@@ -175,7 +190,7 @@ class Effect:
 
     def summary(self) -> Summary:
         """The psmatch2 table, the Abadie-Imbens SE and the treated x support counts, as a
-        :class:`~psm.summary.Summary` (text: :func:`psmatch2_table`'s layout; tables: the same numbers)."""
+        :class:`~psm.summary.Summary` (text: ``psmatch2_table``'s layout; tables: the same numbers)."""
         return Summary(f"Effect of the treatment on {self.outcome}", effect_tables([self]),
                        text=psmatch2_table([self]))
 
@@ -187,8 +202,8 @@ def effect(
     data: pd.DataFrame,
     outcome: Hashable | pd.Series,
     matching,
-    estimand: str = "ATT",
     *,
+    estimand: str = "ATT",
     approx_se: str = "v4.0.12",
     ai_var_calc: int = 0,
     ai_sample: bool = False,
@@ -221,8 +236,23 @@ def effect(
         False = R default (population variance, AI Thm 7); True = sample variance (Thm 6).
     dropna : bool
         Rows of the matching with a missing outcome raise MissingValuesError by default.
-        With ``dropna=True`` they are dropped and the matching is re-run on the remaining
-        rows with the same options -- psmatch2 deletes listwise *before* matching.
+        psmatch2 deletes them listwise *before* it fits the score, so ``dropna=True`` needs the
+        fitted model (``propensity=``): it is refitted on the remaining rows (same covariates,
+        link and reference levels), and the matching is re-run on the new score with the same
+        options. Without the model the call is refused: a score estimated with the dropped rows
+        is not the score psmatch2 would match on.
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> covariates = ["age", "educ", "race", "married", "nodegree", "re74", "re75"]
+    >>> m = psm.match(df, "treat", psm.fit_propensity(df, "treat", covariates, link="logit"), ties=True)
+    >>> eff = psm.effect(df, "re78", m)
+    >>> round(eff.matched.difference, 2), round(eff.se_ai, 2)
+    (1968.8, 1085.82)
+    >>> [round(float(x), 2) for x in eff.ci(level=0.95, method="ai")]
+    [-159.36, 4096.96]
     """
     estimand = canonical_estimand(estimand)
     if approx_se not in APPROX_SE:
@@ -239,7 +269,7 @@ def effect(
     name = str(y_full.name)
     if pd.api.types.is_bool_dtype(y_full.dtype):
         y_full = y_full.astype(float)
-    y, matching, dropped = _outcome_on_matching(data, y_full, matching, dropna)
+    y, matching, propensity, dropped = _outcome_on_matching(data, y_full, matching, dropna, propensity)
     frame = _MatchedFrame.from_matching(matching, numeric_values(y))
     rows = _psmatch2_rows(frame, matching, y, _AVAILABLE[matching.estimand], approx_se)
     values = frame.y
@@ -310,8 +340,9 @@ def _adjusted_se(matching, y: np.ndarray, model: PropensityModel, estimand: str,
 # ------------------------------------------------------------------ sample / data
 
 
-def _outcome_on_matching(data, y_full: pd.Series, matching, dropna: bool):
-    """The outcome over the matching's rows; missing values raise or trigger a re-match."""
+def _outcome_on_matching(data, y_full: pd.Series, matching, dropna: bool, propensity: PropensityModel | None):
+    """The outcome over the matching's rows; missing values raise, or (``dropna=True``) the score is
+    refitted without those rows and the matching re-run on it, in psmatch2's order."""
     index = matching.treated.index
     if not index.equals(data.index):
         absent = index.difference(data.index)
@@ -323,13 +354,23 @@ def _outcome_on_matching(data, y_full: pd.Series, matching, dropna: bool):
         y_full = y_full.reindex(index)
     kept, dropped = drop_missing(y_full.to_frame(), dropna=dropna)
     if len(dropped):
-        matching = _rematch(matching, index.isin(kept.index))
+        if propensity is None:
+            raise ValueError(
+                f"{len(dropped)} row(s) have a missing {y_full.name!r}; psmatch2 drops them before it fits the "
+                "score, so dropna=True needs the fitted model to refit: effect(..., dropna=True, "
+                "propensity=model). Or drop the rows, then fit and match again."
+            )
+        keep = index.isin(kept.index)
+        propensity = fit_propensity(data.loc[index[keep]], propensity.treatment, propensity.covariates,
+                                    link=propensity.link, categorical=list(propensity.reference),
+                                    reference=dict(propensity.reference))  # fmt: skip
+        matching = _rematch(matching, keep, propensity.score.to_numpy())
         y_full = y_full.loc[matching.treated.index]
-    return y_full, matching, list(dropped)
+    return y_full, matching, propensity, list(dropped)
 
 
-def _rematch(matching, keep: np.ndarray):
-    """Re-run the matching on the rows in ``keep`` with the same options (listwise deletion)."""
+def _rematch(matching, keep: np.ndarray, score: np.ndarray):
+    """Re-run the matching on the rows in ``keep``, on ``score`` (theirs), with the same options."""
     from psm.matching import match
 
     treated = matching.treated[keep]
@@ -343,7 +384,7 @@ def _rematch(matching, keep: np.ndarray):
             k: getattr(matching, k)
             for k in ("k", "replace", "caliper", "common_support", "ties", "order", "seed", "estimand", "descending")
         }
-    return match(frame, treated.name, matching.score[keep], **options)
+    return match(frame, treated.name, pd.Series(score, index=treated.index, name=matching.score.name), **options)
 
 
 _NO_PAIRS = pd.DataFrame({"treated": [], "control": [], "weight": [], "direction": []})
@@ -473,7 +514,7 @@ def _two_sided_p(t: float, df: float | None) -> float:
 
 
 def effect_tables(effects: list[Effect]) -> list[SummaryTable]:
-    """The tables behind :func:`psmatch2_table`: every outcome's rows (``to_frame``, AI row included)
+    """The tables behind ``psmatch2_table``: every outcome's rows (``to_frame``, AI row included)
     at Stata's ``%10.0g``-like precision, and the first effect's treated x support counts."""
     frames = []
     for eff in effects:

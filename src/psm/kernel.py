@@ -53,8 +53,8 @@ their cost is the number of pairs, about n_focal * n_candidates * 2h for uniform
 from __future__ import annotations
 
 from collections.abc import Hashable
-from math import comb
 from dataclasses import dataclass, field
+from math import comb
 
 import numpy as np
 import pandas as pd
@@ -71,7 +71,7 @@ from psm._validation import (
 )
 from psm.errors import NoControlsOnSupportError
 from psm.summary import Summary, SummaryTable
-from psm.support import ESTIMANDS, support_mask
+from psm.support import ESTIMANDS, support_mask, support_table, unit_frame, unit_series, unit_weights
 
 KERNELS = ("epan", "normal", "biweight", "uniform", "tricube")
 METHODS = ("kernel", "radius", "llr")
@@ -123,6 +123,10 @@ class KernelMatching:
     (``_weight``, missing stored as 0). ``method`` is "kernel" or "radius"; ``kernel`` and
     ``bandwidth`` the kernel and h (radius: uniform and the caliper). :func:`psm.balance`
     and :func:`psm.effect` accept it.
+
+    Examples
+    --------
+    See :func:`psm.kernel_match` for an example.
     """
 
     treated: pd.Series
@@ -140,6 +144,7 @@ class KernelMatching:
 
     @property
     def n_dropped(self) -> int:
+        """Number of rows dropped for missing values."""
         return len(self.dropped)
 
     def options(self) -> dict:
@@ -189,8 +194,8 @@ class KernelMatching:
             k = kernel_weight(self.kernel, dif, self.bandwidth)
             keep = (k > 0) & (win.total[rows] > 0)
             if self.method == "llr":
-                s = _moments(score[win.focal], score[win.cands], win.lo, win.hi, self.kernel, self.bandwidth)
-                w = _equivalent_weights(k, dif, s[rows])[keep]
+                st = _llr_stats(score[win.focal], score[win.cands], win.lo, win.hi, self.kernel, self.bandwidth)
+                w = _equivalent_weights(k, dif, st[rows], self.bandwidth)[keep]
             else:
                 w = k[keep] / win.total[rows][keep]
             f, c = f[keep], c[keep]
@@ -200,19 +205,18 @@ class KernelMatching:
                                        "direction": name}))
         return pd.concat(parts, ignore_index=True)
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per unit: ``treated``, ``score``, ``on_support``, ``weight`` (psmatch2's variables)."""
+        return unit_frame(self)
+
     def summary(self) -> Summary:
         """Options and psmatch2's ``tab _treated _support``."""
-        t, s = self.treated.to_numpy(), self.on_support.to_numpy()
         what = f"radius matching, caliper {self.bandwidth:g} (<=)" if self.method == "radius" else (
             f"{'local linear' if self.method == 'llr' else 'kernel'} matching, {self.kernel} kernel, "
             f"bandwidth {self.bandwidth:g}")
         title = f"{what[0].upper()}{what[1:]} on {self.score.name!r} (psmatch2 v4.0.12 rules)"
         head = [f"estimand {self.estimand}, common support={self.common_support}"]
-        support = pd.DataFrame(
-            [[int(np.sum(g & ~s)), int(np.sum(g & s)), int(np.sum(g))] for g in (~t, t, np.ones_like(t))],
-            index=pd.Index(["Untreated", "Treated", "Total"], name="Treatment"),
-            columns=["Off support", "On support", "Total"],
-        ).astype(str)
+        support = support_table(self.treated.to_numpy(), self.on_support.to_numpy())
         text = "\n".join([title, *head, SummaryTable(support).as_text()])
         return Summary(title, [("Common support", support)], head, text=text)
 
@@ -235,9 +239,27 @@ def kernel_match(
 ) -> KernelMatching:
     """psmatch2's ``kernel`` (``kerneltype()``, ``bwidth()``) or ``radius caliper()`` matching.
 
-    ``method="kernel"``: ``kernel`` in :data:`KERNELS` (epan default), ``bandwidth`` h
+    ``method="kernel"``: ``kernel`` in ``KERNELS`` (epan default), ``bandwidth`` h
     (default 0.06). ``method="radius"``: ``caliper`` r required; uniform kernel with h = r.
     Other arguments as :func:`psm.match`. See the module docstring for the formulas.
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> ps = psm.fit_propensity(df, "treat", ["age", "educ", "race", "married", "nodegree", "re74", "re75"],
+    ...                         link="logit")
+    >>> km = psm.kernel_match(df, "treat", ps.score)              # Epanechnikov kernel, h = 0.06
+    >>> int(km.on_support.sum()), round(float(km.weights[df["treat"] == 0].sum()), 4)
+    (613, 184.0)
+    >>> round(psm.effect(df, "re78", km).matched.difference, 2)
+    1249.41
+    >>> same = psm.match(df, "treat", ps, method="kernel")       # the same matching through psm.match
+    >>> bool((same.weights == km.weights).all())
+    True
+    >>> radius = psm.match(df, "treat", ps, method="radius", caliper=0.01)
+    >>> radius.kernel, int(radius.on_support.sum()), round(psm.effect(df, "re78", radius).matched.difference, 2)
+    ('uniform', 606, 1870.95)
     """
     problems = []
     if method not in METHODS:
@@ -292,17 +314,12 @@ def kernel_match(
                 f"no {unit} unit has a {other} unit within bandwidth {h:g} ({kern} kernel); widen the bandwidth"
             )
         weights += received
-    if estimand != "ATE":
-        weights[t if estimand == "ATT" else ~t] = 1.0
-    weights[~on_support] = 0.0
+    unit_weights(weights, t, on_support, estimand)
 
     index = frame.index
     return KernelMatching(
         treated=treated,
-        score=pd.Series(scores, index=index, name=names["score"]),
-        within_common_support=pd.Series(common, index=index, name="within_common_support"),
-        on_support=pd.Series(on_support, index=index, name="on_support"),
-        weights=pd.Series(weights, index=index, name="weight"),
+        **unit_series(index, scores, names["score"], common, on_support, weights),
         estimand=estimand,
         method=method,
         kernel=kern,
@@ -408,56 +425,59 @@ def _polynomial_sums(p, c, lo, hi, kernel, h, values) -> np.ndarray:
     return out
 
 
-def _moments(p, c, lo, hi, kernel, h, values=None) -> np.ndarray:
-    """Per focal unit: sum_j K_ij dif_ij^r v_j for r = 0, 1, 2 (v = 1 when values is None)."""
+def _llr_stats(p, c, lo, hi, kernel, h) -> np.ndarray:
+    """Per focal unit: S0 = sum_j K_ij, the weighted mean dbar of dif and V = sum_j K_ij
+    (dif_ij - dbar)^2 (centred within the window, for precision)."""
     out = np.zeros((len(p), 3))
     for start, stop, rows, pos in _blocks(lo, hi):
         dif = c[pos] - p[rows]
-        k = kernel_weight(kernel, dif, h) * (1.0 if values is None else values[pos])
-        for r in range(3):
-            out[start:stop, r] = np.bincount(rows - start, weights=k * dif**r, minlength=stop - start)
+        k = kernel_weight(kernel, dif, h)
+        r, size = rows - start, stop - start
+        s0 = np.bincount(r, weights=k, minlength=size)
+        dbar = np.divide(np.bincount(r, weights=k * dif, minlength=size), s0, out=np.zeros(size), where=s0 > 0)
+        dc = dif - dbar[r]
+        out[start:stop] = np.column_stack([s0, dbar, np.bincount(r, weights=k * dc * dc, minlength=size)])
     return out
 
 
+def _equivalent_weights(k: np.ndarray, dif: np.ndarray, st: np.ndarray, h: float) -> np.ndarray:
+    """w_ij = K_ij [1/S0 - dbar (dif_ij - dbar) / V] (rows of :func:`_llr_stats`), so that
+    sum_j w_ij y_j = ybar - slope * dbar is the intercept; K_ij / S0 when every dif of the
+    window is equal (V = 0 up to rounding: Stata drops the collinear dif)."""
+    s0, dbar, v = st[:, 0], st[:, 1], st[:, 2]
+    flat = v <= s0 * (1e-12 * h) ** 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return k * (1.0 / s0 - np.where(flat, 0.0, dbar * (dif - dbar) / np.where(flat, 1.0, v)))
+
+
 def _llr_fit(p, c, lo, hi, kernel, h, y) -> np.ndarray:
-    """Intercept of the kernel-weighted regression of y on dif (psmatch2 ``_Match_llr``):
-    (S2 T0 - S1 T1) / (S0 S2 - S1^2) with S_r = sum K dif^r, T_r = sum K dif^r y; the
-    weighted mean T0/S0 when every dif is equal (Stata drops the collinear dif)."""
-    s = _moments(p, c, lo, hi, kernel, h)
-    t = _moments(p, c, lo, hi, kernel, h, y)
-    det = s[:, 0] * s[:, 2] - s[:, 1] ** 2
-    flat = det <= 1e-12 * s[:, 0] * s[:, 2]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(flat, t[:, 0] / s[:, 0], (s[:, 2] * t[:, 0] - s[:, 1] * t[:, 1]) / np.where(flat, 1.0, det))
-
-
-def _equivalent_weights(k: np.ndarray, dif: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """w_ij = K_ij (S2 - S1 dif_ij) / (S0 S2 - S1^2) for rows of moments ``s``; K_ij / S0
-    when every dif of the window is equal."""
-    det = s[:, 0] * s[:, 2] - s[:, 1] ** 2
-    flat = det <= 1e-12 * s[:, 0] * s[:, 2]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(flat, k / s[:, 0], k * (s[:, 2] - s[:, 1] * dif) / np.where(flat, 1.0, det))
+    """Intercept of the kernel-weighted regression of y on dif (psmatch2 ``_Match_llr``)."""
+    st = _llr_stats(p, c, lo, hi, kernel, h)
+    out = np.zeros(len(p))
+    for start, stop, rows, pos in _blocks(lo, hi):
+        dif = c[pos] - p[rows]
+        w = _equivalent_weights(kernel_weight(kernel, dif, h), dif, st[rows], h)
+        out[start:stop] = np.bincount(rows - start, weights=w * y[pos], minlength=stop - start)
+    return out
 
 
 def _llr_direction(scores, focal, cands, kernel, h) -> tuple[_Windows, np.ndarray]:
-    """Local linear matching: each candidate receives its equivalent-kernel weight
-    K_ij (S2_i - S1_i dif_ij) / (S0_i S2_i - S1_i^2) (psmatch2's ``weight*(V + sum^2 -
-    sum*dif)/V`` with weights normalised to one), the weight that makes sum_j w_ij y_j the
-    intercept; these weights can be negative."""
+    """Local linear matching: each candidate receives its equivalent-kernel weight (see
+    :func:`_equivalent_weights`; psmatch2's ``weight*(V + sum^2 - sum*dif)/V`` with weights
+    normalised to one), the weight that makes sum_j w_ij y_j the intercept; it can be negative."""
     focal = focal[np.argsort(scores[focal])]
     p, c = scores[focal], scores[cands]
     lo, hi = _exact_windows(p, c, kernel, h)
-    s = _moments(p, c, lo, hi, kernel, h)
+    st = _llr_stats(p, c, lo, hi, kernel, h)
     received_sorted = np.zeros(len(c))
     for start, stop, rows, pos in _blocks(lo, hi):
         dif = c[pos] - p[rows]
-        w = _equivalent_weights(kernel_weight(kernel, dif, h), dif, s[rows])
+        w = _equivalent_weights(kernel_weight(kernel, dif, h), dif, st[rows], h)
         first = lo[start:stop].min()
         received_sorted[first:first + int(pos.max() - first) + 1] += np.bincount(pos - first, weights=w)
     received = np.zeros(len(scores))
     received[cands] = received_sorted
-    return _Windows(focal, cands, lo, hi, s[:, 0], None), received
+    return _Windows(focal, cands, lo, hi, st[:, 0], None), received
 
 
 def _blocks(lo: np.ndarray, hi: np.ndarray):

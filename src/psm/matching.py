@@ -61,7 +61,15 @@ from psm.errors import NoControlsOnSupportError
 from psm.kernel import KernelMatching, kernel_match
 from psm.propensity import PropensityModel
 from psm.summary import Summary, SummaryTable, format_number
-from psm.support import ESTIMAND_ALIASES, ESTIMANDS, support_mask
+from psm.support import (
+    ESTIMAND_ALIASES,
+    ESTIMANDS,
+    support_mask,
+    support_table,
+    unit_frame,
+    unit_series,
+    unit_weights,
+)
 
 DIRECTIONS = ("ATT", "ATU")
 _PASSES = {"ATT": ("ATT",), "ATU": ("ATU",), "ATE": ("ATU", "ATT")}  # psmatch2 runs ATU first
@@ -124,6 +132,18 @@ class Matching:
     estimand, k, replace, caliper, common_support, ties, order, seed, descending : options
         (``caliper`` in score units; ``std_caliper``: the caliper in SD units when so given).
     dropped : index labels dropped for missing values (``dropna=True``).
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> covariates = ["age", "educ", "race", "married", "nodegree", "re74", "re75"]
+    >>> m = psm.match(df, "treat", psm.fit_propensity(df, "treat", covariates, link="logit"), ties=True)
+    >>> m.pairs.loc[0, ["treated", "control", "direction"]].tolist()
+    ['NSW124', 'PSID33', 'ATT']
+    >>> row = m.to_frame().loc["NSW1"]
+    >>> bool(row["on_support"]), float(row["weight"])
+    (True, 1.0)
     """
 
     treated: pd.Series
@@ -162,7 +182,7 @@ class Matching:
         """Weights from one direction's matches only (K_M(i)/M-style).
 
         ATT: treated 1 if matched, each control ``sum_i 1/n_i`` over treated ``i`` that used
-        it; ATU: the mirror. Equals :attr:`weights` for an ATT (ATU) matching.
+        it; ATU: the mirror. Equals ``weights`` for an ATT (ATU) matching.
         """
         links = self._direction_links(direction)
         w = np.bincount(links.match, weights=links.weight, minlength=len(self.score))
@@ -190,12 +210,17 @@ class Matching:
             out[links.focal] = sums[links.focal]
         return pd.Series(out, index=self.score.index, name=f"_{y.name}" if y.name is not None else None)
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per unit: ``treated``, ``score``, ``on_support``, ``weight`` (psmatch2's ``_treated``,
+        ``_pscore``, ``_support``, ``_weight``); the links are in ``pairs``."""
+        return unit_frame(self)
+
     def matched_data(self, data: pd.DataFrame, *, pairs: bool = False) -> pd.DataFrame:
         """The matched sample as rows of ``data`` with ``weights`` and ``subclass`` (MatchIt's
         ``match.data`` and, with ``pairs=True``, ``get_matches``).
 
         ``pairs=False``: one row per unit in the matched sample (on support, weight > 0), in data
-        order, with ``weights`` = :attr:`weights` (psmatch2 ``_weight``: 1 for a focal unit, the sum
+        order, with ``weights`` = ``weights`` (psmatch2 ``_weight``: 1 for a focal unit, the sum
         of ``1/n_i`` over the matched sets a match serves) -- the weights of an outcome regression,
         e.g. ``statsmodels.formula.api.wls("y ~ treat", data=md, weights=md["weights"])``, whose
         coefficient on the treatment is the matching estimate. ``subclass`` (the matched-set number,
@@ -206,6 +231,16 @@ class Matching:
         appears once for each; ``subclass`` numbers the sets, ``weights`` is 1 for the focal unit and
         its link weight ``1/n_i`` for each match. The index keeps ``data``'s labels (repeated for
         reused units): cluster standard errors on it.
+
+        Examples
+        --------
+        >>> import psm
+        >>> df = psm.datasets.lalonde()
+        >>> ps = psm.fit_propensity(df, "treat", ["age", "educ", "race", "married", "nodegree", "re74", "re75"],
+        ...                         link="logit")
+        >>> md = psm.match(df, "treat", ps, replace=False).matched_data(df)
+        >>> len(md), md["subclass"].nunique(), md["weights"].unique().tolist()
+        (370, 185, [1.0])
         """
         missing = self.score.index.difference(data.index)
         if len(missing):
@@ -258,12 +293,7 @@ class Matching:
         ]
         if self.n_dropped:
             head.append(f"rows dropped for missing values: {self.n_dropped}")
-        support = pd.DataFrame(
-            [[int(np.sum(g & ~s)), int(np.sum(g & s)), int(np.sum(g))]
-             for g in (~t, t, np.ones_like(t))],
-            index=pd.Index(["Untreated", "Treated", "Total"], name="Treatment"),
-            columns=["Off support", "On support", "Total"],
-        ).astype(str)
+        support = support_table(t, s)
         rows = {}
         for name, links in self._links.items():
             dist = self.pairs.loc[self.pairs["direction"] == name, "distance"]
@@ -321,7 +351,7 @@ def match(
 
     ``method="kernel"`` (psmatch2 ``kernel``, with ``kernel`` and ``bandwidth``) and
     ``method="radius"`` (psmatch2 ``radius caliper()``) return a
-    :class:`psm.kernel.KernelMatching` from :func:`psm.kernel.kernel_match` instead; the
+    :class:`psm.KernelMatching` from :func:`psm.kernel_match` instead; the
     nearest-neighbour options ``k``, ``replace``, ``ties``, ``order``, ``seed`` and
     ``descending`` do not apply to them.
 
@@ -360,13 +390,26 @@ def match(
     ColumnNotFoundError, InvalidTreatmentError, MissingValuesError, EmptyGroupError,
     NoControlsOnSupportError (no focal unit of some direction could be matched),
     ValueError / TypeError for invalid options or a non-numeric score.
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> ps = psm.fit_propensity(df, "treat", ["age", "educ", "race", "married", "nodegree", "re74", "re75"],
+    ...                         link="logit")
+    >>> m = psm.match(df, "treat", ps, ties=True)          # the fitted model, or a score column
+    >>> int(m.on_support.sum()), float(m.weights[df["treat"] == 0].sum())
+    (614, 185.0)
+    >>> austin = psm.match(df, "treat", ps.linear_predictor, caliper=0.2, std_caliper=True)
+    >>> austin.std_caliper, round(austin.caliper, 4)
+    (0.2, 0.2693)
     """
     if isinstance(score, PropensityModel):
         score = score.score
     estimand = ESTIMAND_ALIASES.get(estimand, estimand) if isinstance(estimand, str) else estimand
     if method != "nearest":
         nearest_only = {"k": k != 1, "replace": not replace, "ties": ties, "order": order is not None,
-                        "seed": seed is not None, "descending": descending}
+                        "seed": seed is not None, "descending": descending, "std_caliper": std_caliper}
         given = [name for name, changed in nearest_only.items() if changed]
         if given:
             raise ValueError(f"method={method!r} does not take the nearest-neighbour option(s) {', '.join(given)}")
@@ -413,18 +456,12 @@ def match(
     weights = np.zeros(n)
     for found in links.values():
         weights += np.bincount(found.match, weights=found.weight, minlength=n)
-    if estimand != "ATE":  # focal units weigh 1 (psmatch2: _weight = _treated if _support)
-        focal_group = t if estimand == "ATT" else ~t
-        weights[focal_group] = 1.0
-    weights[~on_support] = 0.0
+    unit_weights(weights, t, on_support, estimand)
 
     index = frame.index
     return Matching(
         treated=treated,
-        score=pd.Series(scores, index=index, name=names["score"]),
-        within_common_support=pd.Series(common, index=index, name="within_common_support"),
-        on_support=pd.Series(on_support, index=index, name="on_support"),
-        weights=pd.Series(weights, index=index, name="weight"),
+        **unit_series(index, scores, names["score"], common, on_support, weights),
         pairs=_pairs_frame(index, scores, links),
         estimand=estimand,
         k=k,

@@ -28,7 +28,6 @@ listing them; ``dropna=True`` drops them (listwise deletion, as psmatch2's
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, partial
@@ -39,6 +38,7 @@ import scipy.linalg
 from scipy import stats
 
 from psm import _binary_mle
+from psm._design import INTERCEPT, Design, Spec, formula_design, list_design, parse_covariates
 from psm._validation import (
     check_covariate_values,
     drop_missing,
@@ -54,7 +54,6 @@ from psm.errors import (
 )
 
 LINKS = ("probit", "logit")
-INTERCEPT = "Intercept"
 
 # |b_k| * sd(x_k) above this means a one-SD change in x_k moves the index by more
 # than 8 units (probit: from 0.5 to 1 - 6e-16) -- only seen when the MLE diverges.
@@ -95,6 +94,15 @@ class PropensityModel:
 
     ``bse`` and ``result`` rebuild the design matrix from the estimation sample when first asked for,
     so the model does not hold an n x p matrix between the fit and those calls.
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> ps = psm.fit_propensity(df, "treat", ["age", "educ", "race", "married", "nodegree", "re74", "re75"],
+    ...                         link="logit")
+    >>> ps.score.round(4).loc[["NSW1", "PSID1"]].tolist()
+    [0.6388, 0.0261]
     """
 
     score: pd.Series
@@ -108,10 +116,11 @@ class PropensityModel:
     n_dropped: int
     dropped: tuple[Hashable, ...]
     nobs: int
-    _inputs: Callable[[], tuple[_Design, pd.Series]] = field(repr=False, compare=False)
+    _inputs: Callable[[], tuple[Design, pd.Series]] = field(repr=False, compare=False)
 
     @cached_property
     def bse(self) -> pd.Series:
+        """Model-based standard errors ``sqrt(diag(H^-1))`` (see the class docstring)."""
         design, treated = self._inputs()
         information = _binary_mle.observed_information(
             design.x, treated.to_numpy(dtype=float), self.link, self.params.to_numpy()
@@ -121,6 +130,8 @@ class PropensityModel:
 
     @cached_property
     def result(self):
+        """statsmodels' ``Probit``/``Logit`` results for the same fit (started at these coefficients), for
+        anything statsmodels offers beyond this class."""
         import statsmodels.api as sm
 
         design, treated = self._inputs()
@@ -133,6 +144,16 @@ class PropensityModel:
         """The design matrix X of the estimation sample (``"Intercept"`` first), rebuilt from the data."""
         design, treated = self._inputs()
         return pd.DataFrame(design.x, index=treated.index, columns=list(design.columns))
+
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """The coefficient table as numbers: ``coef``, ``se``, ``z = coef / se``, two-sided normal ``p``
+        and the ``level`` Wald interval ``ci_lower``, ``ci_upper`` (``coef -/+ z_{(1+level)/2} se``)."""
+        if not 0 < level < 1:
+            raise ValueError(f"level must be in (0, 1), got {level!r}")
+        z = self.params / self.bse
+        half = stats.norm.ppf(0.5 + level / 2.0) * self.bse
+        return pd.DataFrame({"coef": self.params, "se": self.bse, "z": z, "p": 2.0 * stats.norm.sf(np.abs(z)),
+                             "ci_lower": self.params - half, "ci_upper": self.params + half})
 
     def summary(self, level: float = 0.95) -> Summary:
         """The fit (observations, log-likelihoods, McFadden's pseudo-R2, LR test) and the coefficient
@@ -147,7 +168,7 @@ class PropensityModel:
         >>> ps = psm.fit_propensity(df, "treat", ["age", "educ", "race", "re74"], link="logit")
         >>> s = ps.summary()
         >>> s.tables[1].frame.loc["race[T.white]", ["coef", "P>|z|"]].tolist()
-        ['-3.0649', '0.000']
+        ['-3.209', '0.000']
         """
         if not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level!r}")
@@ -159,20 +180,12 @@ class PropensityModel:
             index=pd.Index(["Link", "Observations", "Log-likelihood", "LL-Null", "Pseudo R2 (McFadden)",
                             "LR chi2", "p > chi2"], name="Model"),
         )
-        z = self.params / self.bse
-        half = stats.norm.ppf(0.5 + level / 2.0) * self.bse
+        frame = self.to_frame(level)
         lo, hi = f"[{(1 - level) / 2:g}", f"{(1 + level) / 2:g}]"
-        coefficients = pd.DataFrame(
-            {
-                "coef": [format_number(v, 4, significant=True) for v in self.params],
-                "std err": [format_number(v, 4, significant=True) for v in self.bse],
-                "z": [format_number(v, 3) for v in z],
-                "P>|z|": [format_number(v, 3) for v in 2.0 * stats.norm.sf(np.abs(z))],
-                lo: [format_number(v, 4, significant=True) for v in self.params - half],
-                hi: [format_number(v, 4, significant=True) for v in self.params + half],
-            },
-            index=pd.Index(self.params.index, name=self.treatment),
-        )
+        cells = {col: [format_number(v, 3) if col in ("z", "p") else format_number(v, 4, significant=True)
+                       for v in frame[col]] for col in frame.columns}
+        coefficients = pd.DataFrame(dict(zip(["coef", "std err", "z", "P>|z|", lo, hi], cells.values())),
+                                    index=pd.Index(self.params.index, name=self.treatment))
         notes = [f"Link: {self.link} ({'psmatch2 default' if self.link == 'probit' else 'psmatch2 option logit'}); "
                  "unpenalised maximum likelihood, model-based standard errors."]
         if self.reference:
@@ -184,20 +197,12 @@ class PropensityModel:
         return Summary(title, [("", fit), ("", coefficients)], notes)
 
 
-@dataclass(frozen=True)
-class _Spec:
-    """Parsed covariate specification: variables used, and the formula right-hand side."""
-
-    variables: tuple[str, ...]
-    rhs: str | None  # None for the list form
-
-
 def fit_propensity(
     data: pd.DataFrame,
     treatment: str,
     covariates: Sequence[str] | str,
-    link: str = "probit",
     *,
+    link: str = "probit",
     dropna: bool = False,
     categorical: Sequence[str] = (),
     reference: Mapping[str, object] | None = None,
@@ -228,10 +233,23 @@ def fit_propensity(
     ------
     ColumnNotFoundError, MissingValuesError, InvalidTreatmentError, EmptyGroupError,
     ConstantCovariateError, SingularDesignError, SeparationError
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> ps = psm.fit_propensity(df, "treat", ["age", "educ", "race", "married", "nodegree", "re74", "re75"],
+    ...                         link="logit")
+    >>> ps.design_columns[:5]
+    ('Intercept', 'age', 'educ', 'race[T.hispan]', 'race[T.white]')
+    >>> dict(ps.reference), ps.nobs
+    ({'race': 'black'}, 614)
+    >>> round(float(ps.params["race[T.white]"]), 4)
+    -3.0654
     """
     if link not in LINKS:
         raise ValueError(f"link must be one of {LINKS}, got {link!r}")
-    spec = _parse_covariates(data, treatment, covariates)
+    spec = parse_covariates(data, treatment, covariates)
     select_columns(data, {str(c): c for c in [*categorical, *(reference or {})]})
     frame = select_columns(data, {c: c for c in [treatment, *spec.variables]})
     sample, dropped = drop_missing(frame, dropna=dropna)
@@ -264,14 +282,14 @@ def fit_propensity(
 
 
 def _inputs(
-    sample: pd.DataFrame, treatment: str, spec: _Spec, categorical: Sequence[str], reference: Mapping[str, object]
-) -> tuple[_Design, pd.Series]:
+    sample: pd.DataFrame, treatment: str, spec: Spec, categorical: Sequence[str], reference: Mapping[str, object]
+) -> tuple[Design, pd.Series]:
     """The design matrix and the 0/1 treatment of the estimation sample."""
     treated = treatment_indicator(sample[treatment])
     require_both_groups(treated, what="in the propensity-model sample")
     if spec.rhs is None:
-        return _list_design(sample, spec.variables, categorical, reference), treated
-    return _formula_design(sample, spec.rhs), treated
+        return list_design(sample, spec.variables, categorical, reference), treated
+    return formula_design(sample, spec.rhs), treated
 
 
 def _aligned(values: np.ndarray, keep: np.ndarray, index: pd.Index, name: str) -> pd.Series:
@@ -282,161 +300,6 @@ def _aligned(values: np.ndarray, keep: np.ndarray, index: pd.Index, name: str) -
 
 
 # --------------------------------------------------------------------------- spec
-
-
-def covariate_columns(data: pd.DataFrame, treatment: str, covariates: Sequence[str] | str) -> tuple[str, ...]:
-    """The data columns a covariate list or formula uses (for listwise deletion upstream)."""
-    return _parse_covariates(data, treatment, covariates).variables
-
-
-def _parse_covariates(data: pd.DataFrame, treatment: str, covariates) -> _Spec:
-    """Split a list or a formula into the variables it uses (and the formula's RHS)."""
-    if not isinstance(covariates, str):
-        names = tuple(covariates)
-        if not names:
-            raise ValueError("covariates is empty: give at least one column name or a formula")
-        if treatment in names:
-            raise ValueError(f"the treatment {treatment!r} cannot also be a covariate")
-        return _Spec(variables=names, rhs=None)
-    lhs, _, rhs = covariates.rpartition("~")
-    if lhs.strip() and lhs.strip() != treatment:
-        raise ValueError(
-            f"formula left-hand side {lhs.strip()!r} differs from treatment={treatment!r}"
-        )
-    return _Spec(variables=_formula_variables(rhs, data.columns), rhs=rhs.strip())
-
-
-def _formula_variables(rhs: str, columns: pd.Index) -> tuple[str, ...]:
-    """Column names used by a patsy right-hand side (bare names and ``Q("...")``).
-
-    Names that are not columns (functions such as ``C`` or ``np.log``) are ignored;
-    a name that is neither a column nor a callable in the formula is reported missing.
-    """
-    import patsy
-
-    desc = patsy.ModelDesc.from_formula(rhs)
-    found: list[str] = []
-    for term in desc.rhs_termlist:
-        for factor in term.factors:
-            tree = ast.parse(factor.code, mode="eval")
-            called = {
-                node.func.id
-                for node in ast.walk(tree)
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-            }
-            for node in ast.walk(tree):
-                name = _variable_name(node)
-                if name is None or name in called or name in found:
-                    continue
-                if name in columns or not _is_builtin_name(name):
-                    found.append(name)
-    return tuple(found)
-
-
-def _variable_name(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id == "Q"
-        and node.args
-        and isinstance(node.args[0], ast.Constant)
-    ):
-        return str(node.args[0].value)
-    return None
-
-
-def _is_builtin_name(name: str) -> bool:
-    """Module or helper names patsy formulas commonly use (``np``, ``Treatment`` ...)."""
-    return name in {"np", "numpy", "Treatment", "Sum", "Diff", "Poly", "Helmert", "I", "C", "Q"}
-
-
-# ------------------------------------------------------------------------ design
-
-
-def _is_categorical(series: pd.Series, forced: bool) -> bool:
-    return forced or not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series))
-
-
-def _levels(series: pd.Series) -> list:
-    """Levels in reference order: a categorical's category order, else sorted."""
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        present = set(series.unique())
-        return [c for c in series.cat.categories if c in present]
-    return sorted(series.unique())
-
-
-@dataclass(frozen=True)
-class _Factor:
-    """An expanded categorical column: its levels in order, the reference, each other level's dummy."""
-
-    variable: str
-    levels: tuple
-    reference: object
-    dummies: Mapping[object, int]  # level -> design column
-
-
-@dataclass(frozen=True)
-class _Design:
-    x: np.ndarray  # n x k, Fortran order (columns contiguous), Intercept first
-    columns: tuple[str, ...]
-    reference: dict[str, object] = field(default_factory=dict)
-    factors: tuple[_Factor, ...] = ()
-
-
-def _list_design(
-    sample: pd.DataFrame,
-    variables: Sequence[str],
-    categorical: Sequence[str],
-    reference: Mapping[str, object],
-) -> _Design:
-    """Design matrix (Intercept first) with one 0/1 column per non-reference level of each factor."""
-    columns: dict[str, np.ndarray] = {INTERCEPT: None}
-    ref_levels: dict[str, object] = {}
-    factors: list[_Factor] = []
-    unknown_refs = set(reference) - {c for c in variables if _is_categorical(sample[c], c in categorical)}
-    if unknown_refs:
-        raise ValueError(
-            f"reference= names column(s) that are not expanded as categorical: {sorted(unknown_refs)}; "
-            "list numeric codes in categorical= to expand them"
-        )
-    for col in variables:
-        series = sample[col]
-        if not _is_categorical(series, col in categorical):
-            columns[col] = series.to_numpy()
-            continue
-        levels = _levels(series)
-        if len(levels) < 2:
-            raise ConstantCovariateError(
-                f"covariate {col!r} takes a single value ({levels[0]!r}) in the estimation "
-                "sample; drop it from the covariates"
-            )
-        ref = reference.get(col, levels[0])
-        if ref not in levels:
-            raise ValueError(f"reference level {ref!r} of {col!r} not among its levels {levels}")
-        ref_levels[col] = ref
-        values = series.to_numpy()
-        dummies = {}
-        for level in levels:
-            if level != ref:
-                dummies[level] = len(columns)
-                columns[f"{col}[T.{level}]"] = values == level
-        factors.append(_Factor(col, tuple(levels), ref, dummies))
-    x = np.empty((len(sample), len(columns)), order="F")
-    x[:, 0] = 1.0
-    for j, values in enumerate(list(columns.values())[1:], start=1):
-        x[:, j] = values
-    return _Design(x, tuple(columns), ref_levels, tuple(factors))
-
-
-def _formula_design(sample: pd.DataFrame, rhs: str) -> _Design:
-    import patsy
-
-    design = patsy.dmatrix(rhs, sample, return_type="dataframe", NA_action="raise")
-    if INTERCEPT not in design.columns:
-        raise ValueError("the formula removes the intercept; propensity models need one")
-    return _Design(np.asfortranarray(design.to_numpy(dtype=float)), tuple(design.columns))
 
 
 # ------------------------------------------------------------------------ checks
@@ -489,7 +352,7 @@ def _check_rank(gram: np.ndarray, columns: Sequence[str]) -> None:
     )
 
 
-def _check_separation(design: _Design, start: _binary_mle.CrossProducts, low: np.ndarray, high: np.ndarray) -> None:
+def _check_separation(design: Design, start: _binary_mle.CrossProducts, low: np.ndarray, high: np.ndarray) -> None:
     """Raise SeparationError if some level of a discrete covariate has only one group.
 
     A level whose rows are all treated (or all controls) is predicted perfectly: the MLE of its
@@ -528,7 +391,7 @@ def _check_separation(design: _Design, start: _binary_mle.CrossProducts, low: np
         )
 
 
-def _two_valued(design: _Design, gram: np.ndarray, low: np.ndarray, high: np.ndarray) -> list[int]:
+def _two_valued(design: Design, gram: np.ndarray, low: np.ndarray, high: np.ndarray) -> list[int]:
     """Design columns (not the intercept, not a ``[T.`` dummy) taking exactly two values.
 
     ``sum_i (x_i - a)(x_i - b) = x'x - (a + b) sum x + n a b`` is zero for a column with minimum a and

@@ -26,18 +26,29 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from psm._design import covariate_columns
 from psm._validation import drop_missing, select_columns
 from psm.effects import Effect, effect, effect_tables, psmatch2_table
 from psm.kernel import KernelMatching
 from psm.mahalanobis import mahalanobis_match
-from psm.summary import Summary
 from psm.matching import Matching, match
-from psm.propensity import PropensityModel, covariate_columns, fit_propensity
+from psm.propensity import PropensityModel, fit_propensity
+from psm.summary import Summary
 
 
 @dataclass(frozen=True)
 class PSMatch2Result:
-    """What ``psmatch2`` leaves behind: the score model, the matching and one Effect per outcome."""
+    """What ``psmatch2`` leaves behind: the score model, the matching and one Effect per outcome.
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> res = psm.psmatch2(df, "treat", ["age", "educ", "race", "married", "nodegree", "re74", "re75"], "re78",
+    ...                    link="logit", ties=True)
+    >>> res.propensity.nobs, int(res.matching.on_support.sum()), res.n_dropped
+    (614, 614, 0)
+    """
 
     propensity: PropensityModel
     matching: Matching | KernelMatching
@@ -52,6 +63,10 @@ class PSMatch2Result:
         if len(self.effects) != 1:
             raise ValueError(f"{len(self.effects)} outcomes; pick one from .effects: {list(self.effects)}")
         return next(iter(self.effects.values()))
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every outcome's effect rows (:meth:`psm.Effect.to_frame`, stacked)."""
+        return pd.concat([e.to_frame() for e in self.effects.values()])
 
     def summary(self) -> Summary:
         """The score model's summary, then psmatch2's effects table, as one :class:`~psm.summary.Summary`."""
@@ -123,6 +138,15 @@ def psmatch2(
         :func:`psm.mahalanobis_match` (``k``, ``caliper`` -- on the squared distance -- and the
         estimand apply); the score is still fitted and reported. Add the score as a matching
         variable by matching yourself (``psm.mahalanobis_match(data, t, [..., "ps"])``).
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> res = psm.psmatch2(df, "treat", ["age", "educ", "race", "married", "nodegree", "re74", "re75"], "re78",
+    ...                    link="logit", ties=True)
+    >>> round(res.effect.matched.difference, 2)
+    1968.8
     """
     outcomes = [outcome] if isinstance(outcome, str) else list(outcome)
     if not outcomes:
@@ -133,7 +157,7 @@ def psmatch2(
     keep = ~frame.isna().any(axis=1).to_numpy()
     sample = data[keep] if len(dropped) else data
 
-    propensity = fit_propensity(sample, treatment, covariates, link, categorical=categorical, reference=reference)
+    propensity = fit_propensity(sample, treatment, covariates, link=link, categorical=categorical, reference=reference)
     match_estimand = "ATE" if ate else estimand
     if mahalanobis is not None:
         matching = mahalanobis_match(sample, treatment, mahalanobis, k=k, caliper=caliper, estimand=match_estimand)
@@ -144,7 +168,7 @@ def psmatch2(
             descending=descending, method=method, kernel=kernel, bandwidth=bandwidth,
         )
     effects = {
-        name: effect(sample, name, matching, estimand, approx_se=approx_se,
+        name: effect(sample, name, matching, estimand=estimand, approx_se=approx_se,
                      ai_var_calc=ai_var_calc, ai_sample=ai_sample)
         for name in outcomes
     }

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Summary", "SummaryTable", "format_number"]
+__all__ = ["Summary", "SummaryTable", "format_frame", "format_number"]
 
 
 def format_number(value: object, decimals: int = 3, *, significant: bool = False) -> str:
@@ -40,6 +40,13 @@ def format_number(value: object, decimals: int = 3, *, significant: bool = False
         return ""
     text = f"{value:.{decimals}{'g' if significant else 'f'}}"
     return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def format_frame(frame: pd.DataFrame, digits: int = 6) -> pd.DataFrame:
+    """Every cell of ``frame`` (and its index) as text with ``digits`` significant digits."""
+    index = pd.Index([format_number(v, digits, significant=True) for v in frame.index], name=frame.index.name)
+    return pd.DataFrame({c: [format_number(v, digits, significant=True) for v in frame[c]] for c in frame.columns},
+                        index=index, columns=frame.columns)
 
 
 @dataclass(frozen=True)
@@ -199,7 +206,7 @@ class Summary(str):
     title
         First line of the text, caption of the markup.
     tables
-        :class:`SummaryTable` objects (or ``(title, DataFrame)`` pairs) of formatted strings.
+        ``SummaryTable`` objects (or ``(title, DataFrame)`` pairs) of formatted strings.
     notes
         Lines printed under the tables.
     text

@@ -69,6 +69,15 @@ def common_support(
     Returns a bool Series aligned to ``data.index`` named ``"on_support"``.
     Missing values raise :class:`psm.MissingValuesError`; an empty group raises
     :class:`psm.EmptyGroupError`.
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> ps = psm.fit_propensity(df, "treat", ["age", "educ", "race", "married", "nodegree", "re74", "re75"],
+    ...                         link="logit")
+    >>> psm.common_support(df, "treat", ps.score).groupby(df["treat"]).sum().to_dict()
+    {0: 429, 1: 177}
     """
     estimand = canonical_estimand(estimand)
     frame = select_columns(data, {"treatment": treatment, "score": score})
@@ -77,3 +86,45 @@ def common_support(
     require_both_groups(treated)
     values = numeric_values(frame["score"].rename(column_label(score)))
     return pd.Series(support_mask(treated.to_numpy(), values, estimand), index=data.index, name="on_support")
+
+
+def support_table(treated: np.ndarray, on_support: np.ndarray) -> pd.DataFrame:
+    """psmatch2's ``tab _treated _support``: units off and on support, and in total, by group (as text)."""
+    t, s = np.asarray(treated, dtype=bool), np.asarray(on_support, dtype=bool)
+    return pd.DataFrame(
+        [[int(np.sum(g & ~s)), int(np.sum(g & s)), int(np.sum(g))] for g in (~t, t, np.ones_like(t))],
+        index=pd.Index(["Untreated", "Treated", "Total"], name="Treatment"),
+        columns=["Off support", "On support", "Total"],
+    ).astype(str)
+
+
+def unit_frame(matching) -> pd.DataFrame:
+    """psmatch2's variables of a matching, one row per unit: ``treated`` (``_treated``), ``score``
+    (``_pscore``), ``on_support`` (``_support``) and ``weight`` (``_weight``, 0 where psmatch2 has
+    missing)."""
+    return pd.DataFrame({"treated": matching.treated.astype(bool), "score": matching.score,
+                         "on_support": matching.on_support, "weight": matching.weights})
+
+
+def unit_weights(weights: np.ndarray, treated: np.ndarray, on_support: np.ndarray, estimand: str) -> np.ndarray:
+    """psmatch2's ``_weight`` from the weights the matches received: focal units of an ATT or ATU
+    weigh 1 (``_weight = _treated if _support``), units off support 0. Changes ``weights`` in place."""
+    if estimand != "ATE":
+        weights[treated if estimand == "ATT" else ~treated] = 1.0
+    weights[~on_support] = 0.0
+    return weights
+
+
+def unit_series(
+    index: pd.Index, scores: np.ndarray, score_name: Hashable, common: np.ndarray, on_support: np.ndarray,
+    weights: np.ndarray,
+) -> dict[str, pd.Series]:
+    """The per-unit fields every matching result carries (``score``, ``within_common_support``,
+    ``on_support``, ``weights``), as Series on the data's index."""
+    return {
+        "score": pd.Series(scores, index=index, name=score_name),
+        "within_common_support": pd.Series(common, index=index, name="within_common_support"),
+        "on_support": pd.Series(on_support, index=index, name="on_support"),
+        "weights": pd.Series(weights, index=index, name="weight"),
+    }
+

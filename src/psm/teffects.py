@@ -27,7 +27,12 @@ from scipy import stats
 from psm._format import stata_g
 from psm.summary import Summary, format_number
 from psm._neighbours import nearest_ranges
-from psm._validation import drop_missing, numeric_values, resolve_column, treatment_indicator
+from psm._validation import (
+    drop_missing,
+    numeric_values,
+    resolve_column,
+    treatment_indicator,
+)
 from psm.ai2016 import AI2016, ai2016
 from psm.propensity import PropensityModel, fit_propensity
 
@@ -42,6 +47,17 @@ class TeffectsResult:
     ``estimate`` and ``se`` (AI 2016, adjusted for the estimated score); ``se_ai2006`` the
     same variance without the adjustment; ``n_matches`` = (min, max) matches per focal unit;
     ``model`` the fitted treatment model.
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> te = psm.teffects_psmatch(df, "re78", "treat", ["age", "educ", "race", "married", "nodegree", "re74",
+    ...                                                 "re75"], estimand="ATET")
+    >>> te.to_frame().round(2)[["estimate", "se", "ci_lower", "ci_upper"]]
+              estimate       se  ci_lower  ci_upper
+    estimand
+    ATET        1968.8  1126.36   -238.82   4176.42
     """
 
     outcome: str
@@ -59,6 +75,7 @@ class TeffectsResult:
 
     @property
     def z(self) -> float:
+        """``estimate / se``."""
         return self.estimate / self.se
 
     @property
@@ -72,6 +89,13 @@ class TeffectsResult:
             raise ValueError(f"level must be in (0, 1), got {level!r}")
         half = stats.norm.ppf(0.5 + level / 2) * self.se
         return (self.estimate - half, self.estimate + half)
+
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """One row: estimate, AI (2016) SE, z, p, the ``level`` interval and the unadjusted AI (2006) SE."""
+        lo, hi = self.ci(level)
+        return pd.DataFrame([{"estimate": self.estimate, "se": self.se, "z": self.z, "p": self.p,
+                              "ci_lower": lo, "ci_upper": hi, "se_ai2006": self.se_ai2006}],
+                            index=pd.Index([self.estimand], name="estimand"))
 
     def summary(self, level: float = 0.95) -> Summary:
         """Stata's ``teffects psmatch`` output table (text), with the same numbers as a table."""
@@ -92,8 +116,8 @@ class TeffectsResult:
             f"{self.treatment[:12]:>12} |",
             f"{'(1 vs 0)':>12} | {row}",
             bar,
-            f"Unadjusted Abadie-Imbens (2006) std. err.: {stata_g(self.se_ai2006, 10).strip()} "
-            f"(conditional variances from nn({self.vce_k}))",
+            (f"Unadjusted Abadie-Imbens (2006) std. err.: {stata_g(self.se_ai2006, 10).strip()} "
+             f"(conditional variances from nn({self.vce_k}))"),
         ]
         cells = pd.DataFrame(
             [[format_number(v, 7, significant=True) for v in (self.estimate, self.se)]
@@ -141,6 +165,15 @@ def teffects_psmatch(
         ``marksample``) instead of raising :class:`psm.MissingValuesError`.
 
     See :mod:`psm.ai2016` for the formulas and their sources.
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> te = psm.teffects_psmatch(df, "re78", "treat", ["age", "educ", "race", "married", "nodegree", "re74",
+    ...                                                 "re75"], estimand="ATET")
+    >>> round(te.estimate, 2), round(te.se, 2), round(te.se_ai2006, 2), te.n_matches
+    (1968.8, 1126.36, 1134.32, (1, 3))
     """
     if estimand not in _ESTIMANDS:
         raise ValueError(f"estimand must be one of {tuple(_ESTIMANDS)}, got {estimand!r}")

@@ -83,3 +83,10 @@ def test_good_rules_are_read():
     assert problems == []
     assert rules.start_window == (dt.date(2015, 5, 1), dt.date(2015, 5, 31))
     assert rules.min_age == 0
+
+
+@pytest.mark.parametrize("tag", ["!!python/object/apply:os.system ['echo hacked']", "!!python/name:os.system"])
+def test_unsafe_yaml_tags_are_refused(tmp_path, tag):
+    folder = _folder(tmp_path, f"synthetic: true\nextract_date: 2020-01-10\ndescription: {tag}\n")
+    with pytest.raises(DataValidationError, match="dataset.yaml: not a readable YAML file"):
+        load_dataset(folder)

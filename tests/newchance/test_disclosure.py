@@ -147,11 +147,11 @@ def test_flow_remaining_is_hidden_where_it_would_give_a_removal_back():
 def test_a_test_row_with_a_hidden_count_shows_no_statistic_and_both_groups_hide():
     row = pd.DataFrame({"n_0": [39], "n_1": [21], "N": [60], "reoffended_0": [13], "reoffended_1": [6],
                         "rate_0": [33.3], "rate_1": [28.6], "difference": [4.7], "t": [0.37], "chi2": [0.14],
-                        "p": [0.71], "excluded_rows": [0]})
+                        "p": [0.71], "excluded_rows": [4]})
     out, _ = protect_table(row, 10)
     assert out.loc[0, ["reoffended_0", "reoffended_1"]].tolist() == ["<10", "<10"]
     assert out.loc[0, ["rate_0", "rate_1", "difference", "t", "chi2", "p"]].tolist() == ["<10"] * 6
-    assert out.loc[0, ["n_0", "n_1", "N", "excluded_rows"]].tolist() == [39, 21, 60, 0]
+    assert out.loc[0, ["n_0", "n_1", "N", "excluded_rows"]].tolist() == [39, 21, 60, "<10"]
 
 
 def test_a_count_whose_complement_is_small_is_hidden():
@@ -190,3 +190,13 @@ def test_repeated_index_labels_are_protected_by_position():
     table = pd.DataFrame({"count": [3, 50, 40], "N": [93, 93, 93]}, index=["x", "x", "y"])
     out, _ = protect_table(table, 10)
     assert out["count"].tolist() == ["<10", 50, "<10"]
+
+
+def test_rates_standing_for_few_people_hide_their_effect_row():
+    table = pd.DataFrame({"treated": [1 / 59, 18 / 59], "control": [0.07, 0.44], "difference": [-0.05, -0.14],
+                          "se": [0.03, 0.07], "t": [-1.7, -2.0], "N": [421, 421]},
+                         index=pd.Index(["60d", "total"], name="window"))
+    table.attrs["denominators"] = {"treated": [59, 59], "control": [362, 362]}
+    out, _ = protect_table(table, 10)
+    assert out.loc["60d"].tolist() == ["<10"] * 5 + [421]  # 1 of 59 treated reoffended
+    assert out.loc["total"].tolist() == table.loc["total"].tolist()

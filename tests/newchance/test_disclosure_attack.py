@@ -117,7 +117,7 @@ def _small(value: float | None) -> bool:
 #: The attacker's own list of columns that count people (not the implementation's).
 PEOPLE = re.compile(r"^(count|n|n_0|n_1|N|missing|reoffended(_0|_1)?|removed|remaining|units|treatment|comparison|"
                     r".*off support.*|n_treated_off_support|treated matched|n_treated_matched|.*distinct controls.*|"
-                    r"dropped.*|estimation sample|N \(eligible\)|n_estimation)$")
+                    r"dropped.*|estimation sample|N \(eligible\)|n_estimation|excluded_rows|events|observed .*)$")
 
 
 # -- route 1: small numbers shown directly --------------------------------------------------------
@@ -241,6 +241,19 @@ def test_survival_shares_imply_no_small_count(report):
             events = round((1 - share) * people)
             assert not _small(events - before) and not _small(people - events), row.to_dict()
             before = events
+
+
+def test_effect_rates_imply_no_small_number_of_reoffenders(report):
+    out, *_ = report
+    tables = _tables(out)
+    treated = tables["00_data/window_sizes"].set_index("window")["treatment"]
+    effects = tables["03_matching/table_2"]
+    for _, row in effects.iterrows():
+        n = _number(treated[row["window"]])
+        for column in ("treated", "control"):
+            rate = _number(row[column])
+            if rate is not None and n is not None and (column == "treated" or row["stage"] == "after_matching"):
+                assert not _small(round(rate * n)) and not _small(n - round(rate * n)), row.to_dict()
 
 
 # -- route 3: extremes ------------------------------------------------------------------------------

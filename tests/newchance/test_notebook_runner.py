@@ -97,3 +97,25 @@ def test_execution_error_message_names_notebook_cell_heading_and_code():
     assert str(error) == (
         "notebook 02_x.ipynb failed at cell 5 (under 'Matching'): ValueError: bad column 'age'\n  code: fit(data)"
     )
+
+
+@pytest.mark.slow
+def test_a_shared_kernel_runs_notebooks_one_after_another_with_a_fresh_namespace(tmp_path):
+    from psm.newchance.report.runner import SharedKernel, execute_notebook
+
+    first = new_notebook(cells=[new_code_cell("import json\nsecret = 41\nimport os\npid = os.getpid()\npid")])
+    second = new_notebook(cells=[new_code_cell("import os\nos.getpid()"),
+                                 new_code_cell("'secret' in globals(), 'json' in globals()"),
+                                 new_code_cell("import sys\n'json' in sys.modules")])  # fmt: skip
+    kernel = SharedKernel()
+    try:
+        execute_notebook(first, name="first.ipynb", cwd=tmp_path, kernel=kernel)
+        execute_notebook(second, name="second.ipynb", cwd=tmp_path, kernel=kernel)
+    finally:
+        kernel.close()
+    result = [c.outputs[0]["data"]["text/plain"] for c in second.cells]
+    assert result[0] == first.cells[0].outputs[0]["data"]["text/plain"]  # the same kernel process
+    assert result[1] == "(False, False)"  # nothing the first notebook defined
+    assert result[2] == "True"  # but its imports are still loaded: that is the saving
+    assert [c.execution_count for c in second.cells] == [1, 2, 3]
+    assert kernel.km is None

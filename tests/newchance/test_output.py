@@ -183,3 +183,9 @@ def test_sigterm_during_a_report_exits_130_with_one_line_and_keeps_the_old_repor
     assert rest.strip().splitlines()[-1] == f"interrupted: no report written; {out} was left as it was."
     assert (out / "index.html").read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "notebooks", "r"]
+
+
+def test_an_impossible_folder_is_a_clear_error_not_a_traceback(tmp_path):
+    with pytest.raises(OutputFolderError, match="cannot use the output folder"):
+        with OutputFolder(tmp_path / ("x" * 300) / "reports"):
+            pass

@@ -60,6 +60,7 @@ def test_reduces_to_psmatch2_and_abadie_imbens_when_no_horizon_binds(k, ties):
     assert links.n_censored_links == 0
     assert result.matched.difference == pytest.approx(base.matched.difference)
     assert result.matched.se == pytest.approx(base.matched.se)
+    # the per-link AI SE is computed on the links psm.effect's AI SE uses (every tied control kept)
     assert result.se_ai == pytest.approx(base.se_ai)
 
 

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import nbformat
+from matplotlib.figure import Figure
 import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
@@ -22,7 +23,8 @@ from psm.newchance.report import build as report
 from psm.newchance.report.build import ReportError, build_report, find_notebooks
 from psm.newchance.report.index import DatasetInfo, RunInfo, write_index
 from psm.newchance.report.output import OutputFolder
-from psm.newchance.report.output import OutputFolder, OutputFolderError
+from psm.newchance.report.writer import ReportWriter
+from psm.newchance.report.output import OutputFolderError
 
 PARAMETER_NAMES = ("data_dir", "mapping", "extract_date", "min_count", "out_dir", "synthetic", "notebook_name", "dataset_file")
 
@@ -158,7 +160,7 @@ def test_parameters_are_injected_after_the_parameters_cell(synthetic_run):
     # the notebooks ran on absolute paths; the report shows folder and file names only
     assert seen["data_dir"] == "'data'"
     assert seen["mapping"] == "'mapping.yaml'"
-    assert seen["dataset_file"].endswith("dataset.pickle'")  # the validated copy, in the run's work folder
+    assert seen["dataset_file"] == "'dataset.pickle'"  # the validated copy, in the run's work folder
     assert seen["extract_date"] == "'2019-12-31'"
     assert seen["out_dir"] == "'reports'"  # (the building folder beside it, while the run lasted)
     assert seen["synthetic"] == "True"
@@ -271,6 +273,18 @@ def test_supplied_data_are_suppressed_and_not_stamped(tmp_path):
     assert "Counts below 5 are shown as" in (folder / "counts.md").read_text()
     assert not list(folder.glob("*synthetic*"))
     assert "SYNTHETIC" not in (tmp_path / "reports" / "notebooks" / "01_ok.html").read_text()
+
+
+@pytest.mark.slow
+def test_a_failure_stops_the_notebooks_running_beside_it(tmp_path):
+    data = _data_folder(tmp_path / "data", synthetic=True)
+    slow = _write_notebook(tmp_path / "01_slow.ipynb", [new_code_cell(PARAMETERS_CELL, metadata={"tags": ["parameters"]}),
+                                                        new_code_cell("import time\ntime.sleep(300)")])
+    with pytest.raises(report.NotebookExecutionError) as info:
+        build_report(data, tmp_path / "reports", notebooks=[slow, _failing_notebook(tmp_path)], jobs=2)
+    assert info.value.notebook == "02_fail.ipynb"  # the failure, not the notebook listed first
+    # the slow notebook's kernel was killed: it is not reported as a failure of its own
+    assert sorted(p.name for p in tmp_path.iterdir() if "reports" in p.name) == ["reports.failed-02_fail.html"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -396,3 +410,25 @@ def test_strip_command_cleans_the_given_notebooks(tmp_path, capsys):
     assert (cell.outputs, cell.execution_count) == ([], None)
     assert cli.main(["strip", str(path)]) == 0
     assert f"clean    {path}" in capsys.readouterr().out
+
+
+def test_index_names_notebooks_by_title_and_shows_wide_figures_full_width(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    out = tmp_path / "out"
+    (out / "notebooks").mkdir(parents=True)
+    (out / "notebooks" / "03_x.html").write_text("<html><body><h1 id='t'>03 · Matching: Table 2<a>¶</a></h1></body></html>")
+    writer = ReportWriter(out, synthetic=True, section="03_x")
+    for name, size in (("panels", (12, 3)), ("single", (6, 4))):
+        fig = Figure(figsize=size)
+        fig.add_subplot().plot([0, 1])
+        writer.figure(name, fig, caption=name)
+    run = RunInfo(parameters={}, dataset=DatasetInfo(tmp_path, "d", True, "2020-01-10"),
+                  started=dt.datetime(2026, 1, 2, tzinfo=dt.timezone.utc), seconds=1.0,
+                  notebooks=[("03_x.ipynb", "notebooks/03_x.html", 2.5)], versions={"python": "3.x"})  # fmt: skip
+    index = write_index(out, run).read_text()
+    assert '<a href="notebooks/03_x.html">03 · Matching: Table 2</a> — the executed notebook as a web page' in index
+    assert '<figure class="wide"><a href="figures/03_x/panels_synthetic.png">' in index
+    assert '<figure><a href="figures/03_x/single_synthetic.png">' in index
+    assert "(full size)" in index

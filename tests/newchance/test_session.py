@@ -10,6 +10,7 @@ import nbformat
 import pytest
 from newchance_builders import offence, referral, write_dataset
 
+from psm.newchance.analysis import specification as analysis
 from psm.newchance.inputs.problems import DataValidationError
 from psm.newchance.report.build import default_notebook_dir
 from psm.newchance.report.runner import PARAMETERS_TAG
@@ -91,6 +92,7 @@ def test_report_writer_follows_the_parameters(folder, tmp_path):
     assert (session.report.out_dir, session.report.section, session.report.min_count) == (tmp_path / "out", "07_x", 5)
     assert session.report.synthetic is session.synthetic is True
     assert session.files["equal"].equal_follow_up is not None and session.analysis.equal_follow_up is None
+    assert set(session.files) == set(analysis.load_files(folder))  # the same files as the analysis layer's
 
 
 def test_locate_walks_up_from_the_current_folder(tmp_path, monkeypatch):
@@ -126,3 +128,29 @@ def test_every_notebook_declares_the_report_parameters_and_opens_through_the_ses
     code = [c.source for c in nb.cells if c.cell_type == "code"]
     assert "open_notebook(" in code[1]  # the first cell after the parameters
     assert not any("load_dataset" in s or "load_files" in s or "prepare(" in s for s in code)
+
+
+def test_a_saved_figure_is_shown_as_its_png_and_drawn_only_when_changed(tmp_path):
+    from types import SimpleNamespace
+
+    from IPython.core.formatters import PNGFormatter
+    from matplotlib.figure import Figure
+
+    from psm.newchance.report.session import show_saved_figures
+    from psm.newchance.report.writer import SAVED_PNG, ReportWriter
+
+    formatter = PNGFormatter()
+    drawn = []
+    formatter.for_type(Figure, lambda fig: drawn.append(fig) or b"drawn")
+    shell = SimpleNamespace(display_formatter=SimpleNamespace(formatters={"image/png": formatter}))
+    show_saved_figures(shell)
+    show_saved_figures(shell)  # installed once, not wrapped twice
+    fig = Figure()
+    ax = fig.add_subplot()
+    ax.plot([0, 1])
+    path = ReportWriter(tmp_path, synthetic=True, section="s").figure("line", fig, caption="c")
+    assert getattr(fig, SAVED_PNG) == path.read_bytes()
+    assert formatter(fig) == path.read_bytes() and drawn == []  # the saved image, with its banner
+    ax.set_title("changed after saving")
+    assert formatter(fig) == b"drawn" and drawn == [fig]
+    show_saved_figures(None)  # outside IPython: nothing to do

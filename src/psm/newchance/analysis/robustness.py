@@ -25,14 +25,8 @@ import pandas as pd
 
 from psm.clustered import RatioEstimate, cox_hazard_ratio, rate_ratio
 from psm.newchance.analysis.specification import AnalysisResult
-from psm.sensitivity import (
-    DEFAULT_GAMMA,
-    component_counts,
-    matched_set_counts,
-    mcnemar_bounds,
-    mh_bounds,
-    pair_outcomes,
-)
+from psm.matched_sets import component_counts, matched_set_counts, pair_outcomes
+from psm.sensitivity import DEFAULT_GAMMA, mcnemar_bounds, mh_bounds
 from psm.survival import (
     KaplanMeier,
     LogRankTest,
@@ -70,7 +64,7 @@ def hidden_bias(run: AnalysisResult, gamma=DEFAULT_GAMMA, alpha: float = 0.05) -
 
     * ``mh_components`` — the result: Mantel–Haenszel bounds with exact conditional moments
       (Rosenbaum 2002 §4.4) on independent strata, the connected components of the matched graph
-      (:func:`psm.sensitivity.component_counts`): with replacement one comparison woman serves
+      (:func:`psm.matched_sets.component_counts`): with replacement one comparison woman serves
       several treated women, so one stratum per treated woman would count her once per use, as if
       each use were a new person, and the strata would not be independent;
     * ``mh_mhbounds_stata`` — a reproduction of what Stata's ``mhbounds`` prints after psmatch2
@@ -227,8 +221,8 @@ def simulated_truth(runs: dict[str, AnalysisResult], seed: int, *, equal_total: 
     (:func:`psm.newchance.synthetic.true_effects`, no sampling noise), what the published
     comparison estimates (``published_contrast``: for "total" it mixes the effect with the
     groups' unequal follow-up), the estimate, its Abadie–Imbens interval and whether that interval
-    covers the true ATT. ``equal_total``: the total-window run with equal follow-up, added as the
-    row "total (equal follow-up)".
+    covers the true ATT. ``equal_total``: the total-window run with equal follow-up (per pair, as
+    the report runs it, or the median cut), added as the row "total (equal follow-up)".
     """
     from scipy import stats
 

@@ -52,7 +52,11 @@ def read_raw_csv(path: Path, label: str) -> tuple[pd.DataFrame | None, list[Prob
     """
     if not path.is_file():
         return None, [Problem(label, None, "file_missing", f"file not found: {path.name}")]
-    size = path.stat().st_size
+    try:
+        size = path.stat().st_size
+        raw = path.read_bytes() if size <= MAX_BYTES else b""
+    except OSError as exc:
+        return None, [Problem(label, None, "unreadable", f"cannot be read: {exc.strerror or exc}")]
     if size > MAX_BYTES:
         return None, [Problem(label, None, "too_large", f"the file is {size / 1e6:.0f} MB, larger than a referral or "
                               f"offence file can be ({MAX_BYTES / 1e6:.0f} MB); is it the right file?")]

@@ -17,13 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from collections.abc import Callable
-from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
 
 from psm.newchance.inputs.io import ACCEPTED_DATES, parse_dates, parse_integers
-from psm.newchance.inputs.problems import DataValidationError, Problem, distinct, warnings
+from psm.newchance.inputs.problems import Problem, distinct
 from psm.newchance.inputs.config import RULE_REOFFENCE_BEFORE_INDEX, RULE_REOFFENDING_UNKNOWN
 from psm.newchance.inputs.schema import ColumnSpec, FileSchema
 

@@ -293,15 +293,19 @@ def _pivot(cells: pd.DataFrame, values: str) -> pd.DataFrame:
     return wide.fillna("")
 
 
-def to_markdown(comparison: pd.DataFrame, *, caption: str | None = None) -> str:
-    """Markdown: optional caption, the summary line, the side-by-side table and the legend."""
+def to_markdown(comparison: pd.DataFrame, *, caption: str | None = None, summary: bool = True) -> str:
+    """Markdown: optional caption, the summary line (unless ``summary=False``: a page that states the
+    agreement itself), the side-by-side table and the legend."""
     head = [f"**{caption}**", ""] if caption else []
+    if summary:
+        head += [_summary_line(comparison), ""]
     body = side_by_side(comparison).to_markdown()
-    return "\n".join([*head, _summary_line(comparison), "", body, "", LEGEND, ""])
+    return "\n".join([*head, body, "", LEGEND, ""])
 
 
-def to_html(comparison: pd.DataFrame, *, caption: str | None = None) -> str:
-    """HTML fragment: the side-by-side table with cells coloured by status, the summary and the legend."""
+def to_html(comparison: pd.DataFrame, *, caption: str | None = None, summary: bool = True) -> str:
+    """HTML fragment: the summary line (unless ``summary=False``), the side-by-side table with cells
+    coloured by status, and the legend."""
     table = side_by_side(comparison)
     cells = comparison.assign(row=comparison["row"].map(_row_label), css=comparison["status"].map(_COLOURS))
     css = _pivot(cells, "css")
@@ -311,7 +315,7 @@ def to_html(comparison: pd.DataFrame, *, caption: str | None = None) -> str:
     if caption:
         styler = styler.set_caption(escape(caption))
     return (
-        f"<p>{escape(_summary_line(comparison))}</p>\n"
+        (f"<p>{escape(_summary_line(comparison))}</p>\n" if summary else "")
         + styler.to_html()
         + f"\n<p><small>{escape(LEGEND)}</small></p>\n"
     )

@@ -12,7 +12,9 @@ calls :func:`build_report`, which
    (:class:`psm.newchance.report.output.OutputFolder`: an earlier report survives any failure or
    interruption, a folder holding files the tool did not write is refused, a second run into the same
    folder is refused);
-3. executes each notebook (sorted by file name) in a fresh kernel, injecting the parameters
+3. executes the notebooks (sorted by file name; ``jobs`` workers, each keeping one kernel for the
+   notebooks it runs, with a fresh namespace for each: :class:`psm.newchance.report.runner.SharedKernel`),
+   injecting the parameters
    ``data_dir, mapping, extract_date, min_count, out_dir, synthetic, notebook_name, dataset_file`` after the
    cell tagged ``parameters`` (see :mod:`psm.newchance.report.runner`), printing which notebook and
    which cell is running;
@@ -45,8 +47,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -57,6 +60,7 @@ import nbformat
 from psm.errors import PSMError
 from psm.newchance.report.runner import (
     NotebookExecutionError,
+    SharedKernel,
     execute_notebook,
     export_html,
     inject_parameters,
@@ -66,7 +70,7 @@ from psm.newchance.inputs.dataset import Dataset, load_dataset
 from psm.newchance.report.index import DatasetInfo, RunInfo, write_index
 from psm.newchance.report.output import OutputFolder
 from psm.newchance.report.session import dataset_key, locate, save_dataset
-from psm.newchance.report.writer import MANIFEST_PARTS, SYNTHETIC_BANNER, ReportWriter, finalise_manifest
+from psm.newchance.report.writer import SYNTHETIC_BANNER, finalise_manifest
 
 __all__ = [
     "NotebookRun",
@@ -161,7 +165,7 @@ def _local_paths(parameters: dict[str, object], folder: OutputFolder) -> dict[st
     """Absolute paths of this machine -> the names a report shows instead (folder or file name)."""
     paths = {str(folder.building): folder.name}
     parents = [folder.parent]
-    for key in ("data_dir", "mapping"):
+    for key in ("data_dir", "mapping", "dataset_file"):
         if parameters.get(key):
             path = Path(str(parameters[key]))
             paths[str(path)] = path.name
@@ -201,7 +205,7 @@ def _banner_cell() -> nbformat.NotebookNode:
 
 def _run_one(
     path: Path, parameters: dict[str, object], dataset: DatasetInfo, folder: OutputFolder, workdir: Path,
-    timeout: int, progress: Callable[[str], None],
+    timeout: int, progress: Callable[[str], None], kernel: SharedKernel, stopping: threading.Event,
 ) -> NotebookRun:  # fmt: skip
     start = time.perf_counter()
     source = nbformat.read(path, as_version=4)
@@ -213,9 +217,10 @@ def _run_one(
         progress(f"      {path.stem}: cell {k}/{n}" + (f" · {heading}" if heading else ""))
 
     try:
-        nb = execute_notebook(nb, name=path.name, cwd=workdir, injected_at=injected_at, timeout=timeout, on_cell=on_cell)
+        nb = execute_notebook(nb, name=path.name, cwd=workdir, injected_at=injected_at, timeout=timeout, on_cell=on_cell,
+                              kernel=kernel)
     except NotebookExecutionError as error:
-        if error.partial is not None:
+        if error.partial is not None and not stopping.is_set():
             page = _without_local_paths(export_html(error.partial, title=path.stem), parameters, folder)
             error.kept = folder.keep_beside(f"failed-{path.stem}.html", page)
         raise
@@ -281,23 +286,47 @@ def build_report(
         kind = SYNTHETIC_BANNER if dataset.synthetic else "supplied data"
         say(f"Report on {dataset.path} ({kind}) -> {folder.target}: {len(paths)} notebooks")
 
-        def run(number: int, path: Path) -> NotebookRun:
-            say(f"[{number}/{len(paths)}] {path.name}")
-            result = _run_one(path, parameters, dataset, folder, Path(workdir), timeout, say)
-            say(f"      {path.stem}: done in {result.seconds:.1f} s -> {result.html.relative_to(folder.target).as_posix()}")
-            return result
+        queue = list(enumerate(paths, start=1))
+        results: dict[int, NotebookRun] = {}
+        stop = threading.Event()  # set once the run fails: notebooks killed then are not failures
 
+        def worker() -> None:
+            # one kernel per worker, reused notebook after notebook (runner.SharedKernel)
+            kernel = SharedKernel()
+            try:
+                while not stop.is_set():
+                    with lock:
+                        if not queue:
+                            return
+                        number, path = queue.pop(0)
+                    say(f"[{number}/{len(paths)}] {path.name}")
+                    result = _run_one(path, parameters, dataset, folder, Path(workdir), timeout, say, kernel, stop)
+                    say(f"      {path.stem}: done in {result.seconds:.1f} s -> "
+                        f"{result.html.relative_to(folder.target).as_posix()}")  # fmt: skip
+                    results[number] = result
+            except BaseException:
+                stop.set()
+                raise
+            finally:
+                kernel.close()
+
+        lock = threading.Lock()
         pool = ThreadPoolExecutor(max_workers=jobs)
-        futures = [pool.submit(run, number, path) for number, path in enumerate(paths, start=1)]
+        futures = [pool.submit(worker) for _ in range(min(jobs, len(paths)))]
         try:
-            runs = [future.result() for future in futures]
-        except BaseException:
+            wait(futures, return_when=FIRST_EXCEPTION)  # the first failure, not the first notebook, decides
+            failed = next((f.exception() for f in futures if f.done() and f.exception() is not None), None)
+            if failed is not None:
+                raise failed
             for future in futures:
-                future.cancel()
+                future.result()  # raises the first failure
+        except BaseException:
+            stop.set()
             kill_kernels()  # the other notebooks stop at once instead of running to their end
             pool.shutdown(wait=True)
             raise
         pool.shutdown(wait=True)
+        runs = [results[number] for number in sorted(results)]
         entries = finalise_manifest(folder.building)
         seconds = time.perf_counter() - clock
         shown = {k: Path(str(v)).name if k in ("data_dir", "mapping") and v else v for k, v in parameters.items()}

@@ -27,6 +27,10 @@ so differencing gives only the sum of two or more suppressed cells, never one. I
 records, ``remaining`` is hidden between the first and last suppressed removal of a chain, since
 each ``remaining`` is the previous one minus the removal.
 
+**Rates of few people.** A table that states, in ``attrs["denominators"]``, the number of people
+behind each rate (the effect tables do) has a row's rates, difference, SE and t hidden when a rate
+stands for 1 to ``k - 1`` people (or leaves that few out).
+
 **Extremes.** A minimum or maximum is one person's value (the oldest woman's age): such columns
 (:data:`EXTREME_COLUMNS`) are shown as ``"not shown"``; percentiles of the group are printed instead.
 
@@ -192,7 +196,8 @@ COUNT_COLUMNS = frozenset({
     "count", "n", "n_0", "n_1", "missing", "reoffended", "reoffended_0", "reoffended_1", "removed", "remaining",
     "units", "treatment", "comparison", "n_eligible", "n_estimation", "estimation_sample",
     "dropped_missing_covariate", "treated_off_support", "n_treated_off_support", "treated_matched",
-    "n_treated_matched", "distinct_controls_used",
+    "n_treated_matched", "distinct_controls_used", "excluded_rows", "events", "observed_matched_controls",
+    "observed_treated_matched",
 })
 #: count -> its group size: the count is suppressed when the complement (size - count) is small.
 COMPLEMENTS = {"count": "n", "reoffended": "n", "reoffended_0": "n_0", "reoffended_1": "n_1"}
@@ -205,6 +210,7 @@ DERIVED_COLUMNS = frozenset({
 _NOT_IN_STATISTICS = frozenset({
     "missing", "n_treated_off_support", "treated_off_support", "treated_matched", "n_treated_matched",
     "distinct_controls_used", "dropped_missing_covariate", "n_eligible", "n_estimation", "estimation_sample",
+    "excluded_rows",
 })
 #: Columns of one row that add up to a total printed elsewhere: never one of them suppressed alone.
 LINKED_COLUMNS = (("n_0", "n_1"), ("reoffended_0", "reoffended_1"), ("treated_off_support", "treated_matched"),
@@ -263,6 +269,7 @@ def protect_table(
     groups = _row_groups(frame)
     _secondary(plain, hidden, count_columns, names, by_name, groups)
     _survival(plain, hidden, names, by_name, min_count)
+    _rates(plain, hidden, frame.attrs.get("denominators", {}), names, min_count)
     trigger = [c for c in count_columns if names[c] not in _NOT_IN_STATISTICS]
     rows = hidden[trigger].any(axis=1) if trigger else pd.Series(False, index=plain.index)
     for column in frame.columns:
@@ -302,6 +309,27 @@ def _survival(plain: pd.DataFrame, hidden: pd.DataFrame, names: Mapping[Hashable
     if "median_days" in by_name and "events" in by_name:
         few = pd.to_numeric(plain[by_name["events"]], errors="coerce") < min_count
         hidden[by_name["median_days"]] |= few.fillna(True).to_numpy()
+
+
+#: The cells of one row of an effect table, hidden together when one of its rates stands for few people.
+_EFFECT_CELLS = frozenset({"treated", "control", "difference", "se", "t", "star"})
+
+
+def _rates(plain: pd.DataFrame, hidden: pd.DataFrame, denominators: Mapping[Hashable, Sequence[float]],
+           names: Mapping[Hashable, str], min_count: int) -> None:
+    """Rates with their number of people per row (``frame.attrs["denominators"]``, set by the effect
+    tables): a rate standing for 1 to k - 1 people, or leaving 1 to k - 1 out, hides its row's rates,
+    difference, SE and t (any one of them with the others would give it back)."""
+    rows = np.zeros(len(plain), dtype=bool)
+    for column, sizes in denominators.items():
+        if column not in plain.columns or len(sizes) != len(plain):
+            continue
+        people = np.asarray(sizes, dtype=float)
+        events = np.round(pd.to_numeric(plain[column], errors="coerce").to_numpy(float) * people)
+        rows |= (is_small(pd.Series(events), min_count) | is_small(pd.Series(people - events), min_count)).to_numpy()
+    for column in plain.columns:
+        if names[column] in _EFFECT_CELLS:
+            hidden[column] |= rows
 
 
 def _row_groups(frame: pd.DataFrame) -> list[np.ndarray]:

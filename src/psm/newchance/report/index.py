@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from psm.newchance.report.headline import Headline, headline
+from psm.newchance.report.output import KEPT, MARKER
 from psm.newchance.report.pages import SYNTHETIC_WARNING, document
 from psm.newchance.report.writer import MANIFEST, SYNTHETIC_BANNER, read_manifest
 
@@ -34,7 +35,7 @@ __all__ = ["PAGES", "VERSIONED_PACKAGES", "DatasetInfo", "RunInfo", "package_ver
 VERSIONED_PACKAGES: tuple[str, ...] = ("psm", "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "nbclient")
 #: The front pages the report writes.
 PAGES = ("index.html", "index.md")
-_HIDDEN = {MANIFEST, ".psm-report", "README.md"}
+_HIDDEN = {MANIFEST, MARKER, *KEPT}
 TITLE = "New Chance re-analysis: did the programme reduce reoffending?"
 
 
@@ -99,7 +100,8 @@ def _comparison_text(entry: dict[str, Any]) -> str:
 
 
 _TABLE_LINKS = (("html", "table"), ("comparison_html", "published vs reproduced"), ("csv", "CSV"),
-                ("markdown", "markdown"))  # fmt: skip
+                ("markdown", "markdown"), ("comparison_csv", "comparison CSV"),
+                ("comparison_markdown", "comparison markdown"))  # fmt: skip
 
 
 def _is_wide(png: Path) -> bool:
@@ -179,9 +181,10 @@ def _html(out_dir: Path, run: RunInfo) -> str:
         parts.append(f'<li><a href="{e(html)}">{e(title)}</a> — the executed notebook as a web page '
                      f"({n_tables} tables, {n_figures} figures; ran in {seconds:.1f} s)</li>")  # fmt: skip
     parts.append("</ol>")
+    titles = {Path(name).stem: notebook_title(out_dir, html, name) for name, html, _ in run.notebooks}
     parts.append(f"<h2>All tables ({len(tables)})</h2>")
     for section in dict.fromkeys(t["section"] for t in tables):
-        parts.append(f"<h3>{e(section)}</h3><ul>")
+        parts.append(f"<h3>{e(titles.get(section, section))}</h3><ul>")
         for t in (t for t in tables if t["section"] == section):
             links = ", ".join(f'<a href="{e(t["files"][k])}">{label}</a>' for k, label in _TABLE_LINKS if k in t["files"])
             agreement = _comparison_text(t)

@@ -130,11 +130,17 @@ class OutputFolder:
     # -- lock and building folder ---------------------------------------------------------------
 
     def __enter__(self) -> OutputFolder:
-        self.parent.mkdir(parents=True, exist_ok=True)
-        self._acquire()
+        try:
+            self.parent.mkdir(parents=True, exist_ok=True)
+            self._acquire()
+        except OSError as exc:
+            raise OutputFolderError(f"cannot use the output folder {self.target}: {exc.strerror or exc}") from None
         try:
             self._clear_leftovers()
             self.building.mkdir()
+        except OSError as exc:
+            self._release()
+            raise OutputFolderError(f"cannot create {self.building}: {exc.strerror or exc}") from None
         except BaseException:
             self._release()
             raise

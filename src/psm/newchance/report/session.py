@@ -7,7 +7,7 @@ Each notebook's first code cell is::
                        out_dir=out_dir, notebook_name=notebook_name, dataset_file=dataset_file)
 
 and then uses ``nb.dataset`` (validated raw data), ``nb.analysis`` (the analysis file as published),
-``nb.files`` (``{"published": ..., "equal": ...}``, the second with equal follow-up) and ``nb.report``
+``nb.files`` (every analysis file the specifications need, prepared once) and ``nb.report``
 (the :class:`~psm.newchance.report.writer.ReportWriter` of this notebook).
 
 Each parameter is parsed once, here: ``data_dir`` and ``mapping`` are found from the current folder or
@@ -16,7 +16,9 @@ from the package folder alike), ``extract_date`` may be an ISO string or a date,
 an integer >= 1.
 
 Opening a notebook also sets pandas to show floats without scientific notation
-(:func:`psm.newchance.report.formatting.display_float`), so displayed tables read like the written ones.
+(:func:`psm.newchance.report.formatting.display_float`), so displayed tables read like the written ones,
+and, in IPython, shows a figure the report writer has saved as that PNG (:func:`show_saved_figures`)
+instead of drawing it again.
 
 Validation happens once per report. The report command validates the data folder before any notebook
 starts and saves the validated :class:`~psm.newchance.inputs.dataset.Dataset` with :func:`save_dataset`
@@ -32,16 +34,18 @@ import pickle
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from psm.newchance.inputs.dataset import Dataset, load_dataset
-from psm.newchance.preparation.prepare import AnalysisFile, prepare
+from psm.newchance.analysis.specification import prepare_files
+from psm.newchance.preparation.prepare import AnalysisFile
 from psm.newchance.report.formatting import display_float
-from psm.newchance.report.writer import ReportWriter
+from psm.newchance.report.writer import SAVED_PNG, ReportWriter
 
 __all__ = ["DatasetKey", "NotebookSession", "dataset_key", "load_saved_dataset", "locate", "open_notebook",
-           "parse_extract_date", "save_dataset"]
+           "parse_extract_date", "save_dataset", "show_saved_figures"]
 
 DatasetKey = tuple[str, str | None, str | None]
 
@@ -127,9 +131,43 @@ class NotebookSession:
 
     @cached_property
     def files(self) -> dict[str, AnalysisFile]:
-        """``{"published": as published, "equal": equal follow-up}``, the input of
-        :mod:`psm.newchance.analysis.specification`."""
-        return {"published": prepare(self.dataset), "equal": prepare(self.dataset, equal_follow_up=True)}
+        """The analysis files every specification needs (as published, equal follow-up, the other
+        crime-type precedence...: :func:`psm.newchance.analysis.specification.prepare_files`)."""
+        return prepare_files(self.dataset)
+
+
+def _shell() -> Any:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the report's dependencies
+        return None
+    return get_ipython()
+
+
+def show_saved_figures(shell: Any) -> None:
+    """Make ``shell`` (IPython, or None outside it) display a figure saved by
+    :meth:`~psm.newchance.report.writer.ReportWriter.figure` as the saved PNG, unless the figure changed
+    since; other figures are drawn as before. Installed once per PNG formatter."""
+    if shell is None:
+        return
+    from matplotlib.figure import Figure
+
+    formatter = shell.display_formatter.formatters["image/png"]
+    try:
+        draw = formatter.lookup_by_type(Figure)
+    except KeyError:
+        draw = None
+    if getattr(draw, "shows_saved_figures", False):
+        return
+
+    def png(fig: Figure) -> Any:
+        saved = getattr(fig, SAVED_PNG, None)
+        if saved is not None and not fig.stale:
+            return saved
+        return draw(fig) if draw is not None else None
+
+    png.shows_saved_figures = True  # type: ignore[attr-defined]
+    formatter.for_type(Figure, png)
 
 
 def open_notebook(
@@ -158,4 +196,5 @@ def open_notebook(
     dataset = load_saved_dataset(dataset_file, key) or load_dataset(folder, mapping=mapping_path, extract_date=date)
     report = ReportWriter(out_dir, synthetic=dataset.synthetic, min_count=min_count, section=notebook_name)
     pd.set_option("display.float_format", display_float)
+    show_saved_figures(_shell())
     return NotebookSession(dataset=dataset, report=report, mapping=mapping_path, extract_date_given=date is not None)

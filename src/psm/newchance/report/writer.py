@@ -58,6 +58,7 @@ from psm.newchance.report.disclosure import (
 __all__ = [
     "MANIFEST",
     "MANIFEST_PARTS",
+    "SAVED_PNG",
     "SYNTHETIC_BANNER",
     "ReportWriter",
     "csv_safe",
@@ -71,6 +72,8 @@ MANIFEST_PARTS = ".manifest"
 """Each writer records into ``.manifest/<section>.json`` so notebooks can run at the same time;
 :func:`finalise_manifest` merges the parts into ``manifest.json`` at the end of a report."""
 SYNTHETIC_BANNER = "SYNTHETIC DATA"
+SAVED_PNG = "_psm_report_png"
+"""Attribute of a figure saved by :meth:`ReportWriter.figure`: the PNG as written."""
 _SYNTHETIC_NOTE = "made-up people generated to resemble the published evaluation; these are not New Chance results"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _BACK = "../../index.html"  # from tables/<section>/ to the index
@@ -78,10 +81,12 @@ _BACK = "../../index.html"  # from tables/<section>/ to the index
 #: How to read a published-vs-reproduced page, by kind of data.
 READING = {
     True: (
-        "These are synthetic data. They were generated to reproduce the published counts, the unmatched "
-        "covariate means and the reoffending rates before matching; there a ✓ shows the calibration holds. "
-        "Matched means, effects, standard errors and t-statistics depend on the simulated people, so a ✗ "
-        "there is expected and says nothing about the New Chance evaluation or about this code."
+        "These are synthetic data: fictional people arranged so that the published specification, run by "
+        "these notebooks, reproduces as many published cells as one data set can. A ✓ means the reproduced "
+        "value lies within the published rounding. A ✗ is a cell that no data set can reproduce together "
+        "with the others (some published numbers contradict each other: the repository's docs/evaluation.md "
+        "and data/synthetic/README.md give the proofs) or one the reconstruction has not reached; either way "
+        "it says nothing about the New Chance evaluation or about this code."
     ),
     False: (
         "On the evaluation's own data every cell should agree within the published rounding. A ✗ in a "
@@ -321,12 +326,12 @@ class ReportWriter:
             f"<h1>{escape(title)}</h1>",
             f'<p class="answer"><strong>{escape(summary)}</strong></p>',
             f'<div class="note"><p><strong>How to read this page.</strong> {escape(reading)}</p></div>',
-            compare.to_html(comparison),
+            compare.to_html(comparison, summary=False),
         ])
         markdown = "\n".join([f"### {title}", ""]
                               + ([f"> **{SYNTHETIC_BANNER}** — {_SYNTHETIC_NOTE}.", ""] if self.synthetic else [])
                               + [f"**{summary}**", "", f"*How to read this page.* {reading}", "",
-                                 compare.to_markdown(comparison)])  # fmt: skip
+                                 compare.to_markdown(comparison, summary=False)])  # fmt: skip
         files = {}
         for key, suffix, text in (
             ("comparison_html", "html", document(title, body, synthetic=self.synthetic, back=_BACK)),
@@ -347,8 +352,10 @@ class ReportWriter:
         """Save a matplotlib figure as PNG (with the SYNTHETIC DATA banner for synthetic data).
 
         ``caption`` defaults to the figure's name.
-        The banner is added for saving only and removed again, so the figure shown in the notebook
-        is unchanged (the executed notebook carries its own banner).
+        The banner is added for saving only and removed again. The PNG's bytes are kept on the figure
+        (:data:`SAVED_PNG`): a notebook opened with :func:`psm.newchance.report.session.open_notebook`
+        displays that image instead of drawing the figure a second time (a multi-panel figure costs
+        about half a second of CPU per drawing).
         """
         stem = self._stem(name)
         if self.out_dir is None:
@@ -363,6 +370,8 @@ class ReportWriter:
         finally:
             if banner is not None:
                 banner.remove()
+        setattr(fig, SAVED_PNG, path.read_bytes())
+        fig.stale = False  # as saved (the banner was only lent to the file); a later change makes it stale
         self._record(
             {
                 "kind": "figure",

@@ -62,7 +62,6 @@ simulation are computed by :func:`true_effects`.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
