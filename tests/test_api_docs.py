@@ -80,3 +80,12 @@ def _library_modules():
 def test_docstring_examples_run(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
+
+
+def test_every_public_function_and_result_class_has_an_examples_section():
+    # errors are shown by the base class's example (psm.PSMError); everything else carries its own
+    # numpydoc Examples section (a doctest, run by test_docstring_examples_run, or a pointer to one)
+    without = {name for name, obj in build_api.public_names().items()
+               if not (isinstance(obj, type) and issubclass(obj, BaseException) and obj is not psm.PSMError)
+               and "Examples\n--------\n" not in build_api._doc(obj)}
+    assert without == set()

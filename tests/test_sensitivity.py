@@ -12,15 +12,8 @@ from scipy.stats import norm
 
 import psm
 from psm.errors import ColumnNotFoundError, EmptyGroupError, InvalidValuesError, MissingValuesError
-from psm.sensitivity import (
-    COUNT_COLUMNS,
-    component_counts,
-    matched_set_counts,
-    mcnemar_bounds,
-    mh_bounds,
-    pair_outcomes,
-    weighted_counts,
-)
+from psm.matched_sets import COUNT_COLUMNS, component_counts, matched_set_counts, pair_outcomes, weighted_counts
+from psm.sensitivity import mcnemar_bounds, mh_bounds
 
 # Rosenbaum (2002), Observational Studies, 2nd ed., Table 4.11 (Boston Collaborative Drug
 # Surveillance Program 1972): allopurinol and rash, stratified by sex. Becker & Caliendo

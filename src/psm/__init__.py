@@ -34,15 +34,8 @@ from psm.psmatch2 import PSMatch2Result, psmatch2
 from psm.summary import Summary
 from psm.support import common_support
 from psm.teffects import TeffectsResult, teffects_psmatch
-from psm.sensitivity import (
-    MHBounds,
-    McNemarBounds,
-    matched_set_counts,
-    mcnemar_bounds,
-    mh_bounds,
-    pair_outcomes,
-    weighted_counts,
-)
+from psm.matched_sets import component_counts, matched_set_counts, pair_outcomes, weighted_counts
+from psm.sensitivity import MHBounds, McNemarBounds, mcnemar_bounds, mh_bounds
 from psm.survival import (
     FrequencyComparison,
     KaplanMeier,
@@ -94,6 +87,7 @@ __all__ = [
     # sensitivity (Rosenbaum bounds)
     "MHBounds",
     "McNemarBounds",
+    "component_counts",
     "matched_set_counts",
     "mcnemar_bounds",
     "mh_bounds",

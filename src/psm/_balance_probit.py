@@ -71,7 +71,7 @@ def _independent_columns(gram: np.ndarray) -> list[int]:
 
 def probit_refit(design: Design, treated: np.ndarray, w: np.ndarray | None, sample: str) -> ProbitRefit:
     """Fit pstest's probit on the rows with ``w > 0`` (``w`` None: every row, weight 1; see
-    :class:`ProbitRefit`)."""
+    ``ProbitRefit``)."""
     rows = slice(None) if w is None else w > 0
     every_row = w is None or bool(rows.all())
     x = design.values if every_row else design.values[rows]

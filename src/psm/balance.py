@@ -2,7 +2,7 @@
 
 Source of every pstest formula: ``pstest.ado`` version 4.2.2 (Leuven & Sianesi, 25 Apr 2017; statistics
 unchanged since 4.1.0), programs ``breduc`` (the ``both`` table) and the probit / Rubin blocks; line
-numbers below refer to that file as summarised in ``methodology.md`` section 2. The cobalt statistics
+numbers below refer to that file. The cobalt statistics
 follow cobalt 5.0.0 (``col_w_smd``, ``col.w.v``, ``col_w_ks``) and MatchIt's ``qqsum(standardize=TRUE)``.
 
 Two samples, exactly as pstest builds them:
@@ -32,14 +32,14 @@ Per covariate (``breduc``, l.197-303):
 
 Summary rows (l.158-172, 316-373): probit of treatment on the covariates (always probit), unweighted on U
 and ``[iw=weight]`` on M, giving McFadden's pseudo-R2 ``1 - ll/ll0``, the LR chi2 ``2 (ll - ll0)`` and its
-p-value; mean and median |bias|; Rubin's ``B = 100 (mean_T(xb) - mean_C(xb)) / sqrt((var_T + var_C)/2)``
+p-value; mean and median ``|bias|``; Rubin's ``B = 100 (mean_T(xb) - mean_C(xb)) / sqrt((var_T + var_C)/2)``
 and ``R = var_T(xb) / var_C(xb)`` on that probit's linear index ``xb`` (M: iweighted). B is **signed**,
 as the code computes it (the help file calls it "absolute"), and flagged when ``B >= 25`` (a large
 negative B is therefore not flagged, as in pstest; at the probit optimum the treated normally have the
 higher mean index, so a negative B is rare in practice); R is flagged outside ``[0.5, 2]``. ``%Var`` is the
 percentage of non-binary covariates whose variance ratio is flagged.
 
-cobalt-style statistics (cobalt 5.0.0; ``methodology.md`` section 4.3):
+cobalt-style statistics (cobalt 5.0.0, ``bal.tab`` / ``col_w_smd``; Greifer, *cobalt* documentation):
 
 * SMD ``(m1 - m0) / s`` with ``s`` from the unmatched sample chosen by the estimand (ATT: treated SD,
   ATU: control SD, or ``sd_denom="pooled"``: ``sqrt((s1^2 + s0^2)/2)``); binary covariates report the raw
@@ -192,7 +192,7 @@ def ecdf_differences(
     """Mean and max of ``|F1 - F0|`` over the distinct values of ``x`` present in the sample.
 
     ``codes`` numbers each unit's value in ``range(distinct)``, in the order of ``x`` and equal for equal
-    values (see :func:`_distinct_codes`), ``signed`` is each unit's signed normalised weight (``w / W1``
+    values (see ``_distinct_codes``), ``signed`` is each unit's signed normalised weight (``w / W1``
     for the treated, ``-w / W0`` for the controls, 0 outside the sample) and ``w`` the sample's weights.
     The weighted eCDF gap at a value is the sum of the signed weights of the units at or below it: the
     running sum of the per-value sums, read at the values some unit of the sample takes (MatchIt
@@ -433,7 +433,7 @@ def balance(
         its base (lowest) level included, so the balance of every category is in view. ``"omit_base"``:
         the base level's row is left out, as pstest lists ``i.var``. Either way the summary block is
         pstest's: its probit (pseudo-R2, LR chi2, Rubin's B and R) leaves the base level out, as the
-        constant already spans it, and mean/median |bias| and %Var are taken over the same rows, so the
+        constant already spans it, and mean/median ``|bias|`` and %Var are taken over the same rows, so the
         summary does not depend on this option.
     sd_denom
         cobalt SMD denominator: ``"treated"`` (default for ATT), ``"control"`` (ATU) or ``"pooled"``.
@@ -511,9 +511,21 @@ class BalanceTable(BalanceRendering):
     var_ratio_bounds
         The F bounds used to flag variance ratios, per sample.
     probit
-        The two :class:`ProbitRefit` fits.
+        The two ``ProbitRefit`` fits.
     base_levels
         Rows that are a factor's base level (shown, but left out of the probit and of the summary block).
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> covariates = ["age", "educ", "race", "married", "nodegree", "re74", "re75"]
+    >>> m = psm.match(df, "treat", psm.fit_propensity(df, "treat", covariates, link="logit"), ties=True)
+    >>> bal = psm.balance(df, covariates, m)
+    >>> bal.base_levels
+    ('race=black',)
+    >>> bal.summary_stats["pseudo_r2"].round(2).tolist()       # unmatched, matched
+    [0.35, 0.01]
     """
 
     table: pd.DataFrame

@@ -85,6 +85,10 @@ class EffectRow:
     row's population (ATT: the treated and their matches; ATU: the controls' matches
     and the controls; ATE: not shown, NaN). ``difference = treated - control``.
     ``df`` is the Student-t degrees of freedom behind ``p``; None means the normal.
+
+    Examples
+    --------
+    See :func:`psm.effect` for an example.
     """
 
     sample: str
@@ -118,6 +122,10 @@ class Effect:
     (NaN unless :func:`effect` was given ``propensity=``), from ``ai2016_vce_k`` neighbours.
     ``bias_corrected`` and ``se_bias_corrected``: the Abadie-Imbens (2011) regression
     bias-corrected estimate of ``estimand`` and its AI SE (NaN unless ``bias_adjust=``).
+
+    Examples
+    --------
+    See :func:`psm.effect` for an example.
     """
 
     outcome: str
@@ -182,7 +190,7 @@ class Effect:
 
     def summary(self) -> Summary:
         """The psmatch2 table, the Abadie-Imbens SE and the treated x support counts, as a
-        :class:`~psm.summary.Summary` (text: :func:`psmatch2_table`'s layout; tables: the same numbers)."""
+        :class:`~psm.summary.Summary` (text: ``psmatch2_table``'s layout; tables: the same numbers)."""
         return Summary(f"Effect of the treatment on {self.outcome}", effect_tables([self]),
                        text=psmatch2_table([self]))
 
@@ -506,7 +514,7 @@ def _two_sided_p(t: float, df: float | None) -> float:
 
 
 def effect_tables(effects: list[Effect]) -> list[SummaryTable]:
-    """The tables behind :func:`psmatch2_table`: every outcome's rows (``to_frame``, AI row included)
+    """The tables behind ``psmatch2_table``: every outcome's rows (``to_frame``, AI row included)
     at Stata's ``%10.0g``-like precision, and the first effect's treated x support counts."""
     frames = []
     for eff in effects:

@@ -18,7 +18,18 @@ def _preview(labels: Sequence[object], limit: int = 10) -> str:
 
 
 class PSMError(Exception):
-    """Base class of every error raised by psm."""
+    """Base class of every error raised by psm.
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> try:
+    ...     psm.fit_propensity(df, "treat", ["agee"])
+    ... except psm.PSMError as err:
+    ...     print(type(err).__name__)
+    ColumnNotFoundError
+    """
 
 
 class ColumnNotFoundError(PSMError, KeyError):
@@ -51,7 +62,17 @@ class ColumnNotFoundError(PSMError, KeyError):
 
 
 class InvalidTreatmentError(PSMError, ValueError):
-    """The treatment indicator is not coded 0/1 (or False/True)."""
+    """The treatment indicator is not coded 0/1 (or False/True).
+
+    Examples
+    --------
+    >>> import psm
+    >>> try:
+    ...     psm.fit_propensity(psm.datasets.lalonde(), "age", ["educ"])
+    ... except psm.InvalidTreatmentError as err:
+    ...     print(str(err)[:40])
+    treatment 'age' must be coded 0/1 or Fal
+    """
 
 
 class MissingValuesError(PSMError, ValueError):

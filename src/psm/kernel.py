@@ -123,6 +123,10 @@ class KernelMatching:
     (``_weight``, missing stored as 0). ``method`` is "kernel" or "radius"; ``kernel`` and
     ``bandwidth`` the kernel and h (radius: uniform and the caliper). :func:`psm.balance`
     and :func:`psm.effect` accept it.
+
+    Examples
+    --------
+    See :func:`psm.kernel_match` for an example.
     """
 
     treated: pd.Series
@@ -235,9 +239,27 @@ def kernel_match(
 ) -> KernelMatching:
     """psmatch2's ``kernel`` (``kerneltype()``, ``bwidth()``) or ``radius caliper()`` matching.
 
-    ``method="kernel"``: ``kernel`` in :data:`KERNELS` (epan default), ``bandwidth`` h
+    ``method="kernel"``: ``kernel`` in ``KERNELS`` (epan default), ``bandwidth`` h
     (default 0.06). ``method="radius"``: ``caliper`` r required; uniform kernel with h = r.
     Other arguments as :func:`psm.match`. See the module docstring for the formulas.
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> ps = psm.fit_propensity(df, "treat", ["age", "educ", "race", "married", "nodegree", "re74", "re75"],
+    ...                         link="logit")
+    >>> km = psm.kernel_match(df, "treat", ps.score)              # Epanechnikov kernel, h = 0.06
+    >>> int(km.on_support.sum()), round(float(km.weights[df["treat"] == 0].sum()), 4)
+    (613, 184.0)
+    >>> round(psm.effect(df, "re78", km).matched.difference, 2)
+    1249.41
+    >>> same = psm.match(df, "treat", ps, method="kernel")       # the same matching through psm.match
+    >>> bool((same.weights == km.weights).all())
+    True
+    >>> radius = psm.match(df, "treat", ps, method="radius", caliper=0.01)
+    >>> radius.kernel, int(radius.on_support.sum()), round(psm.effect(df, "re78", radius).matched.difference, 2)
+    ('uniform', 606, 1870.95)
     """
     problems = []
     if method not in METHODS:

@@ -98,6 +98,18 @@ def mahalanobis_match(
     Returns a :class:`psm.Matching` with ``metric="mahalanobis"``; its ``score`` is NaN and its
     ``pairs["distance"]`` the Mahalanobis distance (square root of psmatch2's squared one).
     :func:`psm.effect` and :func:`psm.balance` accept it.
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> m = psm.mahalanobis_match(df, "treat", ["age", "educ", "re74", "re75"])
+    >>> m.metric, int(m.on_support.sum())
+    ('mahalanobis', 614)
+    >>> m.pairs[["treated", "control"]].head(2).values.tolist()
+    [['NSW1', 'PSID368'], ['NSW2', 'PSID372']]
+    >>> round(psm.effect(df, "re78", m).matched.difference, 2)
+    402.2
     """
     covariates = list(covariates)
     problems = []

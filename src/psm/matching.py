@@ -132,6 +132,18 @@ class Matching:
     estimand, k, replace, caliper, common_support, ties, order, seed, descending : options
         (``caliper`` in score units; ``std_caliper``: the caliper in SD units when so given).
     dropped : index labels dropped for missing values (``dropna=True``).
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> covariates = ["age", "educ", "race", "married", "nodegree", "re74", "re75"]
+    >>> m = psm.match(df, "treat", psm.fit_propensity(df, "treat", covariates, link="logit"), ties=True)
+    >>> m.pairs.loc[0, ["treated", "control", "direction"]].tolist()
+    ['NSW124', 'PSID33', 'ATT']
+    >>> row = m.to_frame().loc["NSW1"]
+    >>> bool(row["on_support"]), float(row["weight"])
+    (True, 1.0)
     """
 
     treated: pd.Series
@@ -170,7 +182,7 @@ class Matching:
         """Weights from one direction's matches only (K_M(i)/M-style).
 
         ATT: treated 1 if matched, each control ``sum_i 1/n_i`` over treated ``i`` that used
-        it; ATU: the mirror. Equals :attr:`weights` for an ATT (ATU) matching.
+        it; ATU: the mirror. Equals ``weights`` for an ATT (ATU) matching.
         """
         links = self._direction_links(direction)
         w = np.bincount(links.match, weights=links.weight, minlength=len(self.score))
@@ -200,7 +212,7 @@ class Matching:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per unit: ``treated``, ``score``, ``on_support``, ``weight`` (psmatch2's ``_treated``,
-        ``_pscore``, ``_support``, ``_weight``); the links are in :attr:`pairs`."""
+        ``_pscore``, ``_support``, ``_weight``); the links are in ``pairs``."""
         return unit_frame(self)
 
     def matched_data(self, data: pd.DataFrame, *, pairs: bool = False) -> pd.DataFrame:
@@ -208,7 +220,7 @@ class Matching:
         ``match.data`` and, with ``pairs=True``, ``get_matches``).
 
         ``pairs=False``: one row per unit in the matched sample (on support, weight > 0), in data
-        order, with ``weights`` = :attr:`weights` (psmatch2 ``_weight``: 1 for a focal unit, the sum
+        order, with ``weights`` = ``weights`` (psmatch2 ``_weight``: 1 for a focal unit, the sum
         of ``1/n_i`` over the matched sets a match serves) -- the weights of an outcome regression,
         e.g. ``statsmodels.formula.api.wls("y ~ treat", data=md, weights=md["weights"])``, whose
         coefficient on the treatment is the matching estimate. ``subclass`` (the matched-set number,
@@ -339,7 +351,7 @@ def match(
 
     ``method="kernel"`` (psmatch2 ``kernel``, with ``kernel`` and ``bandwidth``) and
     ``method="radius"`` (psmatch2 ``radius caliper()``) return a
-    :class:`psm.kernel.KernelMatching` from :func:`psm.kernel.kernel_match` instead; the
+    :class:`psm.KernelMatching` from :func:`psm.kernel_match` instead; the
     nearest-neighbour options ``k``, ``replace``, ``ties``, ``order``, ``seed`` and
     ``descending`` do not apply to them.
 

@@ -94,6 +94,15 @@ class PropensityModel:
 
     ``bse`` and ``result`` rebuild the design matrix from the estimation sample when first asked for,
     so the model does not hold an n x p matrix between the fit and those calls.
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> ps = psm.fit_propensity(df, "treat", ["age", "educ", "race", "married", "nodegree", "re74", "re75"],
+    ...                         link="logit")
+    >>> ps.score.round(4).loc[["NSW1", "PSID1"]].tolist()
+    [0.6388, 0.0261]
     """
 
     score: pd.Series

@@ -38,7 +38,17 @@ from psm.summary import Summary
 
 @dataclass(frozen=True)
 class PSMatch2Result:
-    """What ``psmatch2`` leaves behind: the score model, the matching and one Effect per outcome."""
+    """What ``psmatch2`` leaves behind: the score model, the matching and one Effect per outcome.
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> res = psm.psmatch2(df, "treat", ["age", "educ", "race", "married", "nodegree", "re74", "re75"], "re78",
+    ...                    link="logit", ties=True)
+    >>> res.propensity.nobs, int(res.matching.on_support.sum()), res.n_dropped
+    (614, 614, 0)
+    """
 
     propensity: PropensityModel
     matching: Matching | KernelMatching

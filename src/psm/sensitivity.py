@@ -2,17 +2,17 @@
 
 Two families, both for a binary outcome (1 = event, e.g. reoffended):
 
-* :func:`mh_bounds` — Mantel–Haenszel bounds as printed by Stata's ``mhbounds``
+* :func:`psm.mh_bounds` — Mantel–Haenszel bounds as printed by Stata's ``mhbounds``
   (Becker & Caliendo 2007, *Stata Journal* 7(1):71-83), on a table of strata counts
-  (:func:`matched_set_counts` for matched sets, :func:`weighted_counts` for a
+  (:func:`psm.matched_set_counts` for matched sets, :func:`psm.weighted_counts` for a
   weighted matched sample as ``mhbounds`` reads psmatch2's ``_weight``).
   With matching *with* replacement the one-stratum-per-treated sets of
-  :func:`matched_set_counts` share controls and are not independent;
-  :func:`component_counts` builds independent strata (the connected components of the
+  :func:`psm.matched_set_counts` share controls and are not independent;
+  :func:`psm.component_counts` builds independent strata (the connected components of the
   matched graph) and is the input to use then.
-* :func:`mcnemar_bounds` — the exact sign-test (McNemar) bounds for 1:1 matched pairs
+* :func:`psm.mcnemar_bounds` — the exact sign-test (McNemar) bounds for 1:1 matched pairs
   (Rosenbaum 2002, *Observational Studies*, 2nd ed., §4.3.2; R ``rbounds::binarysens``);
-  :func:`pair_outcomes` extracts the pairs from a matching.
+  :func:`psm.pair_outcomes` extracts the pairs from a matching.
 
 Γ (``gamma``) is the largest factor by which two units matched on the observed
 covariates may differ in their odds of treatment because of an unobserved covariate.
@@ -31,218 +31,21 @@ import pandas as pd
 from scipy import optimize, stats
 from scipy.stats import nchypergeom_fisher
 
-from psm.errors import ColumnNotFoundError, EmptyGroupError, InvalidValuesError, MissingValuesError
+from psm.errors import ColumnNotFoundError, EmptyGroupError, InvalidValuesError
+from psm.matched_sets import COUNT_COLUMNS, binary_outcome
 from psm.summary import Summary, format_frame
 
 __all__ = [
     "DEFAULT_GAMMA",
-    "COUNT_COLUMNS",
     "MHBounds",
     "McNemarBounds",
-    "matched_set_counts",
-    "component_counts",
-    "weighted_counts",
-    "pair_outcomes",
     "mh_bounds",
     "mcnemar_bounds",
 ]
 
 #: Γ = 1.0, 1.1, …, 3.0 (the grid of the New Chance robustness notebook).
 DEFAULT_GAMMA: tuple[float, ...] = tuple(float(g) for g in np.round(np.linspace(1.0, 3.0, 21), 10))
-#: Columns of a strata-count table, one row per stratum.
-COUNT_COLUMNS = ("n_treated", "n_control", "events_treated", "events_control")
 _GAMMA_SEARCH_MAX = 1e6
-
-
-# --------------------------------------------------------------------------------------
-# input checks and builders
-# --------------------------------------------------------------------------------------
-def _binary(values: pd.Series, name: str) -> pd.Series:
-    """Return ``values`` as float 0/1, raising typed errors for missing or other values."""
-    values = pd.Series(values)
-    missing = values.index[values.isna()].tolist()
-    if missing:
-        raise MissingValuesError({name: missing})
-    numeric = pd.to_numeric(values, errors="coerce")
-    bad = values.index[~numeric.isin([0, 1])].tolist()
-    if bad:
-        raise InvalidValuesError({name: bad}, "0/1 (or False/True)")
-    return numeric.astype(float)
-
-
-def _pairs_of(matching) -> pd.DataFrame:
-    """The pairs table of a ``Matching`` (or the table itself), checked for its columns."""
-    pairs = getattr(matching, "pairs", matching)
-    if not isinstance(pairs, pd.DataFrame):
-        raise TypeError(
-            f"expected a Matching or its pairs DataFrame, got {type(matching).__name__}"
-        )
-    missing = [c for c in ("treated", "control", "direction") if c not in pairs.columns]
-    if missing:
-        raise ColumnNotFoundError(missing, pairs.columns)
-    return pairs
-
-
-def _direction_pairs(matching, direction: str) -> tuple[pd.DataFrame, str, str]:
-    """Rows of one direction and the names of its focal and matched columns."""
-    if direction not in ("ATT", "ATU"):
-        raise ValueError(f"direction must be 'ATT' or 'ATU', got {direction!r}")
-    pairs = _pairs_of(matching)
-    rows = pairs[pairs["direction"] == direction]
-    if rows.empty:
-        found = sorted(pairs["direction"].astype(str).unique().tolist())
-        raise EmptyGroupError(f"no {direction!r} pairs in the matching (directions present: {found})")
-    focal, other = ("treated", "control") if direction == "ATT" else ("control", "treated")
-    return rows, focal, other
-
-
-def _lookup(outcome: pd.Series, labels: pd.Series, name: str) -> np.ndarray:
-    """Outcome values of the given unit labels (every label must be in the outcome's index)."""
-    absent = pd.Index(labels.unique()).difference(outcome.index)
-    if len(absent):
-        raise InvalidValuesError({name: absent.tolist()}, "unit labels present in the outcome's index")
-    return outcome.reindex(labels.to_numpy()).to_numpy(dtype=float)
-
-
-def matched_set_counts(matching, outcome: pd.Series, *, direction: str = "ATT") -> pd.DataFrame:
-    """One stratum per matched set: the focal unit and all its matches.
-
-    For ``direction="ATT"`` each matched treated unit forms a set with its
-    ``k`` (or, with ties, more) matched controls: ``n_treated = 1``,
-    ``n_control`` = number of its pair rows, ``events_*`` the outcome sums.
-    ``"ATU"`` is the mirror (a control and its matched treated).
-
-    With matching *with* replacement a control reused by several treated units appears in
-    each of their sets, as in Rosenbaum's matched sets with reuse; the sets are then not
-    independent, so the bounds are approximate (as ``mhbounds`` warns: it is "suited for
-    k-nearest neighbor matching without replacement").
-
-    Parameters
-    ----------
-    matching : Matching or DataFrame
-        A :class:`psm.matching.Matching` or its ``pairs`` table (columns ``treated``,
-        ``control``, ``direction``).
-    outcome : pd.Series
-        Binary outcome (0/1) indexed by unit label; must cover every unit in the pairs.
-    """
-    rows, focal, other = _direction_pairs(matching, direction)
-    y = _binary(pd.Series(outcome), getattr(outcome, "name", None) or "outcome")
-    y_focal = pd.Series(_lookup(y, rows[focal], focal), index=rows.index)
-    y_other = pd.Series(_lookup(y, rows[other], other), index=rows.index)
-    grouped = pd.DataFrame({"set": rows[focal].to_numpy(), "y_focal": y_focal.to_numpy(),
-                            "y_other": y_other.to_numpy()}).groupby("set", sort=False)
-    n_other = grouped.size().astype(float)
-    focal_events = grouped["y_focal"].first()
-    other_events = grouped["y_other"].sum()
-    ones = pd.Series(1.0, index=n_other.index)
-    if direction == "ATT":
-        columns = (ones, n_other, focal_events, other_events)
-    else:
-        columns = (n_other, ones, other_events, focal_events)
-    counts = pd.DataFrame(dict(zip(COUNT_COLUMNS, columns)))
-    counts.index.name = "matched_set"
-    return counts
-
-
-def component_counts(matching, outcome: pd.Series, *, direction: str = "ATT") -> pd.DataFrame:
-    """Independent strata for matching with replacement: the connected components of the
-    matched graph, each analysed as one matched set.
-
-    Units are nodes and every pair of ``direction`` is an edge; a component holds every unit
-    linked to another through a chain of matches. After 1:1 matching with replacement (no ties)
-    each component is one control with every treated unit matched to her; ties or ``k > 1``
-    join such stars. Each unit appears in exactly one component, counted once
-    (``n_treated``/``n_control`` distinct units, ``events_*`` their outcome sums), so the
-    strata are disjoint and the randomisation model of Rosenbaum's bounds — independent
-    assignment across strata, with treatment odds within a stratum differing by at most Γ —
-    applies to them. The per-treated sets of :func:`matched_set_counts` count a reused
-    control once per use, as if she were a new person each time, and overstate the evidence.
-    Use exact moments (:func:`mh_bounds` ``moments="exact"``): the counts are whole numbers.
-    """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    rows, _, _ = _direction_pairs(matching, direction)
-    y = _binary(pd.Series(outcome), getattr(outcome, "name", None) or "outcome")
-    units = pd.Index(pd.unique(np.concatenate([rows["treated"].to_numpy(), rows["control"].to_numpy()])))
-    values = pd.Series(_lookup(y, pd.Series(units), "unit"), index=units)
-    t, c = units.get_indexer(rows["treated"]), units.get_indexer(rows["control"])
-    graph = coo_matrix((np.ones(len(rows)), (t, c)), shape=(len(units), len(units)))
-    _, label = connected_components(graph, directed=False)
-    is_treated = units.isin(rows["treated"])
-    frame = pd.DataFrame({"component": label, "t": is_treated, "y": values.to_numpy()})
-    counts = pd.DataFrame({
-        "n_treated": frame["t"].groupby(frame["component"]).sum().astype(float),
-        "n_control": (~frame["t"]).groupby(frame["component"]).sum().astype(float),
-        "events_treated": frame["y"].where(frame["t"], 0.0).groupby(frame["component"]).sum(),
-        "events_control": frame["y"].where(~frame["t"], 0.0).groupby(frame["component"]).sum(),
-    })
-    counts.index.name = "component"
-    return counts
-
-
-def weighted_counts(
-    treated: pd.Series,
-    outcome: pd.Series,
-    weights: pd.Series,
-    *,
-    stratum: pd.Series | None = None,
-) -> pd.DataFrame:
-    """Weighted counts per stratum, as ``mhbounds`` builds them after psmatch2.
-
-    ``mhbounds`` reads psmatch2's ``_treated``, ``_weight`` ("the frequency with which the
-    observation is used as a match") and ``_support``, with one stratum unless
-    ``stratum()`` is given. Here a unit enters its stratum with its weight as a frequency:
-    ``n_treated = Σ w_i`` over treated units, ``events_treated = Σ w_i y_i``, and likewise
-    for controls. Units with weight 0 (unmatched, off support) contribute nothing. This
-    weighting is how the ado file is believed to use ``_weight`` (its source was not
-    available to check; methodology.md §6.1 marks it UNVERIFIED). Counts may be fractional
-    (ties), which only the ``moments="mhbounds"`` variant of :func:`mh_bounds` accepts.
-    """
-    frame = pd.DataFrame({"treated": pd.Series(treated), "outcome": pd.Series(outcome),
-                          "weight": pd.Series(weights)})
-    if stratum is not None:
-        frame["stratum"] = pd.Series(stratum)
-    missing = {c: frame.index[frame[c].isna()].tolist() for c in frame.columns}
-    missing = {c: rows for c, rows in missing.items() if rows}
-    if missing:
-        raise MissingValuesError(missing)
-    frame = frame[frame["weight"] > 0]  # weight-0 units (unmatched, off support) carry no information
-    t = _binary(frame["treated"], "treated").astype(bool)
-    y = _binary(frame["outcome"], getattr(outcome, "name", None) or "outcome")
-    w = frame["weight"].astype(float)
-    key = frame["stratum"] if stratum is not None else pd.Series(1, index=frame.index, name="stratum")
-    parts = pd.DataFrame({
-        "n_treated": w.where(t, 0.0), "n_control": w.where(~t, 0.0),
-        "events_treated": (w * y).where(t, 0.0), "events_control": (w * y).where(~t, 0.0),
-    })
-    counts = parts.groupby(key.to_numpy()).sum()
-    counts.index.name = "stratum"
-    return counts
-
-
-def pair_outcomes(matching, outcome: pd.Series, *, direction: str = "ATT") -> pd.DataFrame:
-    """Treated and control outcome of each 1:1 matched pair (for :func:`mcnemar_bounds`).
-
-    Raises ``InvalidValuesError`` naming the focal units that have more than one match
-    (``k > 1`` or ties): the sign-test bounds need pairs; use :func:`mh_bounds` on
-    :func:`matched_set_counts` for matched sets.
-    """
-    rows, focal, _ = _direction_pairs(matching, direction)
-    sizes = rows.groupby(focal).size()
-    multi = sizes.index[sizes > 1].tolist()
-    if multi:
-        raise InvalidValuesError(
-            {f"{direction} matched sets with more than one match": multi},
-            "exactly one match per unit (1:1 pairs); use mh_bounds(matched_set_counts(...)) otherwise",
-        )
-    y = _binary(pd.Series(outcome), getattr(outcome, "name", None) or "outcome")
-    out = pd.DataFrame(
-        {"y_treated": _lookup(y, rows["treated"], "treated"),
-         "y_control": _lookup(y, rows["control"], "control")},
-        index=pd.Index(rows[focal].to_numpy(), name="pair"),
-    )
-    return out
 
 
 def _check_counts(counts: pd.DataFrame, *, integer: bool) -> pd.DataFrame:
@@ -370,6 +173,10 @@ class MHBounds:
     formula switches from hypergeometric (Γ = 1) to the large-sample one (Γ > 1), so
     ``p_worst`` can dip just above Γ = 1 for small strata; with exact moments it rises
     monotonically with Γ.
+
+    Examples
+    --------
+    See :func:`psm.mh_bounds`.
     """
 
     gamma: np.ndarray
@@ -424,7 +231,7 @@ def mh_bounds(
     ----------
     counts : DataFrame
         One row per stratum with columns ``n_treated``, ``n_control``, ``events_treated``,
-        ``events_control`` (from :func:`matched_set_counts`, :func:`weighted_counts`, or
+        ``events_control`` (from :func:`psm.matched_set_counts`, :func:`psm.weighted_counts`, or
         built by hand).
     gamma : float or sequence of float
         Values of Γ >= 1; Γ = 1 is always included (as in ``mhbounds``).
@@ -432,7 +239,7 @@ def mh_bounds(
         Level for the critical Γ.
     moments : {"mhbounds", "exact"}
         ``"mhbounds"`` reproduces Stata's output: the hypergeometric variance at Γ = 1
-        and the large-sample approximation above (see :func:`_mh_moments_approx`). That
+        and the large-sample approximation above (see ``_mh_moments_approx``). That
         approximation is poor for small strata (for a 1:1 pair it gives E = √Γ/(1+√Γ)
         instead of Γ/(1+Γ)), so for matched sets prefer ``"exact"``, the exact moments of
         the noncentral hypergeometric (whole-number counts only).
@@ -449,6 +256,7 @@ def mh_bounds(
     >>> counts = pd.DataFrame({"n_treated": [38, 29], "n_control": [681, 576], "events_treated": [5, 10], "events_control": [36, 58]})
     >>> psm.mh_bounds(counts, [1, 2]).q_plus.round(5).tolist()
     [4.18665, 1.80445]
+
     """
     if moments not in _MOMENTS:
         raise ValueError(f"moments must be one of {sorted(_MOMENTS)}, got {moments!r}")
@@ -497,8 +305,12 @@ class McNemarBounds:
     number of discordant pairs in that direction is bounded by ``Binomial(m, p)`` with
     ``p⁺ = Γ/(1+Γ)`` (upper bound) and ``p⁻ = 1/(1+Γ)`` (lower bound), and the one-sided
     p-values are ``P(X >= D)`` (Rosenbaum 2002 §4.3.2). R ``rbounds`` 2.2 ``binarysens``
-    sums ``dbinom(D:m)``, the same ``P(X >= D)``; the form ``1 - pbinom(D, m, p)`` quoted in
-    methodology.md §6.2 would be ``P(X > D)``, one term short — we use ``P(X >= D)``.
+    sums ``dbinom(D:m)``, the same ``P(X >= D)``; the form ``1 - pbinom(D, m, p)`` sometimes
+    quoted would be ``P(X > D)``, one term short — we use ``P(X >= D)``.
+
+    Examples
+    --------
+    See :func:`psm.mcnemar_bounds`.
     """
 
     gamma: np.ndarray
@@ -568,11 +380,23 @@ def mcnemar_bounds(
     """Sign-test (McNemar) Rosenbaum bounds for 1:1 matched pairs, binary outcome.
 
     ``y_treated[i]``, ``y_control[i]`` are the outcomes (0/1) of pair ``i`` (see
-    :func:`pair_outcomes`). ``p(Γ) = Σ_{x=D}^{m} C(m, x) p^x (1-p)^{m-x}`` with
+    :func:`psm.pair_outcomes`). ``p(Γ) = Σ_{x=D}^{m} C(m, x) p^x (1-p)^{m-x}`` with
     ``p = Γ/(1+Γ)`` (upper bound) or ``1/(1+Γ)`` (lower bound); see :class:`McNemarBounds`.
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> employed = (df["re78"] > 0).astype(int)
+    >>> ps = psm.fit_propensity(df, "treat", ["age", "educ", "race", "married", "nodegree", "re74", "re75"],
+    ...                         link="logit")
+    >>> pairs = psm.pair_outcomes(psm.match(df, "treat", ps, replace=False), employed)
+    >>> b = psm.mcnemar_bounds(pairs["y_treated"], pairs["y_control"], gamma=[1, 1.5])
+    >>> b.treated_only, b.control_only, b.p_upper.round(3).tolist()
+    (33, 31, [0.45, 0.933])
     """
-    yt = _binary(_pair_vector(y_treated, "y_treated"), "y_treated").to_numpy()
-    yc = _binary(_pair_vector(y_control, "y_control"), "y_control").to_numpy()
+    yt = binary_outcome(_pair_vector(y_treated, "y_treated"), "y_treated").to_numpy()
+    yc = binary_outcome(_pair_vector(y_control, "y_control"), "y_control").to_numpy()
     if len(yt) != len(yc):
         raise ValueError(f"y_treated has {len(yt)} pairs but y_control has {len(yc)}")
     if len(yt) == 0:

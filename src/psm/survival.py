@@ -104,6 +104,16 @@ def time_to_event(days_to_event, follow_up, *, horizon: float | None = None) -> 
     ``event = 0`` and ``duration = min(follow_up, horizon)`` (right-censored at the
     extract date, or at the horizon). ``days_to_event`` is missing (NaN) for people with
     no event. Returns a DataFrame with columns ``duration`` and ``event`` on the same index.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from psm.survival import time_to_event
+    >>> time_to_event([10, np.nan, 400], [500, 300, 500], horizon=365)
+       duration  event
+    0      10.0      1
+    1     300.0      0
+    2     365.0      0
     """
     t = _series(days_to_event, "days_to_event")
     f = _series(follow_up, "follow_up", t.index)
@@ -134,6 +144,13 @@ class KaplanMeier:
     ``median``: per group the smallest event time with Ŝ(t) < 0.5 (statsmodels' and
     SAS's strict rule; NaN if not reached). ``counts``: units, weighted units and
     weighted events per group.
+
+    Examples
+    --------
+    >>> from psm.survival import kaplan_meier
+    >>> km = kaplan_meier([2, 3, 3, 5, 8], [1, 1, 0, 1, 0])
+    >>> km.survival_at([1, 4, 8]).round(2)["all"].tolist()
+    [1.0, 0.6, 0.3]
     """
 
     table: pd.DataFrame
@@ -199,6 +216,21 @@ def kaplan_meier(durations, events, group=None, weights=None) -> KaplanMeier:
         Group labels (e.g. the treatment indicator); one curve per group, sorted by label.
     weights : array-like or Series, optional
         Frequency weights (e.g. matching weights); units with weight 0 are left out.
+
+    Examples
+    --------
+    Five people, events at days 2, 3 and 5, censored at 3 and 8: Ŝ = 4/5, then 4/5 · 3/4, then
+    3/5 · 1/2 (two at risk at day 5).
+
+    >>> from psm.survival import kaplan_meier
+    >>> km = kaplan_meier([2, 3, 3, 5, 8], [1, 1, 0, 1, 0])
+    >>> km.table[["time", "n_risk", "n_events", "survival"]]
+       time  n_risk  n_events  survival
+    0   2.0     5.0       1.0       0.8
+    1   3.0     4.0       1.0       0.6
+    2   5.0     2.0       1.0       0.3
+    >>> float(km.median["all"])
+    5.0
     """
     frame = _frame(duration=durations, event=events, group=group, weight=weights)
     if "group" not in frame:
@@ -228,7 +260,18 @@ def kaplan_meier(durations, events, group=None, weights=None) -> KaplanMeier:
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LogRankTest:
-    """Two-group log-rank test: ``chisq = (O_1 - E_1)² / V`` on 1 df."""
+    """Two-group log-rank test: ``chisq = (O_1 - E_1)² / V`` on 1 df.
+
+    Examples
+    --------
+    >>> from psm.survival import log_rank_test
+    >>> test = log_rank_test([2, 3, 3, 5, 8, 1, 4, 6, 7, 9], [1, 1, 0, 1, 0, 1, 1, 1, 0, 1],
+    ...                      [0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
+    >>> test.to_frame().round(4)
+       observed  expected
+    0       3.0    2.5389
+    1       4.0    4.4611
+    """
 
     chisq: float
     pvalue: float
@@ -265,6 +308,14 @@ def log_rank_test(durations, events, group, weights=None) -> LogRankTest:
     weights it equals ``survdiff`` on the data with each unit repeated ``w`` times. With
     matching weights the variance treats reused controls as independent units (as
     psmatch2's and pstest's weighted t-tests do), so the p-value is approximate.
+
+    Examples
+    --------
+    >>> from psm.survival import log_rank_test
+    >>> test = log_rank_test([2, 3, 3, 5, 8, 1, 4, 6, 7, 9], [1, 1, 0, 1, 0, 1, 1, 1, 0, 1],
+    ...                      [0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
+    >>> round(test.chisq, 4), round(test.pvalue, 4), test.df
+    (0.1522, 0.6964, 1)
     """
     frame = _frame(duration=durations, event=events, group=group, weight=weights)
     labels = np.sort(frame["group"].unique())
@@ -306,7 +357,12 @@ def log_rank_test(durations, events, group, weights=None) -> LogRankTest:
 # --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FrequencyComparison:
-    """Weighted mean count per person in each group and their difference (treated − control)."""
+    """Weighted mean count per person in each group and their difference (treated − control).
+
+    Examples
+    --------
+    See :func:`psm.event_frequency` for an example.
+    """
 
     mean_treated: float
     mean_control: float
@@ -338,8 +394,23 @@ def event_frequency(counts, treated, weights=None) -> FrequencyComparison:
     Gaussian, ``freq_weights``): residual variance ``Σ w e² / (Σ w − 2)``, ``df = Σ w − 2``,
     two-sided p from Student's t. This is Stata ``regress y treated [iweight=w]``, the test
     pstest and psmatch2 use for matched means; like them it ignores that matched controls
-    are reused (see the Abadie–Imbens standard errors in :mod:`psm.effects` for binary and
+    are reused (see the Abadie–Imbens standard errors in ``psm.effects`` for binary and
     continuous outcomes).
+
+    Examples
+    --------
+    Years without earnings (of 1974, 1975 and 1978) per person, after nearest-neighbour matching:
+
+    >>> import psm
+    >>> from psm.survival import event_frequency
+    >>> df = psm.datasets.lalonde()
+    >>> ps = psm.fit_propensity(df, "treat", ["age", "educ", "race", "married", "nodegree", "re74", "re75"],
+    ...                         link="logit")
+    >>> m = psm.match(df, "treat", ps)
+    >>> years = (df[["re74", "re75", "re78"]] == 0).sum(axis=1)
+    >>> freq = event_frequency(years, df["treat"], m.weights)
+    >>> round(freq.mean_treated, 4), round(freq.mean_control, 4), round(freq.difference, 4), round(freq.se, 4)
+    (1.5514, 1.0973, 0.4541, 0.1002)
     """
     frame = _frame(count=counts, treated=treated, weight=weights)
     y, t = frame["count"], frame["treated"]
@@ -366,14 +437,23 @@ def plot_kaplan_meier(km: KaplanMeier, *, ax=None, labels: dict | None = None,
                       min_events: float | None = None, grid: float = 30.0) -> Figure:
     """Step curves Ŝ(t) per group, starting at (0, 1), with small light ``|`` ticks at censoring times.
 
-    Groups 0/1 (control/treated) take psm's colours (:data:`psm.plots.style.TREATED` solid,
-    :data:`~psm.plots.style.CONTROL` dashed), as in every other psm figure.
+    Groups 0/1 (control/treated) take psm's colours (``psm.plots.style.TREATED`` solid,
+    ``psm.plots.style.CONTROL`` dashed), as in every other psm figure.
 
     ``min_events`` (for confidential data): no step shows fewer events than this, and no time is a
     single person's. Event times are pooled into intervals of ``grid`` (days), consecutive intervals
     are merged until they hold at least ``min_events`` (weighted) events, and the curve drops only at
     the end of each merged interval, to Ŝ there; events after the last full interval are not drawn,
     and there are no censoring ticks (each one is a person's follow-up time).
+
+    Examples
+    --------
+    >>> from psm.survival import kaplan_meier, plot_kaplan_meier
+    >>> km = kaplan_meier([2, 3, 3, 5, 8, 1, 4, 6, 7, 9], [1, 1, 0, 1, 0, 1, 1, 1, 0, 1],
+    ...                   [0, 0, 0, 0, 0, 1, 1, 1, 1, 1])
+    >>> fig = plot_kaplan_meier(km, labels={0: "control", 1: "treated"})
+    >>> [line.get_label() for line in fig.axes[0].lines if not line.get_label().startswith("_")]
+    ['control', 'treated']
     """
     if ax is None:
         fig = Figure(figsize=(7, 4.5))

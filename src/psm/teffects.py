@@ -47,6 +47,17 @@ class TeffectsResult:
     ``estimate`` and ``se`` (AI 2016, adjusted for the estimated score); ``se_ai2006`` the
     same variance without the adjustment; ``n_matches`` = (min, max) matches per focal unit;
     ``model`` the fitted treatment model.
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> te = psm.teffects_psmatch(df, "re78", "treat", ["age", "educ", "race", "married", "nodegree", "re74",
+    ...                                                 "re75"], estimand="ATET")
+    >>> te.to_frame().round(2)[["estimate", "se", "ci_lower", "ci_upper"]]
+              estimate       se  ci_lower  ci_upper
+    estimand
+    ATET        1968.8  1126.36   -238.82   4176.42
     """
 
     outcome: str
@@ -154,6 +165,15 @@ def teffects_psmatch(
         ``marksample``) instead of raising :class:`psm.MissingValuesError`.
 
     See :mod:`psm.ai2016` for the formulas and their sources.
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> te = psm.teffects_psmatch(df, "re78", "treat", ["age", "educ", "race", "married", "nodegree", "re74",
+    ...                                                 "re75"], estimand="ATET")
+    >>> round(te.estimate, 2), round(te.se, 2), round(te.se_ai2006, 2), te.n_matches
+    (1968.8, 1126.36, 1134.32, (1, 3))
     """
     if estimand not in _ESTIMANDS:
         raise ValueError(f"estimand must be one of {tuple(_ESTIMANDS)}, got {estimand!r}")

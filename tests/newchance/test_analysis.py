@@ -151,3 +151,46 @@ def test_crime_precedence_reads_its_own_file():
                               spec=analysis.Specification(crime_precedence="last_wins", follow_up="median"))
     run = analysis.run_analysis({"published": af, "last_wins": other}, "total", spec=spec)
     assert run.sample.index.equals(analysis.run_analysis(other, "total").sample.index)
+
+
+def test_kernel_and_radius_match_the_probit_score_as_psmatch2_kernel_and_radius():
+    af = make_file()
+    model = psm.fit_propensity(af.data, "treated", COVARIATES, link="probit")
+    for method, size in (("kernel", {"bandwidth": 0.06}), ("radius", {"caliper": 0.06})):
+        run = analysis.run_analysis(af, "total", spec=analysis.Specification(method=method))
+        matching = psm.match(af.data, "treated", model.score, method=method, common_support=True, **size)
+        expected = psm.effect(af.data, "reoffended_total", matching)
+        assert run.effect.matched.difference == pytest.approx(expected.matched.difference, abs=1e-12)
+        assert run.effect.matched.se == pytest.approx(expected.matched.se, abs=1e-12)
+        pd.testing.assert_series_equal(run.matching.weights, matching.weights)
+        name, se = analysis.interval_se(run, reps=20, seed=3)
+        boot = psm.bootstrap_se(af.data, "reoffended_total", matching, propensity=model, reps=20, seed=3)
+        assert name == "bootstrap" and se == pytest.approx(boot.se, abs=1e-12) and se > 0
+    wider = analysis.run_analysis(af, "total", spec=analysis.Specification(method="kernel", bandwidth=0.2))
+    assert wider.matching.bandwidth == 0.2
+
+
+def test_teffects_method_is_statas_teffects_psmatch_atet_with_the_adjusted_se():
+    af = make_file()
+    spec = analysis.Specification(method="teffects", common_support=False)
+    run = analysis.run_analysis(af, "total", spec=spec)
+    te = psm.teffects_psmatch(af.data, "reoffended_total", "treated", COVARIATES, estimand="ATET", link="probit")
+    assert run.effect.matched.difference == pytest.approx(te.estimate, abs=1e-12)
+    assert analysis.interval_se(run) == ("ai2016", pytest.approx(te.se, abs=1e-12))
+    assert spec.changes() == "common_support=False; method=teffects"
+    published = analysis.run_analysis(af, "total")
+    assert analysis.interval_se(published) == ("ai2006", published.effect.se_ai)
+
+
+@pytest.mark.parametrize("fields, words", [
+    ({"method": "kernel", "k": 2}, "k=1"),
+    ({"method": "radius", "replace": False}, "replace=True"),
+    ({"method": "kernel", "caliper_sd": 0.2}, "caliper_sd"),
+    ({"method": "teffects"}, "common_support=False"),
+    ({"method": "kernel", "follow_up": "pair"}, "follow_up='pair'"),
+    ({"method": "exact"}, "method must be one of"),
+    ({"bandwidth": 0.0}, "bandwidth must be positive"),
+])
+def test_inconsistent_method_options_are_refused(fields, words):
+    with pytest.raises(ValueError, match=words.replace("(", r"\(")):
+        analysis.Specification(**fields)

@@ -24,7 +24,7 @@ from psm.newchance.report.build import ReportError, build_report, find_notebooks
 from psm.newchance.report.index import DatasetInfo, RunInfo, write_index
 from psm.newchance.report.output import OutputFolder
 from psm.newchance.report.writer import ReportWriter
-from psm.newchance.report.output import OutputFolder, OutputFolderError
+from psm.newchance.report.output import OutputFolderError
 
 PARAMETER_NAMES = ("data_dir", "mapping", "extract_date", "min_count", "out_dir", "synthetic", "notebook_name", "dataset_file")
 

@@ -26,7 +26,8 @@ def test_matched_sample_is_treated_on_support_and_used_controls(run):
 
 
 def test_bounds_use_component_strata_and_label_the_stata_reproduction(run):
-    from psm.sensitivity import component_counts, mh_bounds
+    from psm.matched_sets import component_counts
+    from psm.sensitivity import mh_bounds
 
     y = run.sample[run.outcome]
     assert run.matching.pairs["control"].duplicated().any()  # controls are reused here
@@ -49,7 +50,8 @@ def test_sign_test_bound_at_gamma_one_is_the_binomial_test_of_disjoint_pairs():
     bias = robustness.hidden_bias(run, gamma=[1.0, 2.0])
     assert bias.table.loc[1.0, "mcnemar"] == pytest.approx(expected)
     # disjoint pairs are their own components: the component bounds are the per-pair ones
-    from psm.sensitivity import matched_set_counts, mh_bounds
+    from psm.matched_sets import matched_set_counts
+    from psm.sensitivity import mh_bounds
 
     per_pair = mh_bounds(matched_set_counts(run.matching, y), [1.0, 2.0], moments="exact")
     np.testing.assert_allclose(bias.table["mh_components"], per_pair.p_worst)

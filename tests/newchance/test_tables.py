@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats
 
+import psm
 from psm.newchance.analysis import specification as analysis
 from psm.newchance.published import numbers as published
 from psm.newchance.analysis import tables
@@ -123,3 +123,31 @@ def test_balance_by_category_expands_offence_type_and_keeps_the_other_rows(runs)
     # the Violent dummy's matched treated mean is the share of matched treated with offence type 2
     treated = run.sample[run.matching.treated & run.matching.on_support]
     assert by_category.loc["offence_type=Violent", "mean_treated_matched"] == pytest.approx((treated["offence_type"] == 2).mean())
+
+
+def test_se_comparison_sets_every_se_of_each_estimator_beside_the_library_values():
+    af = make_file()
+    frame = tables.se_comparison(af, reps=20, seed=5)
+    assert list(frame.index) == [
+        ("nearest (published)", "psmatch2"), ("nearest (published)", "ai2006"), ("nearest (published)", "ai2016"),
+        ("teffects psmatch", "ai2016"), ("kernel", "psmatch2"), ("kernel", "bootstrap"),
+        ("radius", "psmatch2"), ("radius", "bootstrap")]
+    covariates = list(analysis.COVARIATE_LABELS)
+    model = psm.fit_propensity(af.data, "treated", covariates, link="probit")
+    nearest = psm.match(af.data, "treated", model.score, common_support=True)
+    e = psm.effect(af.data, "reoffended_total", nearest, propensity=model)
+    published_rows = frame.loc["nearest (published)"]
+    assert published_rows["att"].tolist() == pytest.approx([e.matched.difference] * 3, abs=1e-12)
+    assert published_rows["se"].tolist() == pytest.approx([e.matched.se, e.se_ai, e.se_ai2016], abs=1e-12)
+    te = psm.teffects_psmatch(af.data, "reoffended_total", "treated", covariates, estimand="ATET", link="probit")
+    assert frame.loc[("teffects psmatch", "ai2016"), ["att", "se"]].tolist() == pytest.approx([te.estimate, te.se], abs=1e-12)
+    kernel = psm.match(af.data, "treated", model.score, method="kernel", bandwidth=0.06, common_support=True)
+    boot = psm.bootstrap_se(af.data, "reoffended_total", kernel, propensity=model, reps=20, seed=5)
+    assert frame.loc[("kernel", "bootstrap"), "se"] == pytest.approx(boot.se, abs=1e-12)
+    assert frame.loc[("kernel", "psmatch2"), "se"] == pytest.approx(
+        psm.effect(af.data, "reoffended_total", kernel).matched.se, abs=1e-12)
+    # intervals are normal from each SE; the flagged SE is the one the grid's intervals use
+    z = stats.norm.ppf(0.975)
+    np.testing.assert_allclose(frame["ci_high"] - frame["att"], z * frame["se"])
+    assert frame.index[frame["interval_se"]].tolist() == [
+        ("nearest (published)", "ai2006"), ("teffects psmatch", "ai2016"), ("kernel", "bootstrap"), ("radius", "bootstrap")]

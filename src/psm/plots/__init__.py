@@ -54,6 +54,18 @@ def bias_dotplot(table: BalanceTable, *, title: str | None = None) -> Figure:
     Rows are sorted by the unmatched standardised %bias, descending (``over(varname, sort(1)
     descending)``), with a vertical line at 0. Values are ``table.table["pct_bias_unmatched"]`` and
     ``["pct_bias_matched"]``; the two series are the Axes collections labelled "Unmatched" and "Matched".
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> ps = psm.fit_propensity(df, "treat", ["age", "educ", "race", "married", "nodegree", "re74", "re75"],
+    ...                         link="logit")
+    >>> bal = psm.balance(df, ["age", "educ", "race", "married", "nodegree", "re74", "re75"],
+    ...                   psm.match(df, "treat", ps))
+    >>> fig = psm.plots.bias_dotplot(bal)
+    >>> [c.get_label() for c in fig.axes[0].collections]
+    ['Unmatched', 'Matched']
     """
     t = table.table
     order, labels = _rows_sorted(table, t["pct_bias_unmatched"])
@@ -101,6 +113,19 @@ def love_plot(
     binary covariates as raw differences) with reference lines at 0.1 and 0.25; ``stat="pct_bias"``
     plots pstest's %bias with the 5% line. Rows are sorted by the unmatched value, largest at the top
     (cobalt ``var.order = "unadjusted"``). ``absolute=True`` (default) plots absolute values.
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> ps = psm.fit_propensity(df, "treat", ["age", "educ", "race", "married", "nodegree", "re74", "re75"],
+    ...                         link="logit")
+    >>> bal = psm.balance(df, ["age", "educ", "race", "married", "nodegree", "re74", "re75"],
+    ...                   psm.match(df, "treat", ps))
+    >>> fig = psm.plots.love_plot(bal, stat="pct_bias")
+    >>> top = max(fig.axes[0].get_yticklabels(), key=lambda label: label.get_position()[1])
+    >>> top.get_text()                                   # the worst-balanced covariate before matching
+    'race=black'
     """
     if stat not in _LOVE_STATS:
         raise ValueError(f"stat must be one of {sorted(_LOVE_STATS)}, got {stat!r}")
@@ -213,6 +238,16 @@ def score_distribution(
     :func:`psm.balance` (reference group: support indicator; others: weight, if on support). The shaded
     band is the region of common support (default: the overlap of the two groups' score ranges, which
     contains every treated unit psmatch2's ``common`` keeps; pass ``(lo, hi)`` to draw another or None).
+
+    Examples
+    --------
+    >>> import psm
+    >>> df = psm.datasets.lalonde()
+    >>> ps = psm.fit_propensity(df, "treat", ["age", "educ", "race", "married", "nodegree", "re74", "re75"],
+    ...                         link="logit")
+    >>> fig = psm.plots.score_distribution(psm.match(df, "treat", ps))
+    >>> [ax.get_title() for ax in fig.axes]
+    ['Before matching', 'After matching']
     """
     if is_matching(matching_or_score):
         score = matching_or_score.score

@@ -14,8 +14,18 @@ Every combination of the choices a reviewer may question (``Specification`` fiel
 - Violent before Property (published reading) vs the last matching category winning, for offence
   descriptions that match both (the offence type covariate).
 
-Each cell reports the ATT with the Abadie–Imbens SE and its 95% interval (and psmatch2's SE for
-reference). :func:`forest_figure` draws them as a specification curve: the intervals sorted by ATT
+Those 256 specifications are a full factorial. The matching estimator (``Specification.method``) is
+varied one at a time against the published specification instead (:data:`METHOD_VARIANTS`): kernel
+and radius matching (psmatch2 ``kernel`` / ``radius``, bandwidth 0.06) and Stata's ``teffects
+psmatch`` (ties kept, no trimming, SE adjusted for the estimated score) — 3 more rows, 259 in all.
+Kernel and radius SEs are bootstrapped (200 replicates, each re-fitting the score), about 3 s per row
+on the New Chance sample; crossing them with the 256 would add well over a minute to the report for
+choices the factorial already shows to move the ATT little.
+
+Each cell reports the ATT with the SE valid for its estimator
+(:func:`psm.newchance.analysis.specification.interval_se`: Abadie–Imbens 2006 for nearest
+neighbours, Abadie–Imbens 2016 for ``teffects``, the seeded bootstrap for kernel and radius) and its
+95% interval (and psmatch2's SE for reference). :func:`forest_figure` draws them as a specification curve: the intervals sorted by ATT
 above a labelled grid of the choices each specification makes, the published one highlighted.
 """
 
@@ -30,7 +40,14 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from psm.plots import style
-from psm.newchance.analysis.specification import PUBLISHED, Specification, run_analysis
+from psm.newchance.analysis.specification import (
+    BOOTSTRAP_REPS,
+    BOOTSTRAP_SEED,
+    PUBLISHED,
+    Specification,
+    interval_se,
+    run_analysis,
+)
 from psm.newchance.preparation.prepare import AnalysisFile
 
 CHOICES: dict[str, tuple] = {
@@ -43,58 +60,77 @@ CHOICES: dict[str, tuple] = {
     "missing": ("complete_cases", "indicators"),
     "crime_precedence": ("violent_first", "last_wins"),
 }
+"""The choices crossed in the full factorial (published value first)."""
+
+METHOD_VARIANTS: tuple[Specification, ...] = (
+    Specification(method="kernel"),
+    Specification(method="radius"),
+    Specification(method="teffects", common_support=False),
+)
+"""The matching estimators, each varied alone against the published specification."""
 
 
 def specifications() -> list[Specification]:
-    """Every valid combination of :data:`CHOICES`, the published one first."""
+    """Every valid combination of :data:`CHOICES`, the published one first, then :data:`METHOD_VARIANTS`."""
     specs = []
     for values in itertools.product(*CHOICES.values()):
         spec = Specification(**dict(zip(CHOICES, values)))
         if spec.replace or spec.k == 1:
             specs.append(spec)
     specs.sort(key=lambda s: s != PUBLISHED)
-    return specs
+    return specs + list(METHOD_VARIANTS)
 
 
 def specification_grid(files: AnalysisFile | Mapping[str, AnalysisFile], window: str = "total", level: float = 0.95,
-                       *, collapse: bool = True) -> pd.DataFrame:
+                       *, collapse: bool = True, reps: int = BOOTSTRAP_REPS, seed: int = BOOTSTRAP_SEED,
+                       known_se: Mapping[Specification, tuple[str, float]] | None = None) -> pd.DataFrame:
     """Run every specification on ``window`` and tabulate the ATT, one row per distinct analysis.
 
     ``files``: the mapping of :func:`psm.newchance.analysis.specification.load_files` (the other
     crime-type precedence needs its own prepared file).
-    Columns: the choices, ``published`` (bool), ``n_treated_matched``, ``n_treated_off_support``,
+    Columns: the choices and ``method``, ``published`` (bool), ``n_treated_matched``, ``n_treated_off_support``,
     ``n_treated_eligible`` (treated of the estimation sample within common support),
     ``all_treated`` (False where the row drops treated women beyond common support — without
-    replacement or with a caliper — and so estimates the ATT of a different set of treated women), ``att``, ``se_ai``, ``ci_low``, ``ci_high`` (AI, normal),
-    ``p_ai``, ``se_psmatch2``, ``changes``, and ``specifications`` / ``same_as``: with
+    replacement or with a caliper — and so estimates the ATT of a different set of treated women), ``att``,
+    ``se`` and ``se_method`` (:func:`~psm.newchance.analysis.specification.interval_se`: "ai2006",
+    "ai2016" or "bootstrap", ``reps`` replicates from ``seed``), ``ci_low``, ``ci_high`` and ``p``
+    (normal, from ``se``), ``se_ai`` (Abadie–Imbens 2006, NaN for kernel and radius), ``se_psmatch2``, ``changes``, and ``specifications`` / ``same_as``: with
     ``collapse=True`` rows whose matched sample and outcome are identical (for example missing
     indicators when no covariate is missing, or a caliper that never binds) are one analysis, kept
     once (the first in :func:`specifications` order) with the number of specifications it stands for
     and the ``changes`` of the others. ``frame.attrs["collapsed"]`` says how many rows were merged.
+
+    ``known_se``: ``(se_method, se)`` already computed for some specifications on the same files,
+    ``window``, ``reps`` and ``seed`` (:func:`psm.newchance.analysis.tables.interval_ses` of
+    :func:`~psm.newchance.analysis.tables.se_comparison`), used instead of computing them again: the
+    bootstraps of the kernel and radius rows are the grid's costliest cells.
     """
     z = stats.norm.ppf(0.5 + level / 2)
     records = []
     for spec in specifications():
         run = run_analysis(files, window, spec=spec, with_balance=False)
         e = run.effect
-        d, se = e.matched.difference, e.se_ai
+        d = e.matched.difference
+        se_method, se = (known_se or {}).get(spec) or interval_se(run, reps=reps, seed=seed)
         n_eligible = int((run.matching.treated & run.matching.within_common_support).sum())
-        pairs = run.matching.pairs[["treated", "control", "weight"]]
+        links = run.matching.pairs[["treated", "control", "weight"]] if hasattr(run.matching, "pairs") else run.matching.weights
         records.append({
-            **{name: getattr(spec, name) for name in CHOICES},
+            **{name: getattr(spec, name) for name in (*CHOICES, "method")},
             "published": spec == PUBLISHED,
             "n_treated_matched": int(e.matched.n_treated),
             "n_treated_off_support": run.n_treated_off_support,
             "n_treated_eligible": n_eligible,
             "all_treated": int(e.matched.n_treated) == n_eligible,
             "att": d,
-            "se_ai": se,
+            "se": se,
+            "se_method": se_method,
             "ci_low": d - z * se,
             "ci_high": d + z * se,
-            "p_ai": 2 * stats.norm.sf(abs(d / se)) if se > 0 else np.nan,
+            "p": 2 * stats.norm.sf(abs(d / se)) if se > 0 else np.nan,
+            "se_ai": e.se_ai,
             "se_psmatch2": e.matched.se,
             "changes": spec.changes(),
-            "_key": (pd.util.hash_pandas_object(pairs, index=False).sum(), round(d, 12), round(se, 12)),
+            "_key": (spec.method, pd.util.hash_pandas_object(links, index=False).sum(), round(d, 12), round(se, 12)),
         })
     frame = pd.DataFrame.from_records(records)
     frame["caliper_sd"] = frame["caliper_sd"].astype(object).where(frame["caliper_sd"].notna(), "none")
@@ -113,11 +149,19 @@ def collapse_note(grid: pd.DataFrame) -> str:
     """A sentence for the report on how many specifications the grid shows and merged."""
     total = int(grid["specifications"].sum())
     dropped = int((~grid["all_treated"]).sum())
+    methods = ", ".join(spec.method for spec in METHOD_VARIANTS)
     return (f"{total} specifications give {len(grid)} distinct analyses: {total - len(grid)} specifications "
             "yield exactly the same matched sample and estimate as another (listed in `same_as`) and are shown "
-            f"once. {dropped} rows drop treated women beyond common support (without replacement or with a "
+            f"once. {total - len(METHOD_VARIANTS)} cross every choice of nearest-neighbour matching; the other "
+            f"{len(METHOD_VARIANTS)} ({methods}) change only the matching estimator of the published "
+            "specification, one at a time, their intervals from the SE valid for each (`se_method`). "
+            f"{dropped} rows drop treated women beyond common support (without replacement or with a "
             "caliper) and so estimate the effect for a different set of treated women (`all_treated` False).")
 
+
+#: How the estimators read on the figure's "method" rows.
+METHOD_NAMES: dict[str, str] = {"kernel": "kernel (Epanechnikov)", "radius": "radius",
+                                "teffects": "teffects-style (ties kept, no trimming)"}
 
 #: How the choices read on the figure's rows (``{}``: the choice's value).
 CHOICE_LABELS: dict[str, str] = {
@@ -129,13 +173,15 @@ CHOICE_LABELS: dict[str, str] = {
     "follow_up": "{} follow-up",
     "missing": "missing data: {}",
     "crime_precedence": "crime type: {} (not Violent first)",
+    "method": "{} matching",
 }
 
 
 def choice_rows() -> list[tuple[str, object, str]]:
-    """(choice, value, label) for every value of :data:`CHOICES` other than the published one."""
-    return [(name, value, CHOICE_LABELS[name].format(str(value).replace("_", " ")))
-            for name, values in CHOICES.items() for value in values[1:]]  # fmt: skip
+    """(choice, value, label) for every value of :data:`CHOICES` and of ``method`` other than the published one."""
+    values = {**CHOICES, "method": ("nearest", *(spec.method for spec in METHOD_VARIANTS))}
+    return [(name, value, CHOICE_LABELS[name].format(METHOD_NAMES.get(value, str(value).replace("_", " "))))
+            for name, values in values.items() for value in values[1:]]  # fmt: skip
 
 
 def _uses(shown: pd.DataFrame, name: str, value) -> np.ndarray:
@@ -147,7 +193,8 @@ def _uses(shown: pd.DataFrame, name: str, value) -> np.ndarray:
 
 
 def forest_figure(grid: pd.DataFrame, *, colour_by: str = "follow_up", title: str | None = None) -> Figure:
-    """The specification curve: ATT and 95% interval (Abadie–Imbens) per specification, sorted by ATT,
+    """The specification curve: ATT and 95% interval (``se``: Abadie–Imbens, or bootstrap for kernel and
+    radius) per specification, sorted by ATT,
     above a labelled grid showing which choices each specification changes from the published one.
 
     Points are coloured by the choice ``colour_by`` (default: follow-up, the choice that moves the
@@ -171,7 +218,7 @@ def forest_figure(grid: pd.DataFrame, *, colour_by: str = "follow_up", title: st
         top.errorbar(published_x, att, yerr=[att - pub["ci_low"].to_numpy(), pub["ci_high"].to_numpy() - att],
                      fmt="D", markersize=7, color=style.MATCHED, elinewidth=1.8, label="published specification", zorder=5)
         top.axhline(0, color=style.GREY, linewidth=1)
-        top.set_ylabel("ATT (proportion reoffending;\n95% interval, Abadie–Imbens)")
+        top.set_ylabel("ATT (proportion reoffending;\n95% interval, SE of its estimator)")
         top.set_title(title or f"Specification grid: ATT on total reoffending, {len(shown)} distinct analyses")
         top.legend(loc="lower right", fontsize=8)
         for i, (name, value, text) in enumerate(rows):

@@ -25,14 +25,8 @@ import pandas as pd
 
 from psm.clustered import RatioEstimate, cox_hazard_ratio, rate_ratio
 from psm.newchance.analysis.specification import AnalysisResult
-from psm.sensitivity import (
-    DEFAULT_GAMMA,
-    component_counts,
-    matched_set_counts,
-    mcnemar_bounds,
-    mh_bounds,
-    pair_outcomes,
-)
+from psm.matched_sets import component_counts, matched_set_counts, pair_outcomes
+from psm.sensitivity import DEFAULT_GAMMA, mcnemar_bounds, mh_bounds
 from psm.survival import (
     KaplanMeier,
     LogRankTest,
@@ -70,7 +64,7 @@ def hidden_bias(run: AnalysisResult, gamma=DEFAULT_GAMMA, alpha: float = 0.05) -
 
     * ``mh_components`` — the result: Mantel–Haenszel bounds with exact conditional moments
       (Rosenbaum 2002 §4.4) on independent strata, the connected components of the matched graph
-      (:func:`psm.sensitivity.component_counts`): with replacement one comparison woman serves
+      (:func:`psm.matched_sets.component_counts`): with replacement one comparison woman serves
       several treated women, so one stratum per treated woman would count her once per use, as if
       each use were a new person, and the strata would not be independent;
     * ``mh_mhbounds_stata`` — a reproduction of what Stata's ``mhbounds`` prints after psmatch2

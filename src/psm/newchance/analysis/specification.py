@@ -14,8 +14,10 @@ Published specification (Part B §3.4 and §1.4; inferred details marked):
 - sub-groups with the reduced covariate sets of footnote 8 (:func:`psm.newchance.published.numbers.subgroup_covariates`).
 
 Each departure a reviewer may want — logit, offence type as categories, k neighbours, a caliper,
-matching without replacement, equal follow-up (per matched pair, or a median cut), missing-data indicators — is a field of
-:class:`Specification`, so the published run is ``Specification()`` and every alternative is named.
+matching without replacement, equal follow-up (per matched pair, or a median cut), missing-data indicators,
+kernel or radius matching, Stata's ``teffects psmatch`` — is a field of :class:`Specification`, so the
+published run is ``Specification()`` and every alternative is named. :func:`interval_se` gives each run the
+standard error valid for its estimator.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ import numpy as np
 import pandas as pd
 
 from psm.balance import BalanceTable, balance
+from psm.bootstrap import bootstrap_se
 from psm.effects import Effect, effect
+from psm.kernel import KernelMatching
 from psm.matching import Matching, match
 from psm.newchance.analysis.pairs import pair_effect
 from psm.newchance.published import numbers as published
@@ -42,6 +46,13 @@ COVARIATE_LABELS: dict[str, str] = {column: label for label, column in published
 """Row labels of Table 1 and A1–A5, in the published order."""
 
 SUBGROUP_WINDOWS: tuple[str, ...] = ("total", "6m", "12m")
+"""Windows of the sub-group table."""
+
+METHODS: tuple[str, ...] = ("nearest", "kernel", "radius", "teffects")
+"""The matching estimators of :class:`Specification` (``method``)."""
+
+BOOTSTRAP_REPS, BOOTSTRAP_SEED = 200, 20200710
+"""Replicates and fixed seed of the kernel and radius bootstrap SE (:func:`interval_se`)."""
 """Windows of the sub-group table."""
 
 
@@ -71,6 +82,24 @@ class Specification:
     crime_precedence : which category a description matching several wins: "violent_first"
         (published reading) or "last_wins" (successive Stata ``replace``;
         :func:`psm.newchance.preparation.rules.classify_crime_type`); changes the offence type.
+    method : the matching estimator, on the estimated probability:
+        "nearest" — psmatch2's nearest-neighbour matching (published), SE for inference Abadie–Imbens
+        (2006), ``Effect.se_ai``;
+        "kernel" — psmatch2 ``kernel`` (Epanechnikov kernel, psmatch2's default) with bandwidth
+        ``bandwidth``; "radius" — psmatch2 ``radius caliper(bandwidth)``: every comparison woman within
+        ``bandwidth`` of the treated woman's score, equal weights (kernel matching with the uniform
+        kernel and h = ``bandwidth``). Neither has an Abadie–Imbens SE; the bootstrap (which re-fits the
+        score) is valid for them (:func:`interval_se`). They take ``k=1``, ``replace=True`` and no
+        ``caliper_sd``;
+        "teffects" — Stata's ``teffects psmatch (y) (treated x, probit), atet nneighbor(k)``: nearest
+        neighbours with replacement keeping every comparison woman tied at the k-th distance, no
+        trimming (needs ``common_support=False``, as ``teffects`` has no such option), and the
+        Abadie–Imbens (2016) SE adjusted for the estimation of the score, ``vce(robust, nn(2))``
+        (``Effect.se_ai2016``); the ATT and SE equal :func:`psm.teffects_psmatch`'s. Takes
+        ``replace=True`` and no ``caliper_sd``. Per-pair follow-up (``follow_up="pair"``) is built on
+        psmatch2's pairs and goes with "nearest" only.
+    bandwidth : kernel bandwidth or radius on the probability scale for "kernel"/"radius" (psmatch2's
+        default ``bwidth`` 0.06; psmatch2 has no default radius, the same width is used).
     """
 
     link: Literal["probit", "logit"] = "probit"
@@ -82,6 +111,28 @@ class Specification:
     missing: Literal["complete_cases", "indicators"] = "complete_cases"
     common_support: bool = True
     crime_precedence: Literal["violent_first", "last_wins"] = "violent_first"
+    method: Literal["nearest", "kernel", "radius", "teffects"] = "nearest"
+    bandwidth: float = 0.06
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.method not in METHODS:
+            problems.append(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.method != "nearest":
+            if not self.replace:
+                problems.append(f"method={self.method!r} matches with replacement (replace=True)")
+            if self.caliper_sd is not None:
+                problems.append(f"method={self.method!r} takes no caliper_sd (radius: use bandwidth)")
+        if self.method in ("kernel", "radius") and self.k != 1:
+            problems.append(f"method={self.method!r} has no k (k=1)")
+        if self.method != "nearest" and self.follow_up == "pair":
+            problems.append(f"follow_up='pair' re-reads psmatch2's matched pairs: method='nearest' only, not {self.method!r}")
+        if self.method == "teffects" and self.common_support:
+            problems.append("method='teffects' does not trim to common support (common_support=False)")
+        if not self.bandwidth > 0:
+            problems.append(f"bandwidth must be positive, got {self.bandwidth!r}")
+        if problems:
+            raise ValueError("invalid Specification: " + "; ".join(problems))
 
     def changes(self) -> str:
         """What differs from the published specification, e.g. ``"logit; k=2"`` (``"published"`` if nothing)."""
@@ -137,7 +188,7 @@ class AnalysisResult:
     n_dropped: int
     sample: pd.DataFrame = field(repr=False)
     propensity: PropensityModel = field(repr=False)
-    matching: Matching = field(repr=False)
+    matching: Matching | KernelMatching = field(repr=False)
     effect: Effect = field(repr=False)
     balance: BalanceTable | None = field(repr=False)
 
@@ -222,9 +273,13 @@ def run_analysis(
         treated = sample["treated"] == 1
         pooled_sd = np.sqrt((score[treated].var(ddof=1) + score[~treated].var(ddof=1)) / 2)
         caliper = spec.caliper_sd * float(pooled_sd)
-    matching = match(sample, "treated", score, k=spec.k, replace=spec.replace, caliper=caliper,
-                     common_support=spec.common_support)
-    result_effect = effect(sample, outcome, matching)
+    if spec.method in ("kernel", "radius"):
+        size = {"bandwidth": spec.bandwidth} if spec.method == "kernel" else {"caliper": spec.bandwidth}
+        matching = match(sample, "treated", score, method=spec.method, common_support=spec.common_support, **size)
+    else:
+        matching = match(sample, "treated", score, k=spec.k, replace=spec.replace, caliper=caliper,
+                         common_support=spec.common_support, ties=spec.method == "teffects")
+    result_effect = effect(sample, outcome, matching, propensity=propensity if spec.method == "teffects" else None)
     if spec.follow_up == "pair" and outcome == "reoffended_total":
         result_effect, _ = pair_effect(sample, matching, result_effect)
     table = None
@@ -239,6 +294,24 @@ def run_analysis(
         covariates=tuple(columns), n_window=len(data), n_dropped=int((~complete).sum()), sample=sample,
         propensity=propensity, matching=matching, effect=result_effect, balance=table,
     )
+
+
+def interval_se(run: AnalysisResult, *, reps: int = BOOTSTRAP_REPS, seed: int = BOOTSTRAP_SEED) -> tuple[str, float]:
+    """``(name, se)``: the standard error valid for the run's estimator, the one its intervals use.
+
+    "ai2006" — Abadie & Imbens (2006, Econometrica 74(1)) for nearest-neighbour matching
+    (``Effect.se_ai``); "ai2016" — Abadie & Imbens (2016, Econometrica 84(2)), adjusted for the
+    estimated score, for ``method="teffects"`` (``Effect.se_ai2016``); "bootstrap" — for kernel and
+    radius matching, :func:`psm.bootstrap_se` with ``reps`` replicates from the fixed ``seed``, each
+    re-fitting the score model (Abadie & Imbens 2008 show the bootstrap fails for nearest-neighbour
+    matching, not for these smooth estimators).
+    """
+    if run.spec.method == "teffects":
+        return "ai2016", float(run.effect.se_ai2016)
+    if run.spec.method in ("kernel", "radius"):
+        boot = bootstrap_se(run.sample, run.outcome, run.matching, propensity=run.propensity, reps=reps, seed=seed)
+        return "bootstrap", boot.se
+    return "ai2006", float(run.effect.se_ai)
 
 
 def _observed_rows(table: BalanceTable, observed: pd.DataFrame, covariates: Sequence[str], matching: Matching,

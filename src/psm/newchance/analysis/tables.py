@@ -4,12 +4,14 @@ Every table here has a published twin in :mod:`psm.newchance.published.numbers` 
 columns, so :func:`psm.newchance.published.compare.compare_tables` can set them side by side:
 
 - :func:`balance_table` — Table 1 (total) and A1–A5 (windows): pstest ``both`` means, matched %bias,
-  t and p (``methodology.md`` §2.5);
+  t and p (pstest's ``both`` table);
 - :func:`effect_table` — Table 2 and the sub-group table: psmatch2's ``Unmatched`` row as
-  "Before Matching" and its ``ATT`` row as "After Matching" (``methodology.md`` §1.7–1.8), the star
+  "Before Matching" and its ``ATT`` row as "After Matching" (psmatch2's printed table), the star
   being |t| >= 1.96 as the table notes say;
 - :func:`standard_errors` — the same effects with psmatch2's SE (as published) beside the
-  Abadie–Imbens (2006) SE, with t, p and 95% confidence intervals for both.
+  Abadie–Imbens (2006) SE, with t, p and 95% confidence intervals for both;
+- :func:`se_comparison` — one window's ATT under each matching estimator with every standard error
+  that applies to it (psmatch2's, Abadie–Imbens 2006, Abadie–Imbens 2016, bootstrap).
 """
 
 from __future__ import annotations
@@ -22,7 +24,17 @@ from scipy import stats
 
 from psm.newchance.published import numbers as published
 from psm.balance import BalanceTable, balance
-from psm.newchance.analysis.specification import COVARIATE_LABELS, AnalysisResult
+from psm.effects import effect
+from psm.newchance.analysis.specification import (
+    BOOTSTRAP_REPS,
+    BOOTSTRAP_SEED,
+    COVARIATE_LABELS,
+    PUBLISHED,
+    AnalysisResult,
+    Specification,
+    interval_se,
+    run_analysis,
+)
 from psm.newchance.preparation.prepare import AnalysisFile
 from psm.newchance.preparation.rules import offence_type_categories
 
@@ -170,6 +182,62 @@ def standard_errors(runs: Mapping[object, AnalysisResult], level: float = 0.95) 
         records.append(record)
     frame = pd.DataFrame.from_records(records)
     return frame.set_index([*(["subgroup"] if "subgroup" in frame else []), "window"])
+
+
+SE_ESTIMATORS: dict[str, Specification] = {
+    "nearest (published)": PUBLISHED,
+    "teffects psmatch": Specification(method="teffects", common_support=False),
+    "kernel": Specification(method="kernel"),
+    "radius": Specification(method="radius"),
+}
+"""The estimators of :func:`se_comparison`: the published nearest-neighbour matching and the
+alternatives of ``Specification.method``."""
+
+
+def se_comparison(files: AnalysisFile | Mapping[str, AnalysisFile], window: str = "total", level: float = 0.95, *,
+                  reps: int = BOOTSTRAP_REPS, seed: int = BOOTSTRAP_SEED) -> pd.DataFrame:
+    """The ATT of ``window`` under each estimator of :data:`SE_ESTIMATORS` with each SE that applies.
+
+    Rows (index ``estimator``, ``se_method``):
+
+    - nearest (published): "psmatch2" (the published SE, Lechner's approximation with the matched
+      weights held fixed), "ai2006" (Abadie & Imbens 2006, the matching estimator's own variance) and
+      "ai2016" (Abadie & Imbens 2016, adjusted for the estimation of the score; ``vce(robust, nn(2))``);
+    - teffects psmatch: "ai2016", Stata's default SE;
+    - kernel and radius: "psmatch2" and "bootstrap" (``reps`` replicates from the fixed ``seed``, each
+      re-fitting the score; no Abadie–Imbens SE exists for them).
+
+    Columns ``att``, ``se``, ``t``, ``p`` (normal), ``ci_low``, ``ci_high``, ``n_treated_matched`` and
+    ``interval_se`` (True for the SE the specification grid's intervals use,
+    :func:`psm.newchance.analysis.specification.interval_se`).
+    """
+    z = stats.norm.ppf(0.5 + level / 2)
+    records = []
+    for name, spec in SE_ESTIMATORS.items():
+        run = run_analysis(files, window, spec=spec, with_balance=False)
+        e = run.effect
+        chosen, chosen_se = interval_se(run, reps=reps, seed=seed)
+        if spec.method == "nearest":
+            adjusted = effect(run.sample, run.outcome, run.matching, propensity=run.propensity).se_ai2016
+            ses = {"psmatch2": e.matched.se, "ai2006": e.se_ai, "ai2016": adjusted}
+        elif spec.method == "teffects":
+            ses = {"ai2016": chosen_se}
+        else:
+            ses = {"psmatch2": e.matched.se, "bootstrap": chosen_se}
+        d = e.matched.difference
+        for method, se in ses.items():
+            t = d / se if se > 0 else np.nan
+            records.append({"estimator": name, "se_method": method, "att": d, "se": se, "t": t,
+                            "p": 2 * stats.norm.sf(abs(t)), "ci_low": d - z * se, "ci_high": d + z * se,
+                            "n_treated_matched": int(e.matched.n_treated), "interval_se": method == chosen})
+    return pd.DataFrame.from_records(records).set_index(["estimator", "se_method"])
+
+
+def interval_ses(se_table: pd.DataFrame) -> dict[Specification, tuple[str, float]]:
+    """``{specification: (se_method, se)}`` of the SEs :func:`se_comparison` marked ``interval_se``,
+    for :func:`psm.newchance.analysis.grid.specification_grid`'s ``known_se``."""
+    chosen = se_table[se_table["interval_se"]]
+    return {SE_ESTIMATORS[name]: (method, float(row["se"])) for (name, method), row in chosen.iterrows()}
 
 
 def audit_layout(runs: Mapping[str, AnalysisResult],
