@@ -68,7 +68,7 @@ PENALTY = 0.01  # weight of the distance to the interval (in tolerances, capped 
 
 
 def _interval(text) -> tuple[float, float]:
-    value, tol, _, kind = compare._published_cell(text, None)
+    value, tol, _, _ = compare._published_cell(text, None)
     slack = compare._FLOAT_SLACK * max(1.0, abs(value))
     return value - tol - slack, value + tol + slack
 
@@ -364,7 +364,10 @@ class Search:
             lo, hi = bounds[:, 0] * n, bounds[:, 1] * n
             v = ev.X[treated, c].copy()
             sums = member @ v
-            excess = lambda s: float(np.sum(np.maximum(0, lo - s) + np.maximum(0, s - hi)))  # noqa: E731
+
+            def excess(s, lo=lo, hi=hi) -> float:
+                return float(np.sum(np.maximum(0, lo - s) + np.maximum(0, s - hi)))
+
             now = excess(sums)
             for _ in range(steps):
                 if now == 0:
@@ -624,7 +627,7 @@ def main() -> None:
         write_result(args.checkpoint, data, rows, prepared)
 
 
-def apply_stored(search: "Search", data, rows, prepared) -> None:
+def apply_stored(search: Search, data, rows, prepared) -> None:
     """Put the search in the state of the stored permutations (``reconstruction.yaml``)."""
     ev, people = search.ev, data.people
     x0, days0, last0 = ev.X.copy(), ev.days.copy(), search.last.copy()
