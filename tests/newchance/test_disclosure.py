@@ -200,3 +200,15 @@ def test_rates_standing_for_few_people_hide_their_effect_row():
     out, _ = protect_table(table, 10)
     assert out.loc["60d"].tolist() == ["<10"] * 5 + [421]  # 1 of 59 treated reoffended
     assert out.loc["total"].tolist() == table.loc["total"].tolist()
+
+
+def test_grid_rows_whose_rates_stand_for_few_people_hide_the_att_its_interval_and_p():
+    grid = pd.DataFrame({"treated": [0.30, 3 / 40], "control": [0.45, 0.20], "att": [-0.15, -0.125],
+                         "se": [0.05, 0.06], "ci_low": [-0.25, -0.24], "ci_high": [-0.05, -0.01], "p": [0.003, 0.04],
+                         "se_ai": [0.05, 0.06], "se_psmatch2": [0.04, 0.05], "n_treated_matched": [100, 40]},
+                        index=pd.Index(["published", "caliper"], name="changes"))
+    grid.attrs["denominators"] = {"treated": [100, 40], "control": [100, 40]}
+    out, hidden = protect_table(grid, 10)
+    assert out.loc["caliper"].tolist() == ["<10"] * 9 + [40]  # 3 of 40 matched treated reoffended
+    assert out.loc["published"].tolist() == grid.loc["published"].tolist()
+    assert hidden == 9

@@ -302,3 +302,47 @@ def test_score_histograms_have_no_bar_of_one_to_k_minus_one_units(report):
     before = scores.axes[0]
     heights = [abs(bar.get_height()) for container in before.containers for bar in container]
     assert heights and not [h for h in heights if 1 <= h < K and float(h).is_integer()]
+
+
+def _rates_imply_small_counts(row: pd.Series, people: float | None) -> list[str]:
+    found = []
+    for column in ("treated", "control"):
+        rate = _number(row.get(column))
+        if rate is not None and people is not None:
+            events = round(rate * people)
+            if _small(events) or _small(people - events):
+                found.append(f"{column}={rate} of {people}")
+    return found
+
+
+def test_the_equal_follow_up_table_hides_rates_of_few_people(report):
+    out, *_ = report
+    tables = _tables(out)
+    treated = _number(tables["00_data/window_sizes"].set_index("window")["treatment"]["total"])
+    combined = tables["03_matching/total_equal_follow_up"]
+    found = []
+    for _, row in combined.iterrows():  # the treated of the window, before and after matching (no caliper)
+        found += _rates_imply_small_counts(row[["treated"]], treated)
+    assert found == []
+    # what Table 2 hides for the published follow-up is hidden beside it too
+    table_2 = tables["03_matching/table_2"].set_index(["window", "stage"])
+    published = combined[combined["follow_up"] == "published follow-up"].set_index(["window", "stage"])
+    for key, row in published.iterrows():
+        for column in ("treated", "control", "difference", "se", "t"):
+            assert _hidden(row[column]) == _hidden(table_2.loc[key, column]), (key, column)
+
+
+def test_the_specification_grid_hides_effects_whose_rates_stand_for_few_people(report):
+    out, *_ = report
+    tables = _tables(out)
+    grid = tables["05_robustness/specification_grid"]
+    table_2 = tables["03_matching/table_2"].set_index(["window", "stage"])
+    published = grid[grid["published"] == "True"].iloc[0]
+    if _hidden(table_2.loc[("total", "after_matching"), "difference"]):
+        assert _hidden(published["att"]), published.to_dict()
+    found = []
+    for _, row in grid.iterrows():
+        found += _rates_imply_small_counts(row, _number(row["n_treated_matched"]))
+        if any(_hidden(row.get(c, "")) for c in ("treated", "control")):
+            assert all(_number(row[c]) is None for c in ("att", "se", "ci_low", "ci_high", "p")), row.to_dict()
+    assert found == []

@@ -144,6 +144,26 @@ def effect_table(runs: Mapping[object, AnalysisResult]) -> pd.DataFrame:
     return frame
 
 
+def stack_effect_tables(parts: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
+    """Effect tables of :func:`effect_table` one above the other, keyed by a new outer index level
+    ``name`` (for example the published and the equal follow-up of the total outcome side by side).
+
+    Unlike ``pd.concat``, which drops ``attrs`` that differ between its inputs, the result keeps the
+    number of people behind each rate (``attrs["denominators"]``, row by row), so disclosure control
+    still hides a rate that stands for 1 to 9 people.
+    """
+    frame = pd.concat(dict(parts), names=[name])
+    denominators: dict[str, list] = {}
+    for part in parts.values():
+        known = part.attrs.get("denominators")
+        if known is None:
+            raise ValueError("every part must be an effect table carrying attrs['denominators'] (effect_table)")
+        for column, sizes in known.items():
+            denominators.setdefault(column, []).extend(sizes)
+    frame.attrs["denominators"] = denominators
+    return frame
+
+
 def published_effect_table(which: str = "table_2") -> pd.DataFrame:
     """Published Table 2 (``"table_2"``) or sub-group table (``"subgroups"``) as printed text, in
     :func:`effect_table`'s index and :data:`EFFECT_COLUMNS`."""

@@ -311,8 +311,10 @@ def _survival(plain: pd.DataFrame, hidden: pd.DataFrame, names: Mapping[Hashable
         hidden[by_name["median_days"]] |= few.fillna(True).to_numpy()
 
 
-#: The cells of one row of an effect table, hidden together when one of its rates stands for few people.
-_EFFECT_CELLS = frozenset({"treated", "control", "difference", "se", "t", "star"})
+#: The cells of one row of an effect table (and of the specification grid: the ATT, its SEs and interval),
+#: hidden together when one of its rates stands for few people.
+_EFFECT_CELLS = frozenset({"treated", "control", "difference", "se", "t", "star", "att", "ci_low", "ci_high", "p",
+                           "se_ai", "se_psmatch2"})
 
 
 def _rates(plain: pd.DataFrame, hidden: pd.DataFrame, denominators: Mapping[Hashable, Sequence[float]],
