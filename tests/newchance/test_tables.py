@@ -176,3 +176,11 @@ def test_stacked_effect_tables_keep_the_people_behind_each_rate(runs):
     bare.attrs = {}
     with pytest.raises(ValueError, match="denominators"):
         tables.stack_effect_tables({"x": parts[windows[0]], "y": bare}, "part")
+
+
+def test_balance_table_says_who_is_in_it(runs):
+    for window, run in runs.items():
+        table = tables.balance_table(run)
+        treated = int(run.sample["treated"].sum())
+        assert table.attrs["group_sizes"] == {"treated": treated, "comparison": len(run.sample) - treated}
+        assert tables.WINDOW_TITLES[window].lower() in table.attrs["population"]

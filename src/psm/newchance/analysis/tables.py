@@ -74,7 +74,12 @@ def joint_file(af: AnalysisFile) -> pd.DataFrame:
 
 
 def balance_table(result: AnalysisResult) -> pd.DataFrame:
-    """Table 1 / A1–A5 layout for one analysis: index ``covariate`` (published labels), :data:`BALANCE_COLUMNS`."""
+    """Table 1 / A1–A5 layout for one analysis: index ``covariate`` (published labels), :data:`BALANCE_COLUMNS`.
+
+    ``attrs["population"]`` says who is in it (the treated and comparison women of the window's
+    estimation sample) and ``attrs["group_sizes"]`` how many (``{"treated": n1, "comparison": n0}``),
+    for the page's population-and-N line (the report's writer passes them through disclosure control).
+    """
     t = result.balance.table
     frame = pd.DataFrame(
         {
@@ -88,6 +93,10 @@ def balance_table(result: AnalysisResult) -> pd.DataFrame:
         }
     )
     frame.index = pd.Index([result.balance.label(c) for c in t.index], name="covariate")
+    treated = int((result.sample["treated"] == 1).sum())
+    frame.attrs["population"] = (f"treated and comparison women of the {WINDOW_TITLES[result.window].lower()} "
+                                 "sample with every covariate recorded (the estimation sample)")
+    frame.attrs["group_sizes"] = {"treated": treated, "comparison": len(result.sample) - treated}
     return frame
 
 
