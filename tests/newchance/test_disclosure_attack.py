@@ -320,12 +320,13 @@ def strict_report(tmp_path_factory):
     data = _supplied_copy(base / "data")
     out = base / "out"
     out.mkdir()
+    shown = {}
     for path in find_notebooks():
         if path.stem in ("00_data", "03_matching", "05_robustness"):
             parameters = {"data_dir": str(data), "mapping": None, "extract_date": None, "seed": 1,
                           "min_count": STRICT, "out_dir": str(out), "notebook_name": path.stem}
-            _run_in_process(path, parameters)
-    return _tables(out)
+            shown[path.stem], _ = _run_in_process(path, parameters)
+    return _tables(out), shown
 
 
 def _strict_hidden(value: str) -> bool:
@@ -337,7 +338,7 @@ def _few(events: float, people: float) -> bool:
 
 
 def test_the_equal_follow_up_table_hides_rates_of_few_people(strict_report):
-    tables = strict_report
+    tables, _ = strict_report
     treated = _number(tables["00_data/window_sizes"].set_index("window")["treatment"]["total"])
     combined = tables["03_matching/total_equal_follow_up"]
     table_2 = tables["03_matching/table_2"].set_index(["window", "stage"])
@@ -352,7 +353,7 @@ def test_the_equal_follow_up_table_hides_rates_of_few_people(strict_report):
 
 
 def test_the_specification_grid_hides_effects_whose_rates_stand_for_few_people(strict_report):
-    tables = strict_report
+    tables, shown = strict_report
     grid = tables["05_robustness/specification_grid"]
     table_2 = tables["03_matching/table_2"].set_index(["window", "stage"])
     published = grid[grid["published"] == "True"].iloc[0]
@@ -366,3 +367,7 @@ def test_the_specification_grid_hides_effects_whose_rates_stand_for_few_people(s
             assert rate is None or people is None or not _few(round(rate * people), people), row.to_dict()
         if any(_strict_hidden(row[c]) for c in ("treated", "control")):
             assert all(_number(row[c]) is None for c in ("att", "se", "ci_low", "ci_high", "p")), row.to_dict()
+    # the forest plot draws the rows the table shows, no more (a hidden ATT is not read off the figure)
+    (forest,) = [f for f in _figures(shown)["05_robustness"] if f.axes[0].get_title().startswith("Specification grid")]
+    drawn = sum(len(line.get_xdata()) for line in forest.axes[0].lines if line.get_marker() in ("o", "D"))
+    assert drawn == sum(_number(v) is not None for v in grid["att"]) < len(grid)
