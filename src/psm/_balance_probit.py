@@ -69,13 +69,14 @@ def _independent_columns(gram: np.ndarray) -> list[int]:
     return kept
 
 
-def probit_refit(design: Design, treated: np.ndarray, w: np.ndarray, sample: str) -> ProbitRefit:
-    """Fit pstest's probit on the rows with ``w > 0`` (see ``ProbitRefit``)."""
-    rows = w > 0
-    every_row = bool(rows.all())
+def probit_refit(design: Design, treated: np.ndarray, w: np.ndarray | None, sample: str) -> ProbitRefit:
+    """Fit pstest's probit on the rows with ``w > 0`` (``w`` None: every row, weight 1; see
+    ``ProbitRefit``)."""
+    rows = slice(None) if w is None else w > 0
+    every_row = w is None or bool(rows.all())
     x = design.values if every_row else design.values[rows]
     y = treated[rows].astype(float)
-    weights = None if every_row and np.all(w == 1.0) else w[rows]
+    weights = None if w is None or (every_row and np.all(w == 1.0)) else w[rows]
     start = _binary_mle.cross_products(x, y, weights)
     kept = _independent_columns(start.xwx)
     if len(kept) < x.shape[1]:
@@ -91,11 +92,14 @@ def probit_refit(design: Design, treated: np.ndarray, w: np.ndarray, sample: str
             stacklevel=3,
         )
     names = [design.columns[j - 1] for j in kept[1:]]
-    index = np.full(len(w), np.nan)
-    if not separated:
-        index[rows] = fit.index
-    total = float(w[rows].sum())
-    share = float(w[rows] @ y) / total
+    if every_row and not separated:
+        index = fit.index
+    else:
+        index = np.full(len(treated), np.nan)
+        if not separated:
+            index[rows] = fit.index
+    total = float(len(y) if weights is None else weights.sum())
+    share = float(y.sum() if weights is None else weights @ y) / total
     llnull = total * (share * np.log(share) + (1.0 - share) * np.log(1.0 - share))
     nan = float("nan")
     return ProbitRefit(

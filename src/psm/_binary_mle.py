@@ -125,9 +125,10 @@ def irls(
     params = _solve(start.xwx, start.xwq) * _irls_start_constant(link)
     perfect = converged = singular = False
     q = 2.0 * y - 1.0
+    index = np.empty(len(x))  # x'b at the last evaluated params, which are the ones returned
     with one_blas_thread(len(x)):
         for iterations in range(1, maxiter + 1):
-            ev = _evaluate(x, q, weights, params, link, fisher=True)
+            ev = _evaluate(x, q, weights, params, link, fisher=True, index=index)
             perfect |= ev.perfect
             converged = abs(-2.0 * ev.llf - deviance) <= TOL
             if converged or iterations == maxiter:
@@ -138,7 +139,7 @@ def irls(
             except np.linalg.LinAlgError:
                 singular = True
                 break
-    return BinaryFit(params, x @ params, iterations, converged, perfect, singular, ev.llf)
+    return BinaryFit(params, index, iterations, converged, perfect, singular, ev.llf)
 
 
 def observed_information(x: np.ndarray, y: np.ndarray, link: str, params: np.ndarray) -> np.ndarray:
@@ -225,15 +226,24 @@ def _link_terms(z: np.ndarray, link: str, fisher: bool) -> tuple[np.ndarray | No
 
 
 def _evaluate(
-    x: np.ndarray, q: np.ndarray, weights: np.ndarray | None, params: np.ndarray, link: str, fisher: bool
+    x: np.ndarray,
+    q: np.ndarray,
+    weights: np.ndarray | None,
+    params: np.ndarray,
+    link: str,
+    fisher: bool,
+    index: np.ndarray | None = None,
 ) -> _Evaluation:
     """Score, information (expected with ``fisher``, else observed), log-likelihood (``fisher`` only, else
-    NaN) and the perfect-prediction flag at ``params``, block by block (``q = 2y - 1``)."""
+    NaN) and the perfect-prediction flag at ``params``, block by block (``q = 2y - 1``); ``x'b`` is written
+    into ``index`` when one is given."""
     k = x.shape[1]
     score, information, llf, lowest = np.zeros(k), np.zeros((k, k)), 0.0, np.inf
     for rows in _blocks(len(x)):
         block = x[rows]
         z = block @ params
+        if index is not None:
+            index[rows] = z
         z *= q[rows]
         lowest = min(lowest, float(z.min()))
         log_prob, lam, weight = _link_terms(z, link, fisher)

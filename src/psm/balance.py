@@ -192,7 +192,7 @@ def ecdf_differences(
     """Mean and max of ``|F1 - F0|`` over the distinct values of ``x`` present in the sample.
 
     ``codes`` numbers each unit's value in ``range(distinct)``, in the order of ``x`` and equal for equal
-    values (see :func:`_distinct_codes`), ``signed`` is each unit's signed normalised weight (``w / W1``
+    values (see ``_distinct_codes``), ``signed`` is each unit's signed normalised weight (``w / W1``
     for the treated, ``-w / W0`` for the controls, 0 outside the sample) and ``w`` the sample's weights.
     The weighted eCDF gap at a value is the sum of the signed weights of the units at or below it: the
     running sum of the per-value sums, read at the values some unit of the sample takes (MatchIt
@@ -207,10 +207,12 @@ def ecdf_differences(
 # Rubin's B and R (pstest l.341-366) on the index of the probit refit (psm._balance_probit)
 
 
-def rubin_b_r(index: np.ndarray, treated: np.ndarray, w: np.ndarray) -> tuple[float, float]:
-    """Rubin's B (signed, in %) and R on the linear index, iweighted by ``w`` (pstest l.341-366)."""
-    m1, v1 = iweighted_mean_var(index, np.where(treated, w, 0.0))
-    m0, v0 = iweighted_mean_var(index, np.where(treated, 0.0, w))
+def rubin_b_r(index: np.ndarray, treated: np.ndarray, w: np.ndarray | None) -> tuple[float, float]:
+    """Rubin's B (signed, in %) and R on the linear index, iweighted by ``w`` (None: every weight 1;
+    pstest l.341-366)."""
+    w1 = treated.astype(float) if w is None else np.where(treated, w, 0.0)
+    m1, v1 = iweighted_mean_var(index, w1)
+    m0, v0 = iweighted_mean_var(index, np.subtract(1.0 if w is None else w, w1, out=w1))  # exact
     b = 100.0 * _divide(m1 - m0, np.sqrt((v1 + v0) / 2.0))
     return float(b), float(_divide(v1, v0))
 
@@ -332,17 +334,17 @@ def _per_covariate(design: Design, s: Samples, sd_denom: str) -> tuple[pd.DataFr
 def _summary_rows(
     table: pd.DataFrame, design: Design, s: Samples
 ) -> tuple[pd.DataFrame, dict[str, ProbitRefit]]:
-    ones = np.ones(len(s.treated))
     probits: dict[str, ProbitRefit] = {}
     rows = {}
     probit_design = design.without_base_levels()
     table = table.loc[list(probit_design.columns)]  # pstest's rows: base levels omitted
     continuous = ~table["binary"].to_numpy()
-    for sample, w in (("unmatched", ones), ("matched", s.weight)):
+    for sample, w in (("unmatched", None), ("matched", s.weight)):
         fit = probit_refit(probit_design, s.treated, w, sample)
         probits[sample] = fit
         abs_bias = table[f"pct_bias_{sample}"].abs()
-        b, r = rubin_b_r(np.nan_to_num(fit.index), s.treated, w) if not fit.separated else (np.nan, np.nan)
+        index = fit.index if w is None else np.nan_to_num(fit.index)  # NaN outside the matched sample
+        b, r = rubin_b_r(index, s.treated, w) if not fit.separated else (np.nan, np.nan)
         flags = table[f"var_ratio_flag_{sample}"].to_numpy()[continuous]
         rows[sample] = {
             "pseudo_r2": fit.pseudo_r2,

@@ -27,8 +27,8 @@ COMMITTED = ROOT / "data" / "synthetic"
 
 # Cells of data/synthetic within the published rounding, per table, as stated in data/synthetic/README.md.
 COMMITTED_AGREEMENT = {
-    "Table 1": 19, "A1": 15, "A2": 18, "A3": 17, "A4": 17, "A5": 14, "Table 2": 49,
-    "Sub-group table": 60, SUBGROUP_TOTAL: 67, "overall": 276,
+    "Table 1": 19, "A1": 20, "A2": 20, "A3": 19, "A4": 15, "A5": 18, "Table 2": 50,
+    "Sub-group table": 62, SUBGROUP_TOTAL: 73, "overall": 296,
 }
 
 

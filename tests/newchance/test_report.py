@@ -396,6 +396,29 @@ def test_index_lists_files_not_in_the_manifest(tmp_path):
     assert "2026-01-02 03:04 UTC" in readme
 
 
+def test_index_counts_the_cells_that_agree_per_table_and_overall(tmp_path):
+    from psm.newchance.report.writer import finalise_manifest
+
+    out = tmp_path / "out"
+    writer = ReportWriter(out, synthetic=True, section="03_matching")
+    index = pd.Index(["total", "30d"], name="window")
+    # published 0.23 stands for [0.225, 0.235): 0.229 agrees, 0.25 does not; 0.03 agrees
+    writer.table("t2", pd.DataFrame({"treated": [0.229, 0.031]}, index=index), caption="Two",
+                 published=pd.DataFrame({"treated": ["0.23", "0.03"]}, index=index))
+    writer.table("t3", pd.DataFrame({"treated": [0.25, 0.5]}, index=index), caption="Three",
+                 published=pd.DataFrame({"treated": ["0.23", "0.50"]}, index=index))
+    finalise_manifest(out)
+    run = RunInfo(parameters={}, dataset=DatasetInfo(tmp_path / "data", "d", True, "2020-01-10"),
+                  started=dt.datetime(2026, 1, 2, tzinfo=dt.timezone.utc), seconds=1.0, notebooks=[],
+                  versions={"python": "3.x"})
+    page = write_index(out, run).read_text()
+    assert "Agreement with the published tables" in page and "data/synthetic/README.md" in page
+    rows = re.findall(r"<tr><td>([^<]+)</td><td class=\"num\">(\d+)</td><td class=\"num\">(\d+)</td>", page)
+    assert rows == [("SYNTHETIC DATA — Two", "2", "2"), ("SYNTHETIC DATA — Three", "1", "2"),
+                    ("All compared tables", "3", "4")]
+    assert "| All compared tables | 3 | 4 | 75% |" in (out / "index.md").read_text()
+
+
 def test_strip_command_cleans_the_given_notebooks(tmp_path, capsys):
     from nbformat.v4 import new_output
 

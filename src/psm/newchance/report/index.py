@@ -167,6 +167,34 @@ def _headline_html(answer: Headline | None) -> list[str]:
     return parts
 
 
+def _agreement(tables: list[dict[str, Any]]) -> list[tuple[str, int, int]]:
+    """(caption, cells within the published rounding, cells compared) per compared table, then "All
+    compared tables"."""
+    rows = []
+    for t in tables:
+        counts = t.get("comparison")
+        if counts:
+            rows.append((t["caption"], counts.get("match", 0), counts.get("match", 0) + counts.get("differs", 0)))
+    if rows:
+        rows.append(("All compared tables", sum(r[1] for r in rows), sum(r[2] for r in rows)))
+    return rows
+
+
+def _agreement_note(synthetic: bool) -> str:
+    if synthetic:
+        return ("Cells of the published tables that the notebooks reproduce within the published rounding. On these "
+                "synthetic data a cell that differs is either one no data set can reproduce together with the "
+                "others (some published numbers contradict each other; the repository's data/synthetic/README.md "
+                "gives the proofs) or one the reconstruction has not reached.")
+    return ("Cells of the published tables that the notebooks reproduce within the published rounding. On the "
+            "evaluation's own data every cell should agree, except where published numbers contradict each "
+            "other (the repository's docs/evaluation.md).")
+
+
+def _share(match: int, compared: int) -> str:
+    return f"{match / compared:.0%}" if compared else "–"
+
+
 def _html(out_dir: Path, run: RunInfo) -> str:
     tables, figures, others = _collect(out_dir, run)
     e = escape
@@ -181,6 +209,13 @@ def _html(out_dir: Path, run: RunInfo) -> str:
         parts.append(f'<li><a href="{e(html)}">{e(title)}</a> — the executed notebook as a web page '
                      f"({n_tables} tables, {n_figures} figures; ran in {seconds:.1f} s)</li>")  # fmt: skip
     parts.append("</ol>")
+    agreement_rows = _agreement(tables)
+    if agreement_rows:
+        parts.append(f"<h2>Agreement with the published tables</h2><p>{e(_agreement_note(run.dataset.synthetic))}</p>")
+        parts.append("<table><tr><th>table</th><th>cells that agree</th><th>cells compared</th><th>share</th></tr>")
+        parts += [f'<tr><td>{e(c)}</td><td class="num">{m}</td><td class="num">{n}</td>'
+                  f'<td class="num">{_share(m, n)}</td></tr>' for c, m, n in agreement_rows]  # fmt: skip
+        parts.append("</table>")
     titles = {Path(name).stem: notebook_title(out_dir, html, name) for name, html, _ in run.notebooks}
     parts.append(f"<h2>All tables ({len(tables)})</h2>")
     for section in dict.fromkeys(t["section"] for t in tables):
@@ -235,6 +270,11 @@ def _markdown(out_dir: Path, run: RunInfo) -> str:
     for name, html, seconds in run.notebooks:
         lines.append(f"- [{_md_cell(notebook_title(out_dir, html, name))}]({html}) — the executed notebook as a "
                      f"web page ({seconds:.1f} s)")  # fmt: skip
+    agreement_rows = _agreement(tables)
+    if agreement_rows:
+        lines += ["", "## Agreement with the published tables", "", _agreement_note(run.dataset.synthetic), "",
+                  "| table | cells that agree | cells compared | share |", "| --- | ---: | ---: | ---: |"]
+        lines += [f"| {_md_cell(c)} | {m} | {n} | {_share(m, n)} |" for c, m, n in agreement_rows]
     lines += ["", f"## All tables ({len(tables)})", ""]
     for t in tables:
         links = ", ".join(f"[{label}]({t['files'][k]})" for k, label in _TABLE_LINKS if k in t["files"])

@@ -195,6 +195,8 @@ def open_notebook(
     key = dataset_key(folder, mapping_path, date)
     dataset = load_saved_dataset(dataset_file, key) or load_dataset(folder, mapping=mapping_path, extract_date=date)
     report = ReportWriter(out_dir, synthetic=dataset.synthetic, min_count=min_count, section=notebook_name)
-    pd.set_option("display.float_format", display_float)
-    show_saved_figures(_shell())
+    shell = _shell()
+    if shell is not None:  # a notebook's display only: a plain Python process keeps its own options
+        pd.set_option("display.float_format", display_float)
+    show_saved_figures(shell)
     return NotebookSession(dataset=dataset, report=report, mapping=mapping_path, extract_date_given=date is not None)
