@@ -94,8 +94,8 @@ def balance_table(result: AnalysisResult) -> pd.DataFrame:
     )
     frame.index = pd.Index([result.balance.label(c) for c in t.index], name="covariate")
     treated = int((result.sample["treated"] == 1).sum())
-    frame.attrs["population"] = (f"treated and comparison women of the {WINDOW_TITLES[result.window].lower()} "
-                                 "sample with every covariate recorded (the estimation sample)")
+    frame.attrs["population"] = (f"treated and comparison women of the estimation sample for "
+                                 f"{WINDOW_TITLES[result.window].lower()} (eligible for the window, every covariate recorded)")
     frame.attrs["group_sizes"] = {"treated": treated, "comparison": len(result.sample) - treated}
     return frame
 
