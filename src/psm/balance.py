@@ -270,6 +270,9 @@ def _column_statistics(
     return g1, g0, t, p, var_ratio_cobalt, ecdf
 
 
+_CODE_BLOCK = 1 << 16
+
+
 def _distinct_codes(x: np.ndarray) -> tuple[np.ndarray, int]:
     """A code per unit that orders as ``x`` does and is equal exactly for equal values, and the number of
     codes (codes no unit takes get no weight and are skipped by the eCDF).
@@ -283,11 +286,20 @@ def _distinct_codes(x: np.ndarray) -> tuple[np.ndarray, int]:
     for scale in (1.0, 10.0, 100.0, 1000.0):
         if not np.array_equal(np.rint(head * scale) / scale, head):
             continue  # a first look, so that continuous columns cost little here
-        scaled = np.rint(x * scale)
-        low, high = scaled.min(), scaled.max()
-        if high - low < len(x) and np.array_equal(scaled / scale if scale != 1.0 else scaled, x):
+        # rint(x 10^d) is monotone in x, so its extremes are those of x: one block at a time from here
+        low, high = float(np.rint(x.min() * scale)), float(np.rint(x.max() * scale))
+        if not high - low < len(x):
+            continue
+        codes = np.empty(len(x), dtype=np.intp)
+        for start in range(0, len(x), _CODE_BLOCK):
+            part = x[start : start + _CODE_BLOCK]
+            scaled = np.rint(part * scale)
+            if not np.array_equal(scaled / scale, part):
+                break
             scaled -= low
-            return scaled.astype(np.intp), int(high - low) + 1
+            codes[start : start + _CODE_BLOCK] = scaled
+        else:
+            return codes, int(high - low) + 1
     values, codes = np.unique(x, return_inverse=True)
     return codes, len(values)
 
