@@ -11,40 +11,42 @@ from psm.errors import ColumnNotFoundError
 from psm.newchance.report.disclosure import (
     DisclosureError,
     check_no_identifiers,
-    suppress_small_counts,
+    protect_table,
     suppression_marker,
     suppression_note,
 )
 
 
 def test_counts_below_the_threshold_are_replaced_with_rates_of_the_same_rows():
-    frame = pd.DataFrame(
-        {"group": ["a", "b", "c", "d"], "n": [3, 12, 0, 10], "pct": [10.0, 40.0, 0.0, 50.0]}
-    )
-    out = suppress_small_counts(frame, ["n"], 10, derived=["pct"])
-    assert out["n"].tolist() == ["<10", 12, 0, 10]  # a zero describes no one: shown
-    assert out["pct"].tolist() == ["<10", 40.0, 0.0, 50.0]
+    frame = pd.DataFrame({"group": ["a", "b", "c", "d"], "n": [3, 12, 0, 10], "pct": [10.0, 40.0, 0.0, 50.0]})
+    out, hidden = protect_table(frame, 10, derived=["pct"])
+    # 3 is small; the categories add up to a total, so the smallest other non-zero cell (10) goes with it,
+    # and a zero is shown: it describes no one
+    assert out["n"].tolist() == ["<10", 12, 0, "<10"]
+    assert out["pct"].tolist() == ["<10", 40.0, 0.0, "<10"]
     assert out["group"].tolist() == ["a", "b", "c", "d"]
-    # the input is unchanged
-    assert frame["n"].tolist() == [3, 12, 0, 10]
+    assert hidden == 4
+    assert frame["n"].tolist() == [3, 12, 0, 10]  # the input is unchanged
 
 
 def test_missing_counts_stay_missing_and_other_thresholds_work():
     frame = pd.DataFrame({"n": [4.0, None, 5.0], "m": [1, 2, 7]})
-    out = suppress_small_counts(frame, ["n", "m"], 5)
+    out, _ = protect_table(frame, 5, counts=["m"])
     assert out["n"].iloc[0] == "<5"
     assert pd.isna(out["n"].iloc[1])
-    assert out["n"].iloc[2] == 5.0
-    assert out["m"].tolist() == ["<5", "<5", 7]
-    assert suppress_small_counts(pd.DataFrame({"m": [0, 1]}), ["m"], 5)["m"].tolist() == [0, "<5"]
+    assert out["n"].iloc[2] == "<5"  # 5 is not small, but alone beside the hidden 4 it would give it back
+    assert out["m"].tolist() == ["<5", "<5", 7]  # a declared count that adds up to nothing: primary rule only
+    assert protect_table(pd.DataFrame({"m": [0, 1]}), 5, counts=["m"])[0]["m"].tolist() == [0, "<5"]
+    assert protect_table(pd.DataFrame({"m": [4, 9]}), 3, counts=["m"])[0]["m"].tolist() == [4, 9]
 
 
 def test_nullable_integer_counts_with_missing_values():
     frame = pd.DataFrame({"removed": pd.array([None, 3, 12], dtype="Int64"), "remaining": [400, 397, 385]})
-    out = suppress_small_counts(frame, ["removed", "remaining"], 10)
+    out, _ = protect_table(frame, 10)
     assert pd.isna(out["removed"].iloc[0])
-    assert out["removed"].iloc[1:].tolist() == ["<10", 12]
-    assert out["remaining"].tolist() == [400, 397, 385]
+    # the one small removal takes the next with it, and the remaining count between them would give it back
+    assert out["removed"].iloc[1:].tolist() == ["<10", "<10"]
+    assert out["remaining"].tolist() == [400, "<10", 385]
 
 
 def test_marker_and_note_name_the_threshold():
@@ -56,11 +58,11 @@ def test_marker_and_note_name_the_threshold():
 def test_bad_inputs_are_reported_together():
     frame = pd.DataFrame({"n": [1, -2, 3.5, "x"]})
     with pytest.raises(ValueError, match=r"'n' at rows \[1, 2, 3\]"):
-        suppress_small_counts(frame, ["n"], 10)
+        protect_table(frame, 10, counts=["n"])
     with pytest.raises(ColumnNotFoundError, match="'count'.*'pct'"):
-        suppress_small_counts(frame, ["count"], 10, derived=["pct"])
+        protect_table(frame, 10, counts=["count"], derived=["pct"])
     with pytest.raises(ValueError, match="min_count must be an integer >= 1"):
-        suppress_small_counts(pd.DataFrame({"n": [1]}), ["n"], 0)
+        protect_table(pd.DataFrame({"n": [1]}), 0)
 
 
 @settings(max_examples=100, deadline=None)
@@ -68,10 +70,15 @@ def test_bad_inputs_are_reported_together():
     counts=st.lists(st.integers(min_value=0, max_value=50), min_size=1, max_size=20),
     min_count=st.integers(min_value=1, max_value=30),
 )
-def test_no_count_below_the_threshold_survives_and_none_above_is_touched(counts, min_count):
-    out = suppress_small_counts(pd.DataFrame({"n": counts}), ["n"], min_count)["n"].tolist()
-    for before, after in zip(counts, out, strict=True):
-        assert after == (f"<{min_count}" if 0 < before < min_count else before)
+def test_no_count_below_the_threshold_survives_and_never_exactly_one_is_hidden(counts, min_count):
+    out = protect_table(pd.DataFrame({"n": counts}), min_count)[0]["n"].tolist()
+    hidden = [after == f"<{min_count}" for after in out]
+    for before, after, gone in zip(counts, out, hidden, strict=True):
+        assert gone or after == before
+        assert not 0 < before < min_count or gone
+    positive = [c for c in counts if c > 0]
+    if any(hidden) and len(set(counts)) > 1 and len(positive) > 1:
+        assert sum(hidden) >= 2  # differencing from the total gives a sum of hidden cells, never one
 
 
 @pytest.mark.parametrize(
@@ -131,17 +138,16 @@ def test_allow_lets_a_false_alarm_through():
 
 # -- the whole-table layer: each route of differencing, by hand ------------------------------------
 
-from psm.newchance.report.disclosure import protect_table  # noqa: E402
-
 
 def test_flow_remaining_is_hidden_where_it_would_give_a_removal_back():
     flow = pd.DataFrame({"file": ["r"] * 4, "window": ["all"] * 4, "removed": [None, 1, 0, 20],
                          "remaining": [60, 59, 59, 39]})
     out, hidden = protect_table(flow, 10)
-    # 1 hidden; the 0 goes with it (secondary); remaining hidden between them; 60 and 59 after stay
-    assert out["removed"].tolist()[1:] == ["<10", "<10", 20]
-    assert out["remaining"].tolist() == [60, "<10", 59, 39]
-    assert hidden == 3
+    # 1 hidden; the smallest non-zero removal goes with it (a hidden 0 would leave 60 - 59 = 1 for the pair);
+    # remaining hidden from the first to the last: 60 - 39 = 21 is all that is left to read
+    assert out["removed"].tolist()[1:] == ["<10", 0, "<10"]
+    assert out["remaining"].tolist() == [60, "<10", "<10", 39]
+    assert hidden == 4
 
 
 def test_a_test_row_with_a_hidden_count_shows_no_statistic_and_both_groups_hide():
@@ -200,3 +206,15 @@ def test_rates_standing_for_few_people_hide_their_effect_row():
     out, _ = protect_table(table, 10)
     assert out.loc["60d"].tolist() == ["<10"] * 5 + [421]  # 1 of 59 treated reoffended
     assert out.loc["total"].tolist() == table.loc["total"].tolist()
+
+
+def test_grid_rows_whose_rates_stand_for_few_people_hide_the_att_its_interval_and_p():
+    grid = pd.DataFrame({"treated": [0.30, 3 / 40], "control": [0.45, 0.20], "att": [-0.15, -0.125],
+                         "se": [0.05, 0.06], "ci_low": [-0.25, -0.24], "ci_high": [-0.05, -0.01], "p": [0.003, 0.04],
+                         "se_ai": [0.05, 0.06], "se_psmatch2": [0.04, 0.05], "n_treated_matched": [100, 40]},
+                        index=pd.Index(["published", "caliper"], name="changes"))
+    grid.attrs["denominators"] = {"treated": [100, 40], "control": [100, 40]}
+    out, hidden = protect_table(grid, 10)
+    assert out.loc["caliper"].tolist() == ["<10"] * 9 + [40]  # 3 of 40 matched treated reoffended
+    assert out.loc["published"].tolist() == grid.loc["published"].tolist()
+    assert hidden == 9

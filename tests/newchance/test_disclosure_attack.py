@@ -302,3 +302,73 @@ def test_score_histograms_have_no_bar_of_one_to_k_minus_one_units(report):
     before = scores.axes[0]
     heights = [abs(bar.get_height()) for container in before.containers for bar in container]
     assert heights and not [h for h in heights if 1 <= h < K and float(h).is_integer()]
+
+
+
+# -- route 5: rates of few people in combined tables and the specification grid -------------------
+# The total outcome of the 60 referrals (29 of the 59 treated reoffend) is not a small number at the
+# default threshold. At a threshold of 40 it is, whatever the split (two parts of 59 cannot both
+# reach 40), so the same data, reported with --min-count 40, show whether tables built from several
+# effects (the published beside the equal follow-up, the grid) still hide the rates that stand for
+# too few people.
+
+STRICT = 40
+
+
+@pytest.fixture(scope="module")
+def strict_report(tmp_path_factory):
+    base = tmp_path_factory.mktemp("attack_strict")
+    data = _supplied_copy(base / "data")
+    out = base / "out"
+    out.mkdir()
+    shown = {}
+    for path in find_notebooks():
+        if path.stem in ("00_data", "03_matching", "05_robustness"):
+            parameters = {"data_dir": str(data), "mapping": None, "extract_date": None, "seed": 1,
+                          "min_count": STRICT, "out_dir": str(out), "notebook_name": path.stem}
+            shown[path.stem], _ = _run_in_process(path, parameters)
+    return _tables(out), shown
+
+
+def _strict_hidden(value: str) -> bool:
+    return value == f"<{STRICT}"
+
+
+def _few(events: float, people: float) -> bool:
+    return any(1 <= x < STRICT for x in (events, people - events))
+
+
+def test_the_equal_follow_up_table_hides_rates_of_few_people(strict_report):
+    tables, _ = strict_report
+    treated = _number(tables["00_data/window_sizes"].set_index("window")["treatment"]["total"])
+    combined = tables["03_matching/total_equal_follow_up"]
+    table_2 = tables["03_matching/table_2"].set_index(["window", "stage"])
+    assert _strict_hidden(table_2.loc[("total", "after_matching"), "treated"])  # the attack has a target
+    for _, row in combined.iterrows():  # the treated of the window, before and after matching (no caliper)
+        rate = _number(row["treated"])
+        assert rate is None or not _few(round(rate * treated), treated), row.to_dict()
+    published = combined[combined["follow_up"] == "published follow-up"].set_index(["window", "stage"])
+    for key, row in published.iterrows():  # what Table 2 hides is hidden beside it too
+        for column in ("treated", "control", "difference", "se", "t"):
+            assert _strict_hidden(row[column]) == _strict_hidden(table_2.loc[key, column]), (key, column)
+
+
+def test_the_specification_grid_hides_effects_whose_rates_stand_for_few_people(strict_report):
+    tables, shown = strict_report
+    grid = tables["05_robustness/specification_grid"]
+    table_2 = tables["03_matching/table_2"].set_index(["window", "stage"])
+    published = grid[grid["published"] == "True"].iloc[0]
+    assert _strict_hidden(table_2.loc[("total", "after_matching"), "difference"])
+    assert _strict_hidden(published["att"]), published.to_dict()  # not Table 2's hidden ATT given back
+    assert {"treated", "control"} <= set(grid.columns)  # the grid says which rates its ATTs compare
+    for _, row in grid.iterrows():
+        people = _number(row["n_treated_matched"])
+        for column in ("treated", "control"):
+            rate = _number(row[column])
+            assert rate is None or people is None or not _few(round(rate * people), people), row.to_dict()
+        if any(_strict_hidden(row[c]) for c in ("treated", "control")):
+            assert all(_number(row[c]) is None for c in ("att", "se", "ci_low", "ci_high", "p")), row.to_dict()
+    # the forest plot draws the rows the table shows, no more (a hidden ATT is not read off the figure)
+    (forest,) = [f for f in _figures(shown)["05_robustness"] if f.axes[0].get_title().startswith("Specification grid")]
+    drawn = sum(len(line.get_xdata()) for line in forest.axes[0].lines if line.get_marker() in ("o", "D"))
+    assert drawn == sum(_number(v) is not None for v in grid["att"]) < len(grid)

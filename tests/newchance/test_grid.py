@@ -130,3 +130,9 @@ def test_known_standard_errors_are_used_instead_of_recomputed(table):
     row = fake.set_index("method").loc["kernel"]
     z = stats.norm.ppf(0.975)
     assert row["se"] == 0.5 and row["ci_high"] - row["ci_low"] == pytest.approx(2 * z * 0.5)
+
+
+def test_rows_carry_their_rates_and_the_people_behind_them(table):
+    assert table["att"].to_numpy() == pytest.approx((table["treated"] - table["control"]).to_numpy())
+    matched = table["n_treated_matched"].tolist()
+    assert table.attrs["denominators"] == {"treated": matched, "control": matched}

@@ -184,3 +184,21 @@ def test_markdown_cells_are_escaped(tmp_path):
     md = (tmp_path / "tables" / "s" / "t_synthetic.md").read_text()
     assert "a \\| b" in md and "\\[link\\](http://x)" in md and "\\<script\\>" in md and "\\*bold\\*" in md
     assert "<script>" not in md
+
+
+@pytest.mark.parametrize(("synthetic", "sizes", "line"), [
+    (True, {"treated": 7, "comparison": 300}, "N = 307 (7 treated, 300 comparison)."),
+    (False, {"treated": 7, "comparison": 300}, "N = 307 (<10 treated, <10 comparison)."),  # 307 - 300 = 7
+    (False, {"treated": 3, "comparison": 4}, "N = <10 (<10 treated, <10 comparison)."),
+    (False, {"treated": 59, "comparison": 362}, "N = 421 (59 treated, 362 comparison)."),
+])
+def test_a_balance_table_page_states_its_population_and_protected_group_sizes(tmp_path, synthetic, sizes, line):
+    frame = pd.DataFrame({"unmatched_treated": [33.1], "t": [0.4], "p": [0.69]},
+                         index=pd.Index(["Age"], name="covariate"))
+    frame.attrs.update(population="treated and comparison women of the window", group_sizes=sizes)
+    ReportWriter(tmp_path, synthetic=synthetic, section="s").table("balance", frame, caption="Table 1")
+    stem = "balance_synthetic" if synthetic else "balance"
+    md = (tmp_path / "tables" / "s" / f"{stem}.md").read_text()
+    assert f"Population: treated and comparison women of the window; {line}" in md
+    page = (tmp_path / "tables" / "s" / f"{stem}.html").read_text()
+    assert line.replace("<", "&lt;") in page

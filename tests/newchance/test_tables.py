@@ -151,3 +151,36 @@ def test_se_comparison_sets_every_se_of_each_estimator_beside_the_library_values
     np.testing.assert_allclose(frame["ci_high"] - frame["att"], z * frame["se"])
     assert frame.index[frame["interval_se"]].tolist() == [
         ("nearest (published)", "ai2006"), ("teffects psmatch", "ai2016"), ("kernel", "bootstrap"), ("radius", "bootstrap")]
+
+
+def test_stacked_effect_tables_keep_the_people_behind_each_rate(runs):
+    from psm.newchance.report.disclosure import protect_table
+
+    windows = list(runs)[:2]
+    parts = {w: tables.effect_table({w: runs[w]}) for w in windows}
+    stacked = tables.stack_effect_tables(parts, "part")
+    assert stacked.index.names == ["part", "window", "stage"]
+    for column in ("treated", "control"):
+        assert stacked.attrs["denominators"][column] == [*parts[windows[0]].attrs["denominators"][column],
+                                                         *parts[windows[1]].attrs["denominators"][column]]
+    hid_some = False
+    for k in (5, 20, 40, 80):  # each part is protected beside the other exactly as on its own
+        whole, _ = protect_table(stacked, k)
+        alone = [protect_table(part, k)[0] for part in parts.values()]
+        for i, part in enumerate(alone):
+            rows = whole.iloc[2 * i:2 * i + 2]
+            assert rows.astype(str).to_numpy().tolist() == part.astype(str).to_numpy().tolist()
+        hid_some |= bool((whole == f"<{k}").any().any())
+    assert hid_some
+    bare = parts[windows[0]].copy()
+    bare.attrs = {}
+    with pytest.raises(ValueError, match="denominators"):
+        tables.stack_effect_tables({"x": parts[windows[0]], "y": bare}, "part")
+
+
+def test_balance_table_says_who_is_in_it(runs):
+    for window, run in runs.items():
+        table = tables.balance_table(run)
+        treated = int(run.sample["treated"].sum())
+        assert table.attrs["group_sizes"] == {"treated": treated, "comparison": len(run.sample) - treated}
+        assert tables.WINDOW_TITLES[window].lower() in table.attrs["population"]

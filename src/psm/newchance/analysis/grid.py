@@ -89,6 +89,9 @@ def specification_grid(files: AnalysisFile | Mapping[str, AnalysisFile], window:
     ``files``: the mapping of :func:`psm.newchance.analysis.specification.load_files` (the other
     crime-type precedence needs its own prepared file).
     Columns: the choices and ``method``, ``published`` (bool), ``n_treated_matched``, ``n_treated_off_support``,
+    ``treated`` and ``control`` (the outcome's rate among the matched treated and their weighted controls:
+    ``att`` is their difference; ``attrs["denominators"]`` gives the people behind them, as
+    :func:`~psm.newchance.analysis.tables.effect_table` does, for disclosure control),
     ``n_treated_eligible`` (treated of the estimation sample within common support),
     ``all_treated`` (False where the row drops treated women beyond common support — without
     replacement or with a caliper — and so estimates the ATT of a different set of treated women), ``att``,
@@ -121,6 +124,8 @@ def specification_grid(files: AnalysisFile | Mapping[str, AnalysisFile], window:
             "n_treated_off_support": run.n_treated_off_support,
             "n_treated_eligible": n_eligible,
             "all_treated": int(e.matched.n_treated) == n_eligible,
+            "treated": e.matched.treated,
+            "control": e.matched.control,
             "att": d,
             "se": se,
             "se_method": se_method,
@@ -142,6 +147,9 @@ def specification_grid(files: AnalysisFile | Mapping[str, AnalysisFile], window:
         frame = frame[~frame["_key"].duplicated()].reset_index(drop=True)
     frame = frame.drop(columns="_key")
     frame.attrs["collapsed"] = n_rows - len(frame)
+    # the people behind each rate, as in the effect tables: the matched treated (and the controls weighted to them)
+    matched = frame["n_treated_matched"].tolist()
+    frame.attrs["denominators"] = {"treated": matched, "control": matched}
     return frame
 
 

@@ -74,7 +74,12 @@ def joint_file(af: AnalysisFile) -> pd.DataFrame:
 
 
 def balance_table(result: AnalysisResult) -> pd.DataFrame:
-    """Table 1 / A1–A5 layout for one analysis: index ``covariate`` (published labels), :data:`BALANCE_COLUMNS`."""
+    """Table 1 / A1–A5 layout for one analysis: index ``covariate`` (published labels), :data:`BALANCE_COLUMNS`.
+
+    ``attrs["population"]`` says who is in it (the treated and comparison women of the window's
+    estimation sample) and ``attrs["group_sizes"]`` how many (``{"treated": n1, "comparison": n0}``),
+    for the page's population-and-N line (the report's writer passes them through disclosure control).
+    """
     t = result.balance.table
     frame = pd.DataFrame(
         {
@@ -88,6 +93,10 @@ def balance_table(result: AnalysisResult) -> pd.DataFrame:
         }
     )
     frame.index = pd.Index([result.balance.label(c) for c in t.index], name="covariate")
+    treated = int((result.sample["treated"] == 1).sum())
+    frame.attrs["population"] = (f"treated and comparison women of the estimation sample for "
+                                 f"{WINDOW_TITLES[result.window].lower()} (eligible for the window, every covariate recorded)")
+    frame.attrs["group_sizes"] = {"treated": treated, "comparison": len(result.sample) - treated}
     return frame
 
 
@@ -140,6 +149,26 @@ def effect_table(runs: Mapping[object, AnalysisResult]) -> pd.DataFrame:
             })
     frame = pd.DataFrame.from_records(records)
     frame = frame.set_index([*(["subgroup"] if "subgroup" in frame else []), "window", "stage"])
+    frame.attrs["denominators"] = denominators
+    return frame
+
+
+def stack_effect_tables(parts: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
+    """Effect tables of :func:`effect_table` one above the other, keyed by a new outer index level
+    ``name`` (for example the published and the equal follow-up of the total outcome side by side).
+
+    Unlike ``pd.concat``, which drops ``attrs`` that differ between its inputs, the result keeps the
+    number of people behind each rate (``attrs["denominators"]``, row by row), so disclosure control
+    still hides a rate that stands for 1 to 9 people.
+    """
+    frame = pd.concat(dict(parts), names=[name])
+    denominators: dict[str, list] = {}
+    for part in parts.values():
+        known = part.attrs.get("denominators")
+        if known is None:
+            raise ValueError("every part must be an effect table carrying attrs['denominators'] (effect_table)")
+        for column, sizes in known.items():
+            denominators.setdefault(column, []).extend(sizes)
     frame.attrs["denominators"] = denominators
     return frame
 

@@ -7,7 +7,7 @@ every table through :func:`protect_table` (and every figure's data through
 :mod:`psm.newchance.report.figures` and the plotting options named there) before anything is written
 or displayed; the rules are set out for readers in ``docs/disclosure.md``.
 
-**Primary suppression** (:func:`suppress_small_counts`). A count of 1 to ``k - 1`` is shown as
+**Primary suppression.** A count of 1 to ``k - 1`` is shown as
 ``"<k"``. Zeros are shown: a zero describes no one (and a suppressed zero could often be recovered
 exactly from totals anyway). Count columns are those declared by the caller and every column whose
 name marks it as a count of people (:data:`COUNT_COLUMNS`).
@@ -22,14 +22,15 @@ rates, differences, test statistics and p-values: :data:`DERIVED_COLUMNS` and th
 
 **Secondary suppression.** Cells that add up to a total printed elsewhere (the categories of one
 distribution, the two groups of a test, the treated on and off support, the removals of one flow
-chain) never have a single suppressed cell: the next smallest cell of the same set is suppressed too,
+chain) never have a single suppressed cell: the next smallest non-zero cell of the same set is suppressed too,
 so differencing gives only the sum of two or more suppressed cells, never one. In the flow of
 records, ``remaining`` is hidden between the first and last suppressed removal of a chain, since
 each ``remaining`` is the previous one minus the removal.
 
 **Rates of few people.** A table that states, in ``attrs["denominators"]``, the number of people
-behind each rate (the effect tables do) has a row's rates, difference, SE and t hidden when a rate
-stands for 1 to ``k - 1`` people (or leaves that few out).
+behind each rate (the effect tables, stacked ones included, and the specification grid do) has a row's
+rates, difference, SE and t (the grid's ATT, interval and p) hidden when a rate stands for 1 to
+``k - 1`` people (or leaves that few out).
 
 **Extremes.** A minimum or maximum is one person's value (the oldest woman's age): such columns
 (:data:`EXTREME_COLUMNS`) are shown as ``"not shown"``; percentiles of the group are printed instead.
@@ -72,7 +73,6 @@ __all__ = [
     "protect_table",
     "suppression_marker",
     "suppression_note",
-    "suppress_small_counts",
 ]
 
 
@@ -156,37 +156,6 @@ def _validate_counts(frame: pd.DataFrame, columns: Sequence[Hashable], min_count
             problems.append(f"{column!r} at rows {list(bad)[:10]} (values {frame.loc[bad, column].tolist()[:10]})")
     if problems:
         raise ValueError("count columns must hold non-negative whole numbers: " + "; ".join(problems))
-
-
-def suppress_small_counts(
-    frame: pd.DataFrame,
-    columns: Sequence[Hashable],
-    min_count: int = 10,
-    *,
-    derived: Sequence[Hashable] = (),
-) -> pd.DataFrame:
-    """Replace counts of 1 to ``min_count - 1`` by ``"<min_count"`` (a new frame; the input is unchanged).
-
-    ``columns`` are count columns (non-negative whole numbers; missing values stay missing).
-    ``derived`` are columns computed from the counts (percentages, rates): in every row where a
-    count is suppressed they are replaced by the marker too. Zeros are shown (see the module
-    docstring). Suppressed and derived columns become object dtype (numbers and markers). This is
-    primary suppression only; :func:`protect_table` adds complements and secondary suppression.
-    """
-    missing = [c for c in [*columns, *derived] if c not in frame.columns]
-    if missing:
-        raise ColumnNotFoundError(missing, frame.columns)
-    _validate_counts(frame, columns, min_count)
-    marker = suppression_marker(min_count)
-    result = frame.copy()
-    small_rows = pd.Series(False, index=frame.index)
-    for column in columns:
-        small = is_small(frame[column], min_count)
-        small_rows |= small
-        result[column] = frame[column].astype(object).where(~small, marker)
-    for column in derived:
-        result[column] = frame[column].astype(object).where(~small_rows, marker)
-    return result
 
 
 # -- the whole-table layer ------------------------------------------------------------------------
@@ -311,8 +280,10 @@ def _survival(plain: pd.DataFrame, hidden: pd.DataFrame, names: Mapping[Hashable
         hidden[by_name["median_days"]] |= few.fillna(True).to_numpy()
 
 
-#: The cells of one row of an effect table, hidden together when one of its rates stands for few people.
-_EFFECT_CELLS = frozenset({"treated", "control", "difference", "se", "t", "star"})
+#: The cells of one row of an effect table (and of the specification grid: the ATT, its SEs and interval),
+#: hidden together when one of its rates stands for few people.
+_EFFECT_CELLS = frozenset({"treated", "control", "difference", "se", "t", "star", "att", "ci_low", "ci_high", "p",
+                           "se_ai", "se_psmatch2"})
 
 
 def _rates(plain: pd.DataFrame, hidden: pd.DataFrame, denominators: Mapping[Hashable, Sequence[float]],
@@ -365,11 +336,15 @@ def _secondary(plain: pd.DataFrame, hidden: pd.DataFrame, counts: list[Hashable]
 
 
 def _one_more(values: np.ndarray, rows: np.ndarray, hidden: pd.DataFrame, column: Hashable) -> None:
-    """If exactly one cell of a set (rows, by position) is hidden, hide the smallest other known cell too."""
+    """If exactly one cell of a set (rows, by position) is hidden, hide the smallest other known cell too:
+    the smallest non-zero one (a hidden zero beside a hidden 3 would still say the 3 is at most 3), a zero
+    only when no other cell is left."""
     now = hidden[column].to_numpy()[rows]
     if int(now.sum()) != 1:
         return
-    candidates = np.where(~now & np.isfinite(values), values, np.inf)
+    candidates = np.where(~now & np.isfinite(values) & (values > 0), values, np.inf)
+    if not np.isfinite(candidates).any():
+        candidates = np.where(~now & np.isfinite(values), values, np.inf)
     if np.isfinite(candidates).any():
         hidden.iloc[rows[int(np.argmin(candidates))], hidden.columns.get_loc(column)] = True
 

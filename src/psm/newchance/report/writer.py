@@ -172,15 +172,30 @@ def finalise_manifest(out_dir: Path) -> list[dict[str, Any]]:
     return entries
 
 
-def _population_and_n(frame: pd.DataFrame, caption: str) -> str:
-    """``"Population: ...; N = ..."`` from the frame's ``population`` attribute and its ``N`` column,
-    unless the caption says it already."""
+def _group_sizes(sizes: Mapping[str, int], min_count: int | None) -> str:
+    """``"N = 421 (59 treated, 362 comparison)"`` from ``attrs["group_sizes"]``; with ``min_count``
+    (supplied data) the sizes go through :func:`protect_table` as the two groups of a test and their
+    total, so a small group shows ``<k`` and takes the other with it."""
+    if len(sizes) != 2:
+        raise ValueError(f"group_sizes must name two groups (they are protected as a pair), got {dict(sizes)}")
+    frame = pd.DataFrame({"N": [sum(sizes.values())], **{f"n_{i}": [n] for i, n in enumerate(sizes.values())}})
+    if min_count is not None:
+        frame = protect_table(frame, min_count)[0]
+    groups = ", ".join(f"{frame[f'n_{i}'].iloc[0]} {name}" for i, name in enumerate(sizes))
+    return f"N = {frame['N'].iloc[0]} ({groups})"
+
+
+def _population_and_n(frame: pd.DataFrame, caption: str, min_count: int | None = None) -> str:
+    """``"Population: ...; N = ..."`` from the frame's ``population`` attribute and its ``N`` column
+    (or ``group_sizes`` attribute), unless the caption says it already."""
     if "Population:" in caption and "N " in caption:
         return ""
     parts = []
     if frame.attrs.get("population") and "Population:" not in caption:
         parts.append(f"Population: {frame.attrs['population']}")
-    if "N" in frame.columns:
+    if frame.attrs.get("group_sizes") and "N" not in frame.columns:
+        parts.append(_group_sizes(frame.attrs["group_sizes"], min_count))
+    elif "N" in frame.columns:
         n = pd.to_numeric(frame["N"], errors="coerce").dropna().unique()
         if len(n) == 1:
             parts.append(f"N = {int(n[0])}")
@@ -282,7 +297,7 @@ class ReportWriter:
         csv = self._path("tables", f"{stem}.csv")
         csv_safe(written).to_csv(csv, index=with_index)
         shown = format_table(written, index=with_index, decimals=digits)
-        about = _population_and_n(written, caption)
+        about = _population_and_n(written, caption, self.min_count if suppress else None)
         markdown = self._path("tables", f"{stem}.md")
         markdown.write_text(self._table_markdown(shown, entry["caption"], about, notes), "utf-8")
         page = self._path("tables", f"{stem}.html")
