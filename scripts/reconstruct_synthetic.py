@@ -1,7 +1,9 @@
 """Offline search for the reconstruction of ``data/synthetic`` (not used at run time).
 
 Run: ``PYTHONPATH=src nice -n 19 python scripts/reconstruct_synthetic.py --minutes 60 --seed 1``
-(``--resume`` continues from the checkpoint, ``--window-means`` first fixes A1-A5's unmatched means).
+(``--resume`` continues from the checkpoint, ``--from-stored`` from the stored permutations,
+``--window-means`` first fixes A1-A5's unmatched means, ``--outcomes N`` first runs N sweeps of
+:meth:`Search.outcome_pass`).
 It prints progress, checkpoints its best state to ``--checkpoint`` (an ``.npz``); ``--write`` (or
 ``--write-only``) stores the checkpoint's permutations in ``src/psm/newchance/data/reconstruction.yaml``, which
 :func:`psm.newchance.synthetic.reconstruction.reconstruct` applies to the structural simulation of
@@ -66,7 +68,7 @@ PENALTY = 0.01  # weight of the distance to the interval (in tolerances, capped 
 
 
 def _interval(text) -> tuple[float, float]:
-    value, tol, _, kind = compare._published_cell(text, None)
+    value, tol, _, _ = compare._published_cell(text, None)
     slack = compare._FLOAT_SLACK * max(1.0, abs(value))
     return value - tol - slack, value + tol + slack
 
@@ -184,10 +186,13 @@ class Evaluator:
         run.cache = (idx, tpos, cpos, on, w)
         run.values = self.cells(run)
 
-    def cells(self, run: Run) -> np.ndarray:
+    def cells(self, run: Run, reuse: bool = False) -> np.ndarray:
+        """Every cell of ``run`` (``reuse``: the balance rows of the last call, for an outcome move)."""
         idx, tpos, cpos, on, w = run.cache
         parts = []
-        if run.with_balance:
+        if run.with_balance and reuse:
+            parts.append(run.balance)
+        elif run.with_balance:
             Xs = self.X[idx]
             x1, x0 = Xs[tpos], Xs[cpos]
             n1 = on.sum()
@@ -202,7 +207,8 @@ class Evaluator:
                 tt = (m1 - m0) / np.sqrt(s2 * 2 / n1)
             pp = 2 * special.stdtr(2 * n1 - 2, -np.abs(tt))
             bias = 100 * (m1 - m0) / np.sqrt((v1u + v0u) / 2)
-            parts.append(np.column_stack([m1u, m0u, m1, m0, bias, tt, pp]).ravel())
+            run.balance = np.column_stack([m1u, m0u, m1, m0, bias, tt, pp]).ravel()
+            parts.append(run.balance)
         for w_name in run.outcomes:
             y = self.outcome(w_name, idx)
             parts.append(self._effect_rows(y[tpos], y[cpos], on, w))
@@ -358,7 +364,10 @@ class Search:
             lo, hi = bounds[:, 0] * n, bounds[:, 1] * n
             v = ev.X[treated, c].copy()
             sums = member @ v
-            excess = lambda s: float(np.sum(np.maximum(0, lo - s) + np.maximum(0, s - hi)))  # noqa: E731
+
+            def excess(s, lo=lo, hi=hi) -> float:
+                return float(np.sum(np.maximum(0, lo - s) + np.maximum(0, s - hi)))
+
             now = excess(sums)
             for _ in range(steps):
                 if now == 0:
@@ -418,6 +427,44 @@ class Search:
                 r.values = values
         self.hits, self.value = ev.score()
         return ev.score(only_before=True)[0]
+
+    def outcome_pass(self) -> int:
+        """One deterministic sweep of reoffending moves with the matches fixed: every pair of women of
+        the same class (comparison, engaged, non-engaged) whose swap changes an outcome of some window
+        is tried, and kept if the objective rises (a hill climb on the small integer problem of who,
+        among the matched and unmatched people, reoffends in which window). Returns the moves kept."""
+        ev, kept = self.ev, 0
+        bins = np.stack([ev.outcome(w, np.arange(len(ev.days))) for w in WINDOWS], 1)
+        members = [np.isin(np.arange(len(ev.days)), r.cache[0]) for r in ev.runs]
+        for klass in self.classes:
+            for a in range(len(klass)):
+                i = klass[a]
+                for j in klass[a + 1:]:
+                    if (bins[i] == bins[j]).all():
+                        continue
+                    if self.last[i] >= self.follow[j] or self.last[j] >= self.follow[i]:
+                        continue
+                    before = self.rate_violation() if ev.treated[i] else 0.0
+                    ev.days[[i, j]] = ev.days[[j, i]]
+                    if ev.treated[i] and self.rate_violation() > before + 1e-12:
+                        ev.days[[i, j]] = ev.days[[j, i]]
+                        continue
+                    runs = [r for r, m in zip(ev.runs, members) if m[i] or m[j]]
+                    saved = [(r, r.values) for r in runs]
+                    for r in runs:
+                        r.values = ev.cells(r, reuse=True)
+                    hits, value = ev.score()
+                    if value > self.value + 1e-9:
+                        self.hits, self.value = hits, value
+                        self.last[[i, j]] = self.last[[j, i]]
+                        self.origin[[i, j], 7] = self.origin[[j, i], 7]
+                        bins[[i, j]] = bins[[j, i]]
+                        kept += 1
+                        continue
+                    ev.days[[i, j]] = ev.days[[j, i]]
+                    for r, values in saved:
+                        r.values = values
+        return kept
 
     def rate_violation(self) -> float:
         """How far the treated reoffending rates of the windows lie outside RATE_BAND of Table 2's
@@ -516,6 +563,9 @@ def main() -> None:
     parser.add_argument("--t1", type=float, default=0.05)
     parser.add_argument("--checkpoint", type=Path, default=Path("reconstruction_checkpoint.npz"))
     parser.add_argument("--resume", action="store_true", help="start from the checkpoint's state")
+    parser.add_argument("--from-stored", action="store_true", help="start from the stored permutations")
+    parser.add_argument("--outcomes", type=int, default=0,
+                        help="first run this many sweeps of the outcome pass (reoffending moves, matches fixed)")
     parser.add_argument("--write", action="store_true", help="write the best state to the package data file")
     parser.add_argument("--before-rows", action="store_true",
                         help="first move reoffending greedily for the before-matching rows (counts only)")
@@ -542,10 +592,18 @@ def main() -> None:
         for run in ev.runs:
             ev.refit(run)
         search.hits, search.value = ev.score()
+    if args.from_stored:
+        apply_stored(search, data, rows, prepared)
     if args.window_means:
         print(f"window means: remaining violation {search.fix_window_means()}", flush=True)
     if args.before_rows:
         print(f"before-matching rows: {search.fix_before_rows()} cells within rounding", flush=True)
+    for sweep in range(args.outcomes):
+        moved = search.outcome_pass()
+        _save(args.checkpoint, ev, search)
+        print(f"outcome sweep {sweep}: {moved} moves, {search.hits} cells {ev.counts()}", flush=True)
+        if not moved:
+            break
     best = (search.hits, search.value)
     print(f"start: {search.hits} cells {ev.counts()}", flush=True)
     start, steps, accepted, saved_at = time.time(), 0, 0, 0.0
@@ -567,6 +625,32 @@ def main() -> None:
     print(f"done: {steps} steps, best {best[0]} cells", flush=True)
     if args.write:
         write_result(args.checkpoint, data, rows, prepared)
+
+
+def apply_stored(search: Search, data, rows, prepared) -> None:
+    """Put the search in the state of the stored permutations (``reconstruction.yaml``)."""
+    ev, people = search.ev, data.people
+    x0, days0, last0 = ev.X.copy(), ev.days.copy(), search.last.copy()
+    prepared_row = {row: r for r, row in enumerate(rows)}
+    stored = reconstruction.load_moves()["permutations"]
+    for group in reconstruction.GROUPS:
+        analysed = np.flatnonzero(((people["group"] == group) & people["analysed"]).to_numpy())
+        position = {row: k for k, row in enumerate(analysed)}
+        for c, name in enumerate(reconstruction.MOVABLE):
+            perm = stored.get(group, {}).get(name)
+            if perm is None:
+                continue
+            for r in np.flatnonzero(prepared["group"].to_numpy() == group):
+                search.origin[r, c] = prepared_row[analysed[perm[position[rows[r]]]]]
+    for c in range(7):
+        ev.X[:, c] = x0[search.origin[:, c], c]
+    ev.days[:], search.last[:] = days0[search.origin[:, 7]], last0[search.origin[:, 7]]
+    control = ~ev.treated
+    ev.key[control] = ev.keys[np.flatnonzero(control), ev.X[control, 6].astype(int)]
+    for run in ev.runs:
+        ev.refit(run)
+    search.hits, search.value = ev.score()
+    print(f"stored permutations: {search.hits} cells {ev.counts()}", flush=True)
 
 
 def _save(path: Path, ev: Evaluator, search: Search) -> None:
