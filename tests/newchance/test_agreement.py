@@ -27,8 +27,8 @@ COMMITTED = ROOT / "data" / "synthetic"
 
 # Cells of data/synthetic within the published rounding, per table, as stated in data/synthetic/README.md.
 COMMITTED_AGREEMENT = {
-    "Table 1": 19, "A1": 20, "A2": 20, "A3": 19, "A4": 15, "A5": 18, "Table 2": 53,
-    "Sub-group table": 62, SUBGROUP_TOTAL: 74, "overall": 300,
+    "Table 1": 19, "A1": 20, "A2": 20, "A3": 19, "A4": 15, "A5": 18, "Table 2": 54,
+    "Sub-group table": 62, SUBGROUP_TOTAL: 74, "overall": 301,
 }
 
 
