@@ -86,3 +86,22 @@ def test_probit_terms_are_finite_far_in_the_tail() -> None:
     assert log_prob[0] == pytest.approx(special.log_ndtr(-40.0), rel=1e-12)
     _, _, observed = _binary_mle._link_terms(z, "probit", fisher=False)
     assert np.all(observed >= 0) and observed[2] == pytest.approx(2 / np.pi)  # lambda(0)^2 = (phi(0)/0.5)^2
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_a_subsample_by_row_positions_is_fitted_as_its_copy(monkeypatch: pytest.MonkeyPatch, weighted: bool) -> None:
+    """``rows=`` reads the subsample a block at a time: same cross products, fit and index as on ``x[rows]``
+    (and as statsmodels on that copy), over several blocks."""
+    x, y, w = _design(n=3000)
+    rows = np.flatnonzero(np.random.default_rng(3).random(len(y)) < 0.6)
+    ys, ws = y[rows], (w[rows] if weighted else None)
+    monkeypatch.setattr(_binary_mle, "BLOCK", 256)
+    copy = _binary_mle.irls(x[rows], ys, "probit", _binary_mle.cross_products(x[rows], ys, ws), ws)
+    start = _binary_mle.cross_products(x, ys, ws, rows)
+    np.testing.assert_allclose(start.xwx, x[rows].T @ (x[rows] * (1.0 if ws is None else ws[:, None])), rtol=1e-12)
+    fit = _binary_mle.irls(x, ys, "probit", start, ws, rows=rows)
+    ref = sm.GLM(ys, x[rows], family=sm.families.Binomial(sm.families.links.Probit()), freq_weights=ws).fit()
+    np.testing.assert_allclose(fit.params, ref.params, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(fit.params, copy.params, rtol=1e-12)
+    np.testing.assert_allclose(fit.index, x[rows] @ fit.params, rtol=1e-12)
+    assert fit.iterations == copy.iterations and fit.llf == pytest.approx(copy.llf, rel=1e-13)

@@ -86,32 +86,35 @@ def expand_covariates(
             "pass categorical='dummies' (balance per level) or recode them to numbers first"
         )
 
-    columns: dict[str, np.ndarray] = {}
+    columns: dict[str, tuple[str, Any]] = {}  # expanded column -> (covariate, factor level or None)
     source: dict[str, str] = {}
     base: list[str] = []
     for c in covariates:
         col = data[c]
         if c in as_number:
-            columns[c] = col.to_numpy(dtype=float)
-            source[c] = c
+            columns[c], source[c] = (c, None), c
             continue
         if isinstance(col.dtype, pd.CategoricalDtype):
             factor_levels = [lev for lev in col.cat.categories if (col == lev).any()]
         else:
             factor_levels = sorted(col.unique().tolist())
-        values = col.to_numpy()
         for i, level in enumerate(factor_levels):
             if i == 0 and levels == "omit_base":
                 continue
             name = f"{c}={level}"
-            columns[name] = values == level
-            source[name] = c
+            columns[name], source[name] = (c, level), c
             if i == 0:
                 base.append(name)
-    matrix = np.empty((len(data), 1 + len(columns)), order="F")
+    matrix = np.empty((len(data), 1 + len(columns)), order="F")  # filled a column at a time, no other copy
     matrix[:, 0] = 1.0
-    for j, values in enumerate(columns.values(), start=1):
-        matrix[:, j] = values
+    values, read = None, None
+    for j, (c, level) in enumerate(columns.values(), start=1):
+        if level is None:
+            matrix[:, j] = data[c].to_numpy(dtype=float)
+            continue
+        if read != c:  # a factor's values, read once for all its levels
+            values, read = data[c].to_numpy(), c
+        matrix[:, j] = values == level
     constant = [c for j, c in enumerate(columns, start=1) if matrix[:, j].min() == matrix[:, j].max()]
     if constant:
         raise ConstantCovariateError(

@@ -72,17 +72,19 @@ def _independent_columns(gram: np.ndarray) -> list[int]:
 def probit_refit(design: Design, treated: np.ndarray, w: np.ndarray | None, sample: str) -> ProbitRefit:
     """Fit pstest's probit on the rows with ``w > 0`` (``w`` None: every row, weight 1; see
     ``ProbitRefit``)."""
-    rows = slice(None) if w is None else w > 0
-    every_row = w is None or bool(rows.all())
-    x = design.values if every_row else design.values[rows]
-    y = treated[rows].astype(float)
-    weights = None if w is None or (every_row and np.all(w == 1.0)) else w[rows]
-    start = _binary_mle.cross_products(x, y, weights)
+    selected = slice(None) if w is None else w > 0
+    every_row = w is None or bool(selected.all())
+    rows = None if every_row else np.flatnonzero(selected)  # the matched rows, read in blocks, never copied whole
+    x = design.values
+    y = (treated if rows is None else treated[rows]).astype(float)
+    weights = None if w is None or (every_row and np.all(w == 1.0)) else (w if rows is None else w[rows])
+    start = _binary_mle.cross_products(x, y, weights, rows)
     kept = _independent_columns(start.xwx)
     if len(kept) < x.shape[1]:
-        x = x[:, kept]
+        x = x[:, kept] if rows is None else x[np.ix_(rows, kept)]
+        rows = None
         start = _binary_mle.CrossProducts(start.xwx[np.ix_(kept, kept)], start.xwq[kept])
-    fit = _binary_mle.irls(x, y, "probit", start, weights)
+    fit = _binary_mle.irls(x, y, "probit", start, weights, rows=rows)
     separated = fit.perfect_prediction or fit.singular
     if separated:
         warnings.warn(
@@ -97,7 +99,7 @@ def probit_refit(design: Design, treated: np.ndarray, w: np.ndarray | None, samp
     else:
         index = np.full(len(treated), np.nan)
         if not separated:
-            index[rows] = fit.index
+            index[selected] = fit.index
     total = float(len(y) if weights is None else weights.sum())
     share = float(y.sum() if weights is None else weights @ y) / total
     llnull = total * (share * np.log(share) + (1.0 - share) * np.log(1.0 - share))

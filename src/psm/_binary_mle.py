@@ -81,17 +81,21 @@ class _Evaluation:
     perfect: bool
 
 
-def cross_products(x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> CrossProducts:
-    """One pass over the design: ``X'WX`` and ``X'Wq``."""
+def cross_products(
+    x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None, rows: np.ndarray | None = None
+) -> CrossProducts:
+    """One pass over the design (over its rows ``rows``, in that order, when given): ``X'WX`` and ``X'Wq``."""
     q = 2.0 * y - 1.0
-    if weights is None:
+    if weights is None and rows is None:
         return CrossProducts(xwx=x.T @ x, xwq=x.T @ q)
-    xwx = np.zeros((x.shape[1], x.shape[1]))
-    with one_blas_thread(len(x)):
-        for rows in _blocks(len(x)):
-            block = x[rows]
-            xwx += block.T @ (block * weights[rows, None])
-    return CrossProducts(xwx=xwx, xwq=x.T @ (weights * q))
+    wq = q if weights is None else weights * q
+    xwx, xwq = np.zeros((x.shape[1], x.shape[1])), np.zeros(x.shape[1])
+    with one_blas_thread(len(q)):
+        for part in _blocks(len(q)):
+            block = _block(x, rows, part)
+            xwx += block.T @ (block if weights is None else block * weights[part, None])
+            xwq += block.T @ wq[part]
+    return CrossProducts(xwx=xwx, xwq=xwq)
 
 
 def newton(x: np.ndarray, y: np.ndarray, link: str, start: CrossProducts, maxiter: int = 100) -> BinaryFit:
@@ -117,18 +121,28 @@ def newton(x: np.ndarray, y: np.ndarray, link: str, start: CrossProducts, maxite
 
 
 def irls(
-    x: np.ndarray, y: np.ndarray, link: str, start: CrossProducts, weights: np.ndarray | None = None, maxiter: int = 100
+    x: np.ndarray,
+    y: np.ndarray,
+    link: str,
+    start: CrossProducts,
+    weights: np.ndarray | None = None,
+    maxiter: int = 100,
+    rows: np.ndarray | None = None,
 ) -> BinaryFit:
-    """statsmodels' ``GLM(y, X, Binomial(link), freq_weights=w).fit()``; see the module docstring."""
+    """statsmodels' ``GLM(y, X, Binomial(link), freq_weights=w).fit()``; see the module docstring.
+
+    With ``rows`` (integer positions) the fit is on ``x[rows]`` -- ``y``, ``weights`` and the returned
+    index are aligned with ``rows`` -- read a block at a time, so that the subsample is never copied whole.
+    """
     total = len(y) if weights is None else float(weights.sum())
     deviance = -2.0 * np.log(0.75) * total  # at mu_0 every row has probability 3/4 of its outcome
     params = _solve(start.xwx, start.xwq) * _irls_start_constant(link)
     perfect = converged = singular = False
     q = 2.0 * y - 1.0
-    index = np.empty(len(x))  # x'b at the last evaluated params, which are the ones returned
-    with one_blas_thread(len(x)):
+    index = np.empty(len(q))  # x'b at the last evaluated params, which are the ones returned
+    with one_blas_thread(len(q)):
         for iterations in range(1, maxiter + 1):
-            ev = _evaluate(x, q, weights, params, link, fisher=True, index=index)
+            ev = _evaluate(x, q, weights, params, link, fisher=True, index=index, rows=rows)
             perfect |= ev.perfect
             converged = abs(-2.0 * ev.llf - deviance) <= TOL
             if converged or iterations == maxiter:
@@ -170,6 +184,11 @@ def _controller() -> ThreadpoolController:
 
 def _blocks(n: int):
     return (slice(start, min(start + BLOCK, n)) for start in range(0, n, BLOCK))
+
+
+def _block(x: np.ndarray, rows: np.ndarray | None, part: slice) -> np.ndarray:
+    """Rows ``part`` of the design, or of ``x[rows]`` when ``rows`` is given (gathered for this block only)."""
+    return x[part] if rows is None else x[rows[part]]
 
 
 def _solve(information: np.ndarray, score: np.ndarray) -> np.ndarray:
@@ -233,28 +252,30 @@ def _evaluate(
     link: str,
     fisher: bool,
     index: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
 ) -> _Evaluation:
     """Score, information (expected with ``fisher``, else observed), log-likelihood (``fisher`` only, else
-    NaN) and the perfect-prediction flag at ``params``, block by block (``q = 2y - 1``); ``x'b`` is written
-    into ``index`` when one is given."""
+    NaN) and the perfect-prediction flag at ``params``, block by block (``q = 2y - 1``), over the design's
+    rows ``rows`` when given (``q``, ``weights`` and ``index`` aligned with them); ``x'b`` is written into
+    ``index`` when one is given."""
     k = x.shape[1]
     score, information, llf, lowest = np.zeros(k), np.zeros((k, k)), 0.0, np.inf
-    for rows in _blocks(len(x)):
-        block = x[rows]
+    for part in _blocks(len(q)):
+        block = _block(x, rows, part)
         z = block @ params
         if index is not None:
-            index[rows] = z
-        z *= q[rows]
+            index[part] = z
+        z *= q[part]
         lowest = min(lowest, float(z.min()))
         log_prob, lam, weight = _link_terms(z, link, fisher)
-        lam *= q[rows]
+        lam *= q[part]
         if weights is not None:
-            lam *= weights[rows]
-            weight *= weights[rows]
+            lam *= weights[part]
+            weight *= weights[part]
         score += block.T @ lam
         information += block.T @ (block * weight[:, None])
         if fisher:
-            llf += float(log_prob.sum() if weights is None else log_prob @ weights[rows])
+            llf += float(log_prob.sum() if weights is None else log_prob @ weights[part])
     return _Evaluation(score, information, llf if fisher else float("nan"), perfect=lowest >= _perfect_z(link))
 
 

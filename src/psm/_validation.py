@@ -197,3 +197,17 @@ def check_covariate_values(frame: pd.DataFrame, columns: Sequence[Hashable], cat
         )
     if rows:
         raise InvalidValuesError(rows, f"finite numbers of magnitude up to {MAX_ABS_COVARIATE:g}")
+
+
+def treatment_and_score(
+    data: pd.DataFrame, treatment: Hashable | pd.Series, score: Hashable | pd.Series, *, dropna: bool = False,
+) -> tuple[pd.Series, np.ndarray, Hashable, list]:
+    """The 0/1 treatment (a bool Series on the kept rows' index) and the numeric score of a matching
+    call, with both groups present; rows missing either raise :class:`psm.MissingValuesError`, or are
+    dropped with ``dropna=True``. Returns ``(treated, scores, score_name, dropped_labels)``."""
+    names = {"treatment": column_label(treatment), "score": column_label(score)}
+    frame = select_columns(data, {"treatment": treatment, "score": score})
+    frame, dropped = drop_missing(frame, dropna=dropna, names=names)
+    treated = treatment_indicator(frame["treatment"].rename(names["treatment"]))
+    require_both_groups(treated)
+    return treated, numeric_values(frame["score"].rename(names["score"])), names["score"], dropped

@@ -187,19 +187,23 @@ def _cobalt_variance(g: _GroupMoments, sum_w2: float) -> float:
 
 
 def ecdf_differences(
-    codes: np.ndarray, distinct: int, signed: np.ndarray, w: np.ndarray | None
+    codes: np.ndarray, distinct: int, w1: np.ndarray, total1: float, w0: np.ndarray, total0: float
 ) -> tuple[float, float]:
     """Mean and max of ``|F1 - F0|`` over the distinct values of ``x`` present in the sample.
 
     ``codes`` numbers each unit's value in ``range(distinct)``, in the order of ``x`` and equal for equal
-    values (see ``_distinct_codes``), ``signed`` is each unit's signed normalised weight (``w / W1``
-    for the treated, ``-w / W0`` for the controls, 0 outside the sample) and ``w`` the sample's weights.
-    The weighted eCDF gap at a value is the sum of the signed weights of the units at or below it: the
-    running sum of the per-value sums, read at the values some unit of the sample takes (MatchIt
-    ``qqsum(standardize=TRUE)``; the max is cobalt's KS). No sort of the units is needed.
+    values (see ``_distinct_codes``); ``w1`` and ``w0`` are the units' weights in the treated and the
+    control group (0 outside it; non-negative), ``total1`` and ``total0`` their sums. The weighted eCDF
+    gap at a value is the running sum, over the values up to it, of ``W1(v) / W1 - W0(v) / W0``, with
+    ``W1(v)``, ``W0(v)`` the weights at value ``v``, read at the values some unit of the sample takes
+    (MatchIt ``qqsum(standardize=TRUE)``; the max is cobalt's KS). No sort of the units is needed.
     """
-    gaps = np.abs(np.cumsum(np.bincount(codes, weights=signed, minlength=distinct)))
-    gaps = gaps[np.bincount(codes, weights=w, minlength=distinct) > 0]
+    at1 = np.bincount(codes, weights=w1, minlength=distinct)
+    at0 = np.bincount(codes, weights=w0, minlength=distinct)
+    present = (at1 > 0) | (at0 > 0)
+    at1 /= total1
+    at1 -= at0 / total0
+    gaps = np.abs(np.cumsum(at1))[present]
     return float(gaps.mean()), float(gaps.max())
 
 
@@ -231,8 +235,7 @@ def _variance_ratio_bounds(n_treated: int) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class _SampleWeights:
-    """One sample's weights split by group, the totals every column shares, each unit's signed eCDF
-    weight (``w / W1`` treated, ``-w / W0`` controls) and the sample's weights (None when all are 1)."""
+    """One sample's weights split by group (0 outside it) and the totals every column shares."""
 
     w1: np.ndarray
     w0: np.ndarray
@@ -240,16 +243,13 @@ class _SampleWeights:
     total0: float
     sum_sq1: float
     sum_sq0: float
-    signed: np.ndarray
-    weights: np.ndarray | None
 
     @classmethod
     def of(cls, treated: np.ndarray, w: np.ndarray | None) -> _SampleWeights:
         w1 = treated.astype(float) if w is None else np.where(treated, w, 0.0)
         w0 = np.subtract(1.0, w1) if w is None else np.subtract(w, w1)  # exact: w - w or w - 0
         total1, total0 = float(w1.sum()), float(w0.sum())
-        signed = w1 / total1 - w0 / total0  # each unit is in one group: the other term is an exact 0
-        return cls(w1, w0, total1, total0, float(w1 @ w1), float(w0 @ w0), signed, w)
+        return cls(w1, w0, total1, total0, float(w1 @ w1), float(w0 @ w0))
 
 
 def _column_statistics(
@@ -266,8 +266,11 @@ def _column_statistics(
     if distinct is None:
         ecdf = (abs(g1.mean - g0.mean),) * 2
     else:
-        ecdf = ecdf_differences(*distinct, sw.signed, sw.weights)
+        ecdf = ecdf_differences(*distinct, sw.w1, sw.total1, sw.w0, sw.total0)
     return g1, g0, t, p, var_ratio_cobalt, ecdf
+
+
+_CODE_BLOCK = 1 << 16
 
 
 def _distinct_codes(x: np.ndarray) -> tuple[np.ndarray, int]:
@@ -283,10 +286,20 @@ def _distinct_codes(x: np.ndarray) -> tuple[np.ndarray, int]:
     for scale in (1.0, 10.0, 100.0, 1000.0):
         if not np.array_equal(np.rint(head * scale) / scale, head):
             continue  # a first look, so that continuous columns cost little here
-        scaled = np.rint(x * scale)
-        low, high = scaled.min(), scaled.max()
-        if high - low < len(x) and np.array_equal(scaled / scale, x):
-            return (scaled - low).astype(np.intp), int(high - low) + 1
+        # rint(x 10^d) is monotone in x, so its extremes are those of x: one block at a time from here
+        low, high = float(np.rint(x.min() * scale)), float(np.rint(x.max() * scale))
+        if not high - low < len(x):
+            continue
+        codes = np.empty(len(x), dtype=np.intp)
+        for start in range(0, len(x), _CODE_BLOCK):
+            part = x[start : start + _CODE_BLOCK]
+            scaled = np.rint(part * scale)
+            if not np.array_equal(scaled / scale, part):
+                break
+            scaled -= low
+            codes[start : start + _CODE_BLOCK] = scaled
+        else:
+            return codes, int(high - low) + 1
     values, codes = np.unique(x, return_inverse=True)
     return codes, len(values)
 

@@ -61,14 +61,7 @@ import pandas as pd
 from scipy import stats
 
 from psm._neighbours import expand, move_while
-from psm._validation import (
-    column_label,
-    drop_missing,
-    numeric_values,
-    require_both_groups,
-    select_columns,
-    treatment_indicator,
-)
+from psm._validation import treatment_and_score
 from psm.errors import NoControlsOnSupportError
 from psm.summary import Summary, SummaryTable
 from psm.support import ESTIMANDS, support_mask, support_table, unit_frame, unit_series, unit_weights
@@ -288,12 +281,7 @@ def kernel_match(
     h = float(caliper) if method == "radius" else float(DEFAULT_BANDWIDTH if bandwidth is None else bandwidth)
     kern = "uniform" if method == "radius" else kernel
 
-    names = {"treatment": column_label(treatment), "score": column_label(score)}
-    frame = select_columns(data, {"treatment": treatment, "score": score})
-    frame, dropped = drop_missing(frame, dropna=dropna, names=names)
-    treated = treatment_indicator(frame["treatment"].rename(names["treatment"]))
-    require_both_groups(treated)
-    scores = numeric_values(frame["score"].rename(names["score"]))
+    treated, scores, score_name, dropped = treatment_and_score(data, treatment, score, dropna=dropna)
     t = treated.to_numpy()
     n = len(t)
     common = support_mask(t, scores, estimand) if common_support else np.ones(n, dtype=bool)
@@ -316,10 +304,10 @@ def kernel_match(
         weights += received
     unit_weights(weights, t, on_support, estimand)
 
-    index = frame.index
+    index = treated.index
     return KernelMatching(
         treated=treated,
-        **unit_series(index, scores, names["score"], common, on_support, weights),
+        **unit_series(index, scores, score_name, common, on_support, weights),
         estimand=estimand,
         method=method,
         kernel=kern,

@@ -49,14 +49,7 @@ import pandas as pd
 
 from psm._nn_greedy import match_without_replacement
 from psm._nn_sorted import Links, match_with_replacement
-from psm._validation import (
-    column_label,
-    drop_missing,
-    numeric_values,
-    require_both_groups,
-    select_columns,
-    treatment_indicator,
-)
+from psm._validation import treatment_and_score
 from psm.errors import NoControlsOnSupportError
 from psm.kernel import KernelMatching, kernel_match
 from psm.propensity import PropensityModel
@@ -420,12 +413,7 @@ def match(
     _check_options(k, replace, caliper, ties, order, seed, estimand, descending)
     if std_caliper and caliper is None:
         raise ValueError("std_caliper=True gives the caliper in SD units of the score: pass caliper= too")
-    names = {"treatment": column_label(treatment), "score": column_label(score)}
-    frame = select_columns(data, {"treatment": treatment, "score": score})
-    frame, dropped = drop_missing(frame, dropna=dropna, names=names)
-    treated = treatment_indicator(frame["treatment"].rename(names["treatment"]))
-    require_both_groups(treated)
-    scores = numeric_values(frame["score"].rename(names["score"]))
+    treated, scores, score_name, dropped = treatment_and_score(data, treatment, score, dropna=dropna)
     t = treated.to_numpy()
     n = len(t)
     rank = None if order is None else np.random.default_rng(seed).permutation(n)
@@ -458,10 +446,10 @@ def match(
         weights += np.bincount(found.match, weights=found.weight, minlength=n)
     unit_weights(weights, t, on_support, estimand)
 
-    index = frame.index
+    index = treated.index
     return Matching(
         treated=treated,
-        **unit_series(index, scores, names["score"], common, on_support, weights),
+        **unit_series(index, scores, score_name, common, on_support, weights),
         pairs=_pairs_frame(index, scores, links),
         estimand=estimand,
         k=k,

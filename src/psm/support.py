@@ -18,14 +18,7 @@ from collections.abc import Hashable
 import numpy as np
 import pandas as pd
 
-from psm._validation import (
-    column_label,
-    drop_missing,
-    numeric_values,
-    require_both_groups,
-    select_columns,
-    treatment_indicator,
-)
+from psm._validation import treatment_and_score
 
 ESTIMANDS = ("ATT", "ATU", "ATE")
 #: other names of the estimands: MatchIt's and cobalt's "ATC" (average effect on the controls) is ATU.
@@ -80,11 +73,7 @@ def common_support(
     {0: 429, 1: 177}
     """
     estimand = canonical_estimand(estimand)
-    frame = select_columns(data, {"treatment": treatment, "score": score})
-    drop_missing(frame, names={"treatment": column_label(treatment), "score": column_label(score)})
-    treated = treatment_indicator(frame["treatment"].rename(column_label(treatment)))
-    require_both_groups(treated)
-    values = numeric_values(frame["score"].rename(column_label(score)))
+    treated, values, _, _ = treatment_and_score(data, treatment, score)
     return pd.Series(support_mask(treated.to_numpy(), values, estimand), index=data.index, name="on_support")
 
 

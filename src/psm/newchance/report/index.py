@@ -174,7 +174,8 @@ def _agreement(tables: list[dict[str, Any]]) -> list[tuple[str, int, int]]:
     for t in tables:
         counts = t.get("comparison")
         if counts:
-            rows.append((t["caption"], counts.get("match", 0), counts.get("match", 0) + counts.get("differs", 0)))
+            caption = t["caption"].removeprefix(f"{SYNTHETIC_BANNER} — ").split(". Population:")[0]
+            rows.append((caption, counts.get("match", 0), counts.get("match", 0) + counts.get("differs", 0)))
     if rows:
         rows.append(("All compared tables", sum(r[1] for r in rows), sum(r[2] for r in rows)))
     return rows
