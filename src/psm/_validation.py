@@ -211,3 +211,13 @@ def treatment_and_score(
     treated = treatment_indicator(frame["treatment"].rename(names["treatment"]))
     require_both_groups(treated)
     return treated, numeric_values(frame["score"].rename(names["score"])), names["score"], dropped
+
+
+def aligned_outcome(y: pd.Series, index: pd.Index) -> np.ndarray:
+    """``y`` (a Series holding every label of ``index``) as a float array in ``index``'s order."""
+    if not isinstance(y, pd.Series):
+        raise TypeError("y must be a pandas Series aligned to the data")
+    missing = index.difference(y.index)
+    if len(missing):
+        raise ValueError(f"y lacks {len(missing)} rows of the matching, e.g. {missing[:5].tolist()}")
+    return y.reindex(index).to_numpy(dtype=float)

@@ -61,7 +61,7 @@ import pandas as pd
 from scipy import stats
 
 from psm._neighbours import expand, move_while
-from psm._validation import treatment_and_score
+from psm._validation import aligned_outcome, treatment_and_score
 from psm.errors import NoControlsOnSupportError
 from psm.summary import Summary, SummaryTable
 from psm.support import ESTIMANDS, support_mask, support_table, unit_frame, unit_series, unit_weights
@@ -152,12 +152,7 @@ class KernelMatching:
         ``direction`` "ATT" fills treated units, "ATU" controls, ``None`` the estimand's
         directions; NaN elsewhere (and for focal units off support).
         """
-        if not isinstance(y, pd.Series):
-            raise TypeError("y must be a pandas Series aligned to the data")
-        missing = self.score.index.difference(y.index)
-        if len(missing):
-            raise ValueError(f"y lacks {len(missing)} rows of the matching, e.g. {missing[:5].tolist()}")
-        values = y.reindex(self.score.index).to_numpy(dtype=float)
+        values = aligned_outcome(y, self.score.index)
         score = self.score.to_numpy(dtype=float)
         out = np.full(len(values), np.nan)
         for name in _PASSES[self.estimand] if direction is None else (direction,):

@@ -49,7 +49,7 @@ import pandas as pd
 
 from psm._nn_greedy import match_without_replacement
 from psm._nn_sorted import Links, match_with_replacement
-from psm._validation import treatment_and_score
+from psm._validation import aligned_outcome, treatment_and_score
 from psm.errors import NoControlsOnSupportError
 from psm.kernel import KernelMatching, kernel_match
 from psm.propensity import PropensityModel
@@ -190,12 +190,7 @@ class Matching:
         ``y`` must be a Series carrying at least the matched rows' labels; a missing
         outcome among a unit's matches makes its value NaN.
         """
-        if not isinstance(y, pd.Series):
-            raise TypeError("y must be a pandas Series aligned to the data")
-        missing = self.score.index.difference(y.index)
-        if len(missing):
-            raise ValueError(f"y lacks {len(missing)} rows of the matching, e.g. {missing[:5].tolist()}")
-        values = y.reindex(self.score.index).to_numpy(dtype=float)
+        values = aligned_outcome(y, self.score.index)
         out = np.full(len(values), np.nan)
         for name in _PASSES[self.estimand] if direction is None else (direction,):
             links = self._direction_links(name)
