@@ -25,8 +25,11 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
 
+# docs/api.md (markdown, committed) and the Sphinx site in docs/_build/html (git-ignored); warnings
+# and broken references are errors
 docs: $(STAMP)
 	$(PY) docs/build_api.py
+	$(PY) -m sphinx -W --keep-going -n -q -E -b html docs/sphinx docs/_build/html
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_matching.py

@@ -4,6 +4,9 @@ Public names: ``psm.__all__`` and the public functions of the ``psm.plots`` and 
 modules, and of each public class its public methods and properties. Run ``make docs`` (or
 ``python docs/build_api.py``); tests/test_api_docs.py fails when docs/api.md misses a public name (or lists
 one that is gone) or a public name has no docstring.
+
+The same list, in the same sections, makes the API page of the Sphinx site (``render_sphinx``, called by
+docs/sphinx/conf.py), so no list of public names is kept by hand twice.
 """
 
 from __future__ import annotations
@@ -78,6 +81,37 @@ def _signature(name: str, obj: object) -> str:
 
 def _doc(obj: object) -> str:
     return inspect.cleandoc(inspect.getdoc(obj) or "")
+
+
+def grouped() -> list[tuple[str, list[str]]]:
+    """``[(section title, [qualified public names])]`` in SECTIONS order; names of a module not yet in
+    SECTIONS come last under "More", so none is lost."""
+    names = public_names()
+    out = [(title, [q for q, obj in names.items() if getattr(obj, "__module__", None) in modules])
+           for title, modules in SECTIONS.items()]
+    listed = {q for _, qs in out for q in qs}
+    others = [q for q in names if q not in listed]
+    return out + ([("More", others)] if others else [])
+
+
+def render_sphinx() -> str:
+    """The Sphinx API page (MyST markdown): autodoc directives for every public name, by section."""
+    names = public_names()
+    lines = ["# API reference", "",
+             "Every public name of `psm`, generated from the docstrings. Guides: [psm for Stata psmatch2 users]"
+             "(stata.md), [psm for MatchIt and cobalt users](matchit.md).", ""]
+    for title, qualified_names in grouped():
+        lines += [f"## {title}", "", "```{eval-rst}"]
+        for qualified in qualified_names:
+            obj = names[qualified]
+            if inspect.isclass(obj) and issubclass(obj, BaseException):
+                lines += [f".. autoexception:: {qualified}", ""]
+            elif inspect.isclass(obj):
+                lines += [f".. autoclass:: {qualified}", f"   :members: {', '.join(members(obj))}", ""]
+            else:
+                lines += [f".. autofunction:: {qualified}", ""]
+        lines += ["```", ""]
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def render() -> str:

@@ -256,6 +256,21 @@ def test_separation_gives_nan_summary_with_a_warning() -> None:
     assert bt.table.loc["x", "pct_bias_unmatched"] > 0  # per-covariate rows are still computed
 
 
+def test_separation_in_the_matched_sample_only_is_reported_not_raised() -> None:
+    # matched: the treated all have x = 0, the controls -1.5 or 0.25 -- a quasi-separation whose probit
+    # runs to an infinite information matrix; the unmatched sample overlaps and keeps its summary
+    df = pd.DataFrame({
+        "t": [0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0],
+        "x": [-1.5, 0, 0.25, -1.5, 0, -1.5, 0.25, -1.5, -1.5, -1.5, -1.5],
+        "w": [0, 3, 0.5, 0, 3, 0, 3, 0, 0, 0, 0.2],
+    })
+    with pytest.warns(UserWarning, match="matched sample: the covariates predict treatment perfectly"):
+        bt = balance(df, ["x"], df["w"], treatment="t", reference_weight="given")
+    assert np.isnan(bt.summary_stats.loc["matched", "pseudo_r2"])
+    assert bt.summary_stats.loc["unmatched", "pseudo_r2"] == pytest.approx(bt.probit["unmatched"].pseudo_r2)
+    assert 0 < bt.summary_stats.loc["unmatched", "pseudo_r2"] < 1
+
+
 # --------------------------------------------------------------------------------------------------
 # invariants
 
@@ -320,6 +335,44 @@ def test_row_order_does_not_matter(df: pd.DataFrame, rnd) -> None:
     a = balance(df, ["x"], df["w"], treatment="t").table
     b = balance(df.loc[order], ["x"], df.loc[order, "w"], treatment="t").table
     pd.testing.assert_frame_equal(a, b, rtol=1e-9)
+
+
+def _ecdf_gaps_by_definition(x: np.ndarray, t: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """``|F1(v) - F0(v)|`` at every distinct v among the units with w > 0, each F a weighted share of units
+    at or below v (MatchIt qqsum(standardize=TRUE)): a double loop, no sorting or running sums."""
+    inside = w > 0
+    values = sorted(set(x[inside].tolist()))
+    w1, w0 = w[inside & (t == 1)].sum(), w[inside & (t == 0)].sum()
+    gaps = [abs(w[inside & (t == 1) & (x <= v)].sum() / w1 - w[inside & (t == 0) & (x <= v)].sum() / w0)
+            for v in values]
+    return float(np.mean(gaps)), float(np.max(gaps))
+
+
+@st.composite
+def tied_weighted_samples(draw: st.DrawFn) -> pd.DataFrame:
+    n = draw(st.integers(21, 40))
+    t = draw(st.lists(st.integers(0, 1), min_size=n, max_size=n).filter(lambda v: 2 <= sum(v) <= len(v) - 2))
+    values = draw(st.sampled_from([  # integers, one and two decimals (coded without a sort), and neither
+        [0.0, 1.0, 2.0, 4.0, 5.0], [0.1, 0.2, 0.3, 0.5, 0.6], [1.0, 1.05, 1.1, 1.15, 1.2],
+        [-0.1, 0.3, 1 / 3, 2.0, 1e-5 + 2.0]]))
+    x = draw(st.lists(st.sampled_from(values), min_size=n, max_size=n))
+    w = draw(st.lists(st.sampled_from([0.0, 0.2, 0.5, 1.0, 3.0]), min_size=n, max_size=n))
+    df = pd.DataFrame({"t": t, "x": x, "w": w})
+    assume = df.x.nunique() > 2 and all((df.w[df.t == g] > 0).any() for g in (0, 1))
+    return df if assume else draw(st.nothing())
+
+
+@pytest.mark.filterwarnings("ignore:pstest probit")
+@settings(max_examples=40, deadline=None)
+@given(tied_weighted_samples())
+def test_ecdf_statistics_equal_their_definition_with_ties_and_zero_weights(df: pd.DataFrame) -> None:
+    row = balance(df, ["x"], df["w"], treatment="t", reference_weight="given",
+                  on_support=pd.Series(True, index=df.index)).table.loc["x"]
+    x, t, w = df.x.to_numpy(), df.t.to_numpy(), df.w.to_numpy()
+    for sample, weights in (("unmatched", np.ones_like(w)), ("matched", w)):
+        mean, largest = _ecdf_gaps_by_definition(x, t, weights)
+        assert row[f"ecdf_mean_{sample}"] == pytest.approx(mean, rel=1e-12, abs=1e-12)
+        assert row[f"ecdf_max_{sample}"] == pytest.approx(largest, rel=1e-12, abs=1e-12)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -70,7 +70,7 @@ def _independent_columns(gram: np.ndarray) -> list[int]:
 
 
 def probit_refit(design: Design, treated: np.ndarray, w: np.ndarray, sample: str) -> ProbitRefit:
-    """Fit pstest's probit on the rows with ``w > 0`` (see :class:`ProbitRefit`)."""
+    """Fit pstest's probit on the rows with ``w > 0`` (see ``ProbitRefit``)."""
     rows = w > 0
     every_row = bool(rows.all())
     x = design.values if every_row else design.values[rows]

@@ -38,12 +38,13 @@ over threads only adds their synchronisation (two to five times slower on a load
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
 from scipy import special
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 BLOCK = 1 << 16
 TOL = 1e-8
@@ -86,7 +87,7 @@ def cross_products(x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = No
     if weights is None:
         return CrossProducts(xwx=x.T @ x, xwq=x.T @ q)
     xwx = np.zeros((x.shape[1], x.shape[1]))
-    with _one_blas_thread(len(x)):
+    with one_blas_thread(len(x)):
         for rows in _blocks(len(x)):
             block = x[rows]
             xwx += block.T @ (block * weights[rows, None])
@@ -98,7 +99,7 @@ def newton(x: np.ndarray, y: np.ndarray, link: str, start: CrossProducts, maxite
     params = _solve(start.xwx, start.xwq) / (2.0 * _density_at_zero(link))
     step, iterations, perfect, singular = params, 1, False, False
     q = 2.0 * y - 1.0
-    with _one_blas_thread(len(x)):
+    with one_blas_thread(len(x)):
         while iterations < maxiter and np.any(np.abs(step) > TOL):
             ev = _evaluate(x, q, None, params, link, fisher=False)
             perfect |= ev.perfect
@@ -124,7 +125,7 @@ def irls(
     params = _solve(start.xwx, start.xwq) * _irls_start_constant(link)
     perfect = converged = singular = False
     q = 2.0 * y - 1.0
-    with _one_blas_thread(len(x)):
+    with one_blas_thread(len(x)):
         for iterations in range(1, maxiter + 1):
             ev = _evaluate(x, q, weights, params, link, fisher=True)
             perfect |= ev.perfect
@@ -142,7 +143,7 @@ def irls(
 
 def observed_information(x: np.ndarray, y: np.ndarray, link: str, params: np.ndarray) -> np.ndarray:
     """``H(b)``, minus the Hessian of the log-likelihood (its inverse is the MLE's covariance)."""
-    with _one_blas_thread(len(x)):
+    with one_blas_thread(len(x)):
         return _evaluate(x, 2.0 * y - 1.0, None, params, link, fisher=False).information
 
 
@@ -151,9 +152,19 @@ def cdf(index: np.ndarray, link: str) -> np.ndarray:
     return special.ndtr(index) if link == "probit" else special.expit(index)
 
 
-def _one_blas_thread(n: int):
-    """One BLAS thread for the block passes (a no-op for a single block, where BLAS uses one anyway)."""
-    return threadpool_limits(limits=1, user_api="blas") if n > BLOCK else contextlib.nullcontext()
+def one_blas_thread(n: int):
+    """One BLAS thread for passes over ``n`` rows (a no-op up to one block, where BLAS uses one anyway).
+
+    Also for whole-column products such as ``w @ x``: over a million rows on a loaded 2-core machine one
+    thread takes 0.2 ms where BLAS's threads take 10-25 ms, waiting for each other.
+    """
+    return _controller().limit(limits=1, user_api="blas") if n > BLOCK else contextlib.nullcontext()
+
+
+@functools.cache
+def _controller() -> ThreadpoolController:
+    """The loaded BLAS libraries, found once (each search costs about 20 ms)."""
+    return ThreadpoolController()
 
 
 def _blocks(n: int):
@@ -161,7 +172,10 @@ def _blocks(n: int):
 
 
 def _solve(information: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """``information^-1 score`` by Cholesky (raises ``LinAlgError`` if not positive definite)."""
+    """``information^-1 score`` by Cholesky (raises ``LinAlgError`` if not positive definite or not finite,
+    as on the way to a separation the far tails can make it)."""
+    if not (np.all(np.isfinite(information)) and np.all(np.isfinite(score))):
+        raise np.linalg.LinAlgError("information or score not finite")
     return scipy.linalg.cho_solve(scipy.linalg.cho_factor(information), score)
 
 

@@ -32,7 +32,7 @@ Per covariate (``breduc``, l.197-303):
 
 Summary rows (l.158-172, 316-373): probit of treatment on the covariates (always probit), unweighted on U
 and ``[iw=weight]`` on M, giving McFadden's pseudo-R2 ``1 - ll/ll0``, the LR chi2 ``2 (ll - ll0)`` and its
-p-value; mean and median |bias|; Rubin's ``B = 100 (mean_T(xb) - mean_C(xb)) / sqrt((var_T + var_C)/2)``
+p-value; mean and median ``|bias|``; Rubin's ``B = 100 (mean_T(xb) - mean_C(xb)) / sqrt((var_T + var_C)/2)``
 and ``R = var_T(xb) / var_C(xb)`` on that probit's linear index ``xb`` (M: iweighted). B is **signed**,
 as the code computes it (the help file calls it "absolute"), and flagged when ``B >= 25`` (a large
 negative B is therefore not flagged, as in pstest; at the probit optimum the treated normally have the
@@ -55,8 +55,8 @@ Values that pstest would print as missing (a zero denominator) are NaN here.
 Computation: the covariates are held once as a float matrix and processed a column at a time (each
 statistic is a weighted sum over rows, so no temporary is larger than one column); the sums of squares
 about each group's mean give the variances, the t-test's ``s2 = (SS1 + SS0) / (W - 2)`` and cobalt's
-variance ``SS / W / (1 - sum(w^2) / W^2)``; a non-binary column is sorted once for the eCDF of both
-samples. The probits are statsmodels' ``GLM(..., Binomial(Probit()), freq_weights=w).fit()`` iteration for
+variance ``SS / W / (1 - sum(w^2) / W^2)``; a non-binary column's distinct values are found once
+(``np.unique``) and both samples' eCDFs are running sums of the weights summed per distinct value. The probits are statsmodels' ``GLM(..., Binomial(Probit()), freq_weights=w).fit()`` iteration for
 iteration (:func:`psm._binary_mle.irls`); collinear covariates are found from the same ``X'WX``. The
 text renderers live in :mod:`psm._balance_render`, the probit refit in :mod:`psm._balance_probit`.
 """
@@ -80,6 +80,7 @@ from psm._balance_inputs import (
 )
 from psm._balance_probit import ProbitRefit, probit_refit
 from psm._balance_render import BalanceRendering
+from psm._binary_mle import one_blas_thread
 from psm._validation import check_covariate_values
 
 __all__ = ["BalanceTable", "ProbitRefit", "balance"]
@@ -185,17 +186,20 @@ def _cobalt_variance(g: _GroupMoments, sum_w2: float) -> float:
     return _divide(g.ss / g.total, 1.0 - sum_w2 / g.total**2)
 
 
-def ecdf_differences(x_sorted: np.ndarray, signed_sorted: np.ndarray) -> tuple[float, float]:
-    """Mean and max of ``|F1 - F0|`` over the distinct values of ``x``, from values in ascending order and
-    each unit's signed normalised weight (``w / W1`` for the treated, ``-w / W0`` for the controls, over the
-    units with ``w > 0``).
+def ecdf_differences(
+    codes: np.ndarray, distinct: int, signed: np.ndarray, w: np.ndarray | None
+) -> tuple[float, float]:
+    """Mean and max of ``|F1 - F0|`` over the distinct values of ``x`` present in the sample.
 
-    The weighted eCDF gap is the running sum of the signed weights, read at the last position of each run of
-    tied values (MatchIt ``qqsum(standardize=TRUE)``; the max is cobalt's KS).
+    ``codes`` numbers each unit's value in ``range(distinct)``, in the order of ``x`` and equal for equal
+    values (see :func:`_distinct_codes`), ``signed`` is each unit's signed normalised weight (``w / W1``
+    for the treated, ``-w / W0`` for the controls, 0 outside the sample) and ``w`` the sample's weights.
+    The weighted eCDF gap at a value is the sum of the signed weights of the units at or below it: the
+    running sum of the per-value sums, read at the values some unit of the sample takes (MatchIt
+    ``qqsum(standardize=TRUE)``; the max is cobalt's KS). No sort of the units is needed.
     """
-    gaps = np.abs(np.cumsum(signed_sorted))
-    last_of_run = np.r_[x_sorted[1:] != x_sorted[:-1], True]
-    gaps = gaps[last_of_run]
+    gaps = np.abs(np.cumsum(np.bincount(codes, weights=signed, minlength=distinct)))
+    gaps = gaps[np.bincount(codes, weights=w, minlength=distinct) > 0]
     return float(gaps.mean()), float(gaps.max())
 
 
@@ -225,9 +229,8 @@ def _variance_ratio_bounds(n_treated: int) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class _SampleWeights:
-    """One sample's weights split by group, the totals every column shares, and each unit's signed eCDF
-    weight (``w / W1`` treated, ``-w / W0`` controls, the totals over the units with ``w > 0`` summed in row
-    order as the eCDF normalises them; None for the units outside when every unit is in)."""
+    """One sample's weights split by group, the totals every column shares, each unit's signed eCDF
+    weight (``w / W1`` treated, ``-w / W0`` controls) and the sample's weights (None when all are 1)."""
 
     w1: np.ndarray
     w0: np.ndarray
@@ -236,49 +239,59 @@ class _SampleWeights:
     sum_sq1: float
     sum_sq0: float
     signed: np.ndarray
-    positive: np.ndarray | None
+    weights: np.ndarray | None
 
     @classmethod
-    def of(cls, treated: np.ndarray, w: np.ndarray) -> _SampleWeights:
-        w1, w0 = np.where(treated, w, 0.0), np.where(treated, 0.0, w)
-        positive = w > 0
-        ecdf1, ecdf0 = float(w[positive & treated].sum()), float(w[positive & ~treated].sum())
-        return cls(
-            w1, w0, float(w1.sum()), float(w0.sum()), float(w1 @ w1), float(w0 @ w0),
-            signed=np.where(treated, w / ecdf1, -w / ecdf0),
-            positive=None if positive.all() else positive,
-        )
+    def of(cls, treated: np.ndarray, w: np.ndarray | None) -> _SampleWeights:
+        w1 = treated.astype(float) if w is None else np.where(treated, w, 0.0)
+        w0 = np.subtract(1.0, w1) if w is None else np.subtract(w, w1)  # exact: w - w or w - 0
+        total1, total0 = float(w1.sum()), float(w0.sum())
+        signed = w1 / total1 - w0 / total0  # each unit is in one group: the other term is an exact 0
+        return cls(w1, w0, total1, total0, float(w1 @ w1), float(w0 @ w0), signed, w)
 
 
 def _column_statistics(
-    x: np.ndarray, order: np.ndarray | None, sw: _SampleWeights, scratch: np.ndarray
+    x: np.ndarray, distinct: tuple[np.ndarray, int] | None, sw: _SampleWeights, scratch: np.ndarray
 ) -> tuple[_GroupMoments, _GroupMoments, float, float, float, tuple[float, float]]:
     """Moments of both groups, the t-test, cobalt's variance ratio and the eCDF differences of one column.
 
-    ``order`` sorts ``x`` ascending, ties in row order (None for a binary column, whose eCDF differences
-    are ``|p1 - p0|``); ``scratch`` is a work array as long as ``x``.
+    ``distinct`` is each unit's code for its value of ``x`` and the number of codes (None for a binary
+    column, whose eCDF differences are ``|p1 - p0|``); ``scratch`` is a work array as long as ``x``.
     """
     g1, g0 = _moments(x, sw.w1, sw.total1, scratch), _moments(x, sw.w0, sw.total0, scratch)
     t, p, _ = dummy_regression_t(g1, g0)
     var_ratio_cobalt = _divide(_cobalt_variance(g1, sw.sum_sq1), _cobalt_variance(g0, sw.sum_sq0))
-    if order is None:
+    if distinct is None:
         ecdf = (abs(g1.mean - g0.mean),) * 2
     else:
-        in_sample = order if sw.positive is None else order[sw.positive[order]]
-        ecdf = ecdf_differences(x[in_sample], sw.signed[in_sample])
+        ecdf = ecdf_differences(*distinct, sw.signed, sw.weights)
     return g1, g0, t, p, var_ratio_cobalt, ecdf
 
 
-def _ascending(x: np.ndarray) -> np.ndarray:
-    """``np.argsort(x, kind="stable")``; integer values that fit 16 bits take numpy's radix sort (same order)."""
-    if -(2**15) <= x.min() and x.max() < 2**15 and np.array_equal(x, np.rint(x)):
-        return np.argsort(x.astype(np.int16), kind="stable")
-    return np.argsort(x, kind="stable")
+def _distinct_codes(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """A code per unit that orders as ``x`` does and is equal exactly for equal values, and the number of
+    codes (codes no unit takes get no weight and are skipped by the eCDF).
+
+    Values recorded to at most three decimals (years, months to one decimal, amounts in cents) whose
+    range spans fewer steps than there are units are coded ``round(x 10^d) - min`` with the fewest such
+    ``d``, found without a sort: when ``round(x 10^d) / 10^d`` gives back every ``x``, the map is one to one
+    and increasing. Other columns are coded by their rank among the distinct values (``np.unique``).
+    """
+    head = x[:1000]
+    for scale in (1.0, 10.0, 100.0, 1000.0):
+        if not np.array_equal(np.rint(head * scale) / scale, head):
+            continue  # a first look, so that continuous columns cost little here
+        scaled = np.rint(x * scale)
+        low, high = scaled.min(), scaled.max()
+        if high - low < len(x) and np.array_equal(scaled / scale, x):
+            return (scaled - low).astype(np.intp), int(high - low) + 1
+    values, codes = np.unique(x, return_inverse=True)
+    return codes, len(values)
 
 
 def _per_covariate(design: Design, s: Samples, sd_denom: str) -> tuple[pd.DataFrame, dict]:
     samples = {
-        "unmatched": _SampleWeights.of(s.treated, np.ones(len(s.treated))),
+        "unmatched": _SampleWeights.of(s.treated, None),
         "matched": _SampleWeights.of(s.treated, s.weight),
     }
     bounds = {
@@ -289,8 +302,8 @@ def _per_covariate(design: Design, s: Samples, sd_denom: str) -> tuple[pd.DataFr
     for j in range(len(design.columns)):
         x = design.column(j)
         binary = bool(np.all((x == 0) | (x == 1)))
-        order = None if binary else _ascending(x)
-        stats_u, stats_m = (_column_statistics(x, order, samples[k], scratch) for k in SAMPLES)
+        distinct = None if binary else _distinct_codes(x)
+        stats_u, stats_m = (_column_statistics(x, distinct, samples[k], scratch) for k in SAMPLES)
         g1u, g0u = stats_u[0], stats_u[1]
         bias_den = np.sqrt((g1u.var + g0u.var) / 2.0)
         smd_den = {"treated": np.sqrt(g1u.var), "control": np.sqrt(g0u.var), "pooled": bias_den}[sd_denom]
@@ -418,7 +431,7 @@ def balance(
         its base (lowest) level included, so the balance of every category is in view. ``"omit_base"``:
         the base level's row is left out, as pstest lists ``i.var``. Either way the summary block is
         pstest's: its probit (pseudo-R2, LR chi2, Rubin's B and R) leaves the base level out, as the
-        constant already spans it, and mean/median |bias| and %Var are taken over the same rows, so the
+        constant already spans it, and mean/median ``|bias|`` and %Var are taken over the same rows, so the
         summary does not depend on this option.
     sd_denom
         cobalt SMD denominator: ``"treated"`` (default for ATT), ``"control"`` (ATU) or ``"pooled"``.
@@ -456,8 +469,9 @@ def balance(
         raise ValueError(f"sd_denom must be one of {_SD_DENOMS}, got {sd_denom!r}")
     design = expand_covariates(data, covariates, categorical, factors, levels)
     samples = resolve_samples(data, matching_or_weights, treatment, on_support, estimand, reference_weight)
-    table, bounds = _per_covariate(design, samples, sd_denom)
-    summary, probits = _summary_rows(table, design, samples)
+    with one_blas_thread(len(data)):  # every product here is a pass over columns, bound by memory
+        table, bounds = _per_covariate(design, samples, sd_denom)
+        summary, probits = _summary_rows(table, design, samples)
     return BalanceTable(
         table=table,
         summary_stats=summary,
@@ -495,7 +509,7 @@ class BalanceTable(BalanceRendering):
     var_ratio_bounds
         The F bounds used to flag variance ratios, per sample.
     probit
-        The two :class:`ProbitRefit` fits.
+        The two ``ProbitRefit`` fits.
     base_levels
         Rows that are a factor's base level (shown, but left out of the probit and of the summary block).
     """

@@ -182,7 +182,7 @@ class Effect:
 
     def summary(self) -> Summary:
         """The psmatch2 table, the Abadie-Imbens SE and the treated x support counts, as a
-        :class:`~psm.summary.Summary` (text: :func:`psmatch2_table`'s layout; tables: the same numbers)."""
+        :class:`~psm.summary.Summary` (text: ``psmatch2_table``'s layout; tables: the same numbers)."""
         return Summary(f"Effect of the treatment on {self.outcome}", effect_tables([self]),
                        text=psmatch2_table([self]))
 
@@ -506,7 +506,7 @@ def _two_sided_p(t: float, df: float | None) -> float:
 
 
 def effect_tables(effects: list[Effect]) -> list[SummaryTable]:
-    """The tables behind :func:`psmatch2_table`: every outcome's rows (``to_frame``, AI row included)
+    """The tables behind ``psmatch2_table``: every outcome's rows (``to_frame``, AI row included)
     at Stata's ``%10.0g``-like precision, and the first effect's treated x support counts."""
     frames = []
     for eff in effects:

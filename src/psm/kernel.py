@@ -235,7 +235,7 @@ def kernel_match(
 ) -> KernelMatching:
     """psmatch2's ``kernel`` (``kerneltype()``, ``bwidth()``) or ``radius caliper()`` matching.
 
-    ``method="kernel"``: ``kernel`` in :data:`KERNELS` (epan default), ``bandwidth`` h
+    ``method="kernel"``: ``kernel`` in ``KERNELS`` (epan default), ``bandwidth`` h
     (default 0.06). ``method="radius"``: ``caliper`` r required; uniform kernel with h = r.
     Other arguments as :func:`psm.match`. See the module docstring for the formulas.
     """

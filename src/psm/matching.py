@@ -170,7 +170,7 @@ class Matching:
         """Weights from one direction's matches only (K_M(i)/M-style).
 
         ATT: treated 1 if matched, each control ``sum_i 1/n_i`` over treated ``i`` that used
-        it; ATU: the mirror. Equals :attr:`weights` for an ATT (ATU) matching.
+        it; ATU: the mirror. Equals ``weights`` for an ATT (ATU) matching.
         """
         links = self._direction_links(direction)
         w = np.bincount(links.match, weights=links.weight, minlength=len(self.score))
@@ -200,7 +200,7 @@ class Matching:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per unit: ``treated``, ``score``, ``on_support``, ``weight`` (psmatch2's ``_treated``,
-        ``_pscore``, ``_support``, ``_weight``); the links are in :attr:`pairs`."""
+        ``_pscore``, ``_support``, ``_weight``); the links are in ``pairs``."""
         return unit_frame(self)
 
     def matched_data(self, data: pd.DataFrame, *, pairs: bool = False) -> pd.DataFrame:
@@ -208,7 +208,7 @@ class Matching:
         ``match.data`` and, with ``pairs=True``, ``get_matches``).
 
         ``pairs=False``: one row per unit in the matched sample (on support, weight > 0), in data
-        order, with ``weights`` = :attr:`weights` (psmatch2 ``_weight``: 1 for a focal unit, the sum
+        order, with ``weights`` = ``weights`` (psmatch2 ``_weight``: 1 for a focal unit, the sum
         of ``1/n_i`` over the matched sets a match serves) -- the weights of an outcome regression,
         e.g. ``statsmodels.formula.api.wls("y ~ treat", data=md, weights=md["weights"])``, whose
         coefficient on the treatment is the matching estimate. ``subclass`` (the matched-set number,
@@ -339,7 +339,7 @@ def match(
 
     ``method="kernel"`` (psmatch2 ``kernel``, with ``kernel`` and ``bandwidth``) and
     ``method="radius"`` (psmatch2 ``radius caliper()``) return a
-    :class:`psm.kernel.KernelMatching` from :func:`psm.kernel.kernel_match` instead; the
+    :class:`psm.KernelMatching` from :func:`psm.kernel_match` instead; the
     nearest-neighbour options ``k``, ``replace``, ``ties``, ``order``, ``seed`` and
     ``descending`` do not apply to them.
 

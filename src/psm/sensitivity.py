@@ -432,7 +432,7 @@ def mh_bounds(
         Level for the critical Γ.
     moments : {"mhbounds", "exact"}
         ``"mhbounds"`` reproduces Stata's output: the hypergeometric variance at Γ = 1
-        and the large-sample approximation above (see :func:`_mh_moments_approx`). That
+        and the large-sample approximation above (see ``_mh_moments_approx``). That
         approximation is poor for small strata (for a 1:1 pair it gives E = √Γ/(1+√Γ)
         instead of Γ/(1+Γ)), so for matched sets prefer ``"exact"``, the exact moments of
         the noncentral hypergeometric (whole-number counts only).

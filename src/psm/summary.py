@@ -206,7 +206,7 @@ class Summary(str):
     title
         First line of the text, caption of the markup.
     tables
-        :class:`SummaryTable` objects (or ``(title, DataFrame)`` pairs) of formatted strings.
+        ``SummaryTable`` objects (or ``(title, DataFrame)`` pairs) of formatted strings.
     notes
         Lines printed under the tables.
     text

@@ -338,7 +338,7 @@ def event_frequency(counts, treated, weights=None) -> FrequencyComparison:
     Gaussian, ``freq_weights``): residual variance ``Σ w e² / (Σ w − 2)``, ``df = Σ w − 2``,
     two-sided p from Student's t. This is Stata ``regress y treated [iweight=w]``, the test
     pstest and psmatch2 use for matched means; like them it ignores that matched controls
-    are reused (see the Abadie–Imbens standard errors in :mod:`psm.effects` for binary and
+    are reused (see the Abadie–Imbens standard errors in ``psm.effects`` for binary and
     continuous outcomes).
     """
     frame = _frame(count=counts, treated=treated, weight=weights)
@@ -366,8 +366,8 @@ def plot_kaplan_meier(km: KaplanMeier, *, ax=None, labels: dict | None = None,
                       min_events: float | None = None, grid: float = 30.0) -> Figure:
     """Step curves Ŝ(t) per group, starting at (0, 1), with small light ``|`` ticks at censoring times.
 
-    Groups 0/1 (control/treated) take psm's colours (:data:`psm.plots.style.TREATED` solid,
-    :data:`~psm.plots.style.CONTROL` dashed), as in every other psm figure.
+    Groups 0/1 (control/treated) take psm's colours (``psm.plots.style.TREATED`` solid,
+    ``psm.plots.style.CONTROL`` dashed), as in every other psm figure.
 
     ``min_events`` (for confidential data): no step shows fewer events than this, and no time is a
     single person's. Event times are pooled into intervals of ``grid`` (days), consecutive intervals
