@@ -187,6 +187,7 @@ def test_teffects_method_is_statas_teffects_psmatch_atet_with_the_adjusted_se():
     ({"method": "radius", "replace": False}, "replace=True"),
     ({"method": "kernel", "caliper_sd": 0.2}, "caliper_sd"),
     ({"method": "teffects"}, "common_support=False"),
+    ({"method": "teffects", "common_support": False, "k": 2}, "k=1"),
     ({"method": "kernel", "follow_up": "pair"}, "follow_up='pair'"),
     ({"method": "exact"}, "method must be one of"),
     ({"bandwidth": 0.0}, "bandwidth must be positive"),

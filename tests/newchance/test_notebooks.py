@@ -146,6 +146,15 @@ def test_robustness_tables(out):
     # every specification is in the grid, those giving the same analysis as another shown once
     assert grid["specifications"].sum() == len(grid_module.specifications()) and grid["published"].sum() == 1
     assert grid.loc[grid["published"], "changes"].item() == "published"
+    assert set(grid["se_method"]) == {"ai2006", "ai2016", "bootstrap"}
+    # the SE comparison across estimators: the published run's three SEs, teffects', kernel's and radius'
+    estimators = _table(out, "05_robustness", "se_estimators", index=["estimator", "se_method"])
+    assert len(estimators) == 8
+    published_att = se.loc["total", "att"]
+    assert estimators.loc["nearest (published)", "att"].tolist() == pytest.approx([published_att] * 3)
+    for name in ("kernel", "radius"):  # the grid's bootstrap is the table's: same replicates, same seed
+        row = grid[grid["method"] == name].iloc[0]
+        assert estimators.loc[(name, "bootstrap"), "se"] == pytest.approx(row["se"])
     audit = _table(out, "05_robustness", "audit_published")
     assert len(audit) == 15  # the findings of docs/evaluation.md §1, §8-9, §12-14
     bounds = _table(out, "05_robustness", "rosenbaum_bounds", index="gamma")

@@ -91,12 +91,13 @@ class Specification:
         kernel and h = ``bandwidth``). Neither has an Abadie–Imbens SE; the bootstrap (which re-fits the
         score) is valid for them (:func:`interval_se`). They take ``k=1``, ``replace=True`` and no
         ``caliper_sd``;
-        "teffects" — Stata's ``teffects psmatch (y) (treated x, probit), atet nneighbor(k)``: nearest
-        neighbours with replacement keeping every comparison woman tied at the k-th distance, no
+        "teffects" — Stata's ``teffects psmatch (y) (treated x, probit), atet``: the nearest
+        neighbour with replacement, keeping every comparison woman tied at that distance, no
         trimming (needs ``common_support=False``, as ``teffects`` has no such option), and the
         Abadie–Imbens (2016) SE adjusted for the estimation of the score, ``vce(robust, nn(2))``
         (``Effect.se_ai2016``); the ATT and SE equal :func:`psm.teffects_psmatch`'s. Takes
-        ``replace=True`` and no ``caliper_sd``. Per-pair follow-up (``follow_up="pair"``) is built on
+        ``k=1`` (with k > 1 psmatch2's list of ties, which :func:`psm.match` reproduces, is not
+        teffects'), ``replace=True`` and no ``caliper_sd``. Per-pair follow-up (``follow_up="pair"``) is built on
         psmatch2's pairs and goes with "nearest" only.
     bandwidth : kernel bandwidth or radius on the probability scale for "kernel"/"radius" (psmatch2's
         default ``bwidth`` 0.06; psmatch2 has no default radius, the same width is used).
@@ -125,6 +126,8 @@ class Specification:
                 problems.append(f"method={self.method!r} takes no caliper_sd (radius: use bandwidth)")
         if self.method in ("kernel", "radius") and self.k != 1:
             problems.append(f"method={self.method!r} has no k (k=1)")
+        if self.method == "teffects" and self.k != 1:
+            problems.append("method='teffects' is one neighbour (k=1): with k > 1 psmatch2's tie list differs from teffects'")
         if self.method != "nearest" and self.follow_up == "pair":
             problems.append(f"follow_up='pair' re-reads psmatch2's matched pairs: method='nearest' only, not {self.method!r}")
         if self.method == "teffects" and self.common_support:
