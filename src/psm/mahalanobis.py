@@ -43,7 +43,7 @@ from psm._validation import (
 )
 from psm.errors import NoControlsOnSupportError
 from psm.matching import DIRECTIONS, Matching
-from psm.support import ESTIMANDS
+from psm.support import ESTIMANDS, unit_series
 
 _PASSES = {"ATT": ("ATT",), "ATU": ("ATU",), "ATE": ("ATU", "ATT")}
 _BLOCK_CELLS = 1 << 22
@@ -156,10 +156,8 @@ def mahalanobis_match(
     index = frame.index
     return Matching(
         treated=treated,
-        score=pd.Series(np.nan, index=index, name="mahalanobis"),
-        within_common_support=pd.Series(True, index=index, name="within_common_support"),
-        on_support=pd.Series(on_support, index=index, name="on_support"),
-        weights=pd.Series(weights, index=index, name="weight"),
+        **unit_series(index, np.full(len(index), np.nan), "mahalanobis", np.ones(len(index), dtype=bool),
+                      on_support, weights),
         pairs=_pairs(index, links, squared),
         estimand=estimand,
         k=k,
